@@ -1,0 +1,43 @@
+# Every target sets itself up: a fresh machine needs only Python 3.11 and make.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := vault sandbox tap-gusto target-dynamics-fo connector
+STAMP := $(VENV)/.installed
+PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+
+.PHONY: venv demo test chaos bench lint typecheck sandbox clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements-dev.txt $(PYPROJECTS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt $(foreach p,$(PACKAGES),-e ./$(p))
+	@touch $(STAMP)
+
+demo: venv
+	@$(BIN)/python scripts/demo.py
+
+test: venv
+	@$(BIN)/python -m pytest -m "not chaos" $(PYTEST_ARGS)
+
+chaos: venv
+	@$(BIN)/python -m pytest -m chaos -s $(PYTEST_ARGS)
+
+bench: venv
+	@$(BIN)/python bench/run.py
+
+lint: venv
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+typecheck: venv
+	@$(BIN)/mypy vault/gd_vault sandbox/gd_sandbox tap-gusto/tap_gusto target-dynamics-fo/target_dynamics_fo connector/gusto_dynamics
+
+sandbox: venv
+	@$(BIN)/python -m gd_sandbox up
+
+clean:
+	rm -rf $(VENV) .meltano .sandbox output .gusto-dynamics
