@@ -1,0 +1,131 @@
+"""`make demo`: start both sandboxes, connect them, run the real Meltano pipeline, show what was posted.
+
+Everything happens on 127.0.0.1; no account anywhere is needed. The demo is re-runnable: each run
+starts fresh sandboxes, a fresh credential store and a fresh audit trail under `.gusto-dynamics/sandbox/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+STATE_DIR = ROOT / ".sandbox"
+WORK = ROOT / ".gusto-dynamics" / "sandbox"
+STATE_ID = "sandbox:tap-gusto-to-target-dynamics-fo"
+
+
+def step(title: str) -> None:
+    print(f"\n==> {title}", flush=True)
+
+
+def run(args: list[str], env: dict[str, str], *, stdin: str | None = None, quiet: bool = False) -> str:
+    result = subprocess.run(
+        args, cwd=ROOT, env=env, input=stdin, text=True, capture_output=True, check=False
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"demo: `{' '.join(args[:3])} ...` failed (exit {result.returncode})")
+    if not quiet and result.stdout.strip():
+        print(result.stdout.rstrip())
+    return result.stdout
+
+
+def start_sandboxes(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    endpoints_file = STATE_DIR / "endpoints.json"
+    endpoints_file.unlink(missing_ok=True)
+    log = (WORK / "sandbox.log").open("w")
+    proc = subprocess.Popen(
+        [str(BIN / "python"), "-m", "gd_sandbox", "up", "--state-dir", str(STATE_DIR)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not endpoints_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"demo: the sandbox did not start; see {WORK / 'sandbox.log'}")
+        time.sleep(0.2)
+    time.sleep(0.2)
+    return proc, json.loads(endpoints_file.read_text())
+
+
+def main() -> int:
+    if WORK.exists():
+        shutil.rmtree(WORK)
+    WORK.mkdir(parents=True)
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["GUSTO_DYNAMICS_VAULT"] = str(WORK / "vault.enc")
+    env["GUSTO_DYNAMICS_VAULT_KEY_FILE"] = str(WORK / "vault.key")
+    env["MELTANO_ENVIRONMENT"] = "sandbox"
+
+    step("Starting the Gusto and Dynamics 365 F&O sandboxes on 127.0.0.1")
+    proc, ep = start_sandboxes(env)
+    try:
+        gusto, dyn = ep["gusto"], ep["dynamics"]
+        print(f"Gusto API:     {gusto['url']}")
+        print(f"Dynamics F&O:  {dyn['url']}  (Entra ID on the same host, self-signed TLS)")
+
+        step("Creating an encrypted credential store (key file with mode 0600)")
+        run(["gusto-dynamics", "key", "generate", "--file", env["GUSTO_DYNAMICS_VAULT_KEY_FILE"]], env)
+
+        step("Connecting each Gusto company (OAuth authorization-code grant, one token set per company)")
+        for company in gusto["companies"]:
+            run(
+                ["gusto-dynamics", "connect", "gusto", "--api-url", gusto["url"],
+                 "--client-id", gusto["client_id"], "--client-secret-stdin",
+                 "--browser", "http", "--company", company["uuid"]],
+                env, stdin=gusto["client_secret"] + "\n",
+            )
+
+        step("Connecting Dynamics 365 F&O (Entra ID client credentials)")
+        run(
+            ["gusto-dynamics", "connect", "dynamics", "--name", "sandbox",
+             "--environment-url", dyn["url"], "--tenant-id", dyn["tenant_id"],
+             "--client-id", dyn["client_id"], "--client-secret-stdin",
+             "--authority-host", dyn["url"], "--ca-bundle", dyn["ca_bundle"]],
+            env, stdin=dyn["client_secret"] + "\n",
+        )
+        run(["gusto-dynamics", "status"], env)
+
+        env["TAP_GUSTO_API_URL"] = gusto["url"]
+        step("Installing the Meltano plugins (first time only)")
+        run([str(BIN / "meltano"), "install"], env, quiet=True)
+        subprocess.run(
+            [str(BIN / "meltano"), "state", "clear", "--force", STATE_ID],
+            cwd=ROOT, env=env, capture_output=True, check=False,
+        )
+
+        step("meltano run tap-gusto target-dynamics-fo")
+        started = time.monotonic()
+        run([str(BIN / "meltano"), "run", "tap-gusto", "target-dynamics-fo"], env, quiet=True)
+        print(f"pipeline finished in {time.monotonic() - started:.1f} s")
+
+        step("Journals posted to Dynamics (read back from the audit trail)")
+        audit_env = dict(env)
+        run(["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "journals"], audit_env)
+
+        step("Running the pipeline again from scratch (--full-refresh): exactly once, nothing new is posted")
+        run([str(BIN / "meltano"), "run", "--full-refresh", "tap-gusto", "target-dynamics-fo"], env, quiet=True)
+        run(["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "summary"], audit_env)
+
+        print(f"\nAudit trail: {WORK / 'audit.sqlite'}")
+        print("Try: target-dynamics-fo-audit --audit-db .gusto-dynamics/sandbox/audit.sqlite failures")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
