@@ -1,0 +1,444 @@
+"""SQLite audit trail: every record, journal, request to Dynamics and outcome.
+
+The store is what makes a failed payroll replayable without reading Gusto again and what a
+finance team reads when a journal is missing. It never holds credentials: the client records
+the entity, method, status and error text of each request, never headers or bodies that could
+carry a bearer token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import simplejson
+
+DEFAULT_AUDIT_DB = ".gusto-dynamics/audit.sqlite"
+
+# Outcomes of one payroll. "refused" and "changed_after_posting" need a person; the others do not.
+POSTED = "posted"
+ALREADY_POSTED = "already_posted"
+REFUSED = "refused"
+CHANGED_AFTER_POSTING = "changed_after_posting"
+SKIPPED = "skipped"
+DRY_RUN = "dry_run"
+FAILURE_OUTCOMES = (REFUSED, CHANGED_AFTER_POSTING)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    record_key TEXT NOT NULL,
+    company_uuid TEXT,
+    sha256 TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_key ON records(stream, record_key);
+CREATE TABLE IF NOT EXISTS payrolls (
+    payroll_uuid TEXT PRIMARY KEY,
+    company_uuid TEXT NOT NULL,
+    check_date TEXT,
+    processed INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    record_json TEXT NOT NULL,
+    employee_refs_json TEXT,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS employee_refs (
+    company_uuid TEXT NOT NULL,
+    employee_uuid TEXT NOT NULL,
+    ref_json TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (company_uuid, employee_uuid)
+);
+CREATE TABLE IF NOT EXISTS journals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    built_at TEXT NOT NULL,
+    payroll_uuid TEXT NOT NULL,
+    company_uuid TEXT NOT NULL,
+    legal_entity TEXT NOT NULL,
+    journal_batch_number TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    trans_date TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    description TEXT NOT NULL,
+    line_count INTEGER NOT NULL,
+    total_debit TEXT NOT NULL,
+    total_credit TEXT NOT NULL,
+    warnings_json TEXT NOT NULL,
+    dry_run INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal_lines (
+    journal_id INTEGER NOT NULL REFERENCES journals(id),
+    line_number INTEGER NOT NULL,
+    main_account TEXT NOT NULL,
+    account_display_value TEXT NOT NULL,
+    dimensions_json TEXT NOT NULL,
+    debit TEXT NOT NULL,
+    credit TEXT NOT NULL,
+    text TEXT NOT NULL,
+    component TEXT NOT NULL,
+    PRIMARY KEY (journal_id, line_number)
+);
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    method TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    status INTEGER,
+    journal_number TEXT,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    payroll_uuid TEXT NOT NULL,
+    company_uuid TEXT,
+    legal_entity TEXT,
+    journal_batch_number TEXT,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    fix TEXT
+);
+CREATE INDEX IF NOT EXISTS outcomes_payroll ON outcomes(payroll_uuid);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def to_json(value: Any) -> str:
+    """Serialise with Decimals as exact JSON numbers, dates as ISO strings, keys sorted."""
+    return str(simplejson.dumps(value, use_decimal=True, sort_keys=True, default=_default))
+
+
+def from_json(text: str) -> Any:
+    """Parse JSON keeping every non-integer number as an exact Decimal."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"cannot serialise {type(value).__name__} to the audit store")
+
+
+def record_sha256(record: Mapping[str, Any]) -> str:
+    """Hash of a record's canonical JSON: identical content gives the identical hash."""
+    return hashlib.sha256(to_json(record).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredPayroll:
+    payroll_uuid: str
+    company_uuid: str
+    check_date: str | None
+    processed: bool
+    record: dict[str, Any]
+    employee_refs: list[dict[str, Any]] | None
+
+
+class AuditStore:
+    """One SQLite file (WAL) shared by the target, the replay command and the report commands."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> AuditStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._db:
+            yield self._db
+
+    # -- incoming records -------------------------------------------------------------------
+
+    def record_received(
+        self, stream: str, key: str, record: Mapping[str, Any], company_uuid: str | None
+    ) -> str:
+        digest = record_sha256(record)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO records (received_at, stream, record_key, company_uuid, sha256) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (_now(), stream, key, company_uuid, digest),
+            )
+        return digest
+
+    def store_payroll(
+        self,
+        record: Mapping[str, Any],
+        employee_refs: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Keep the latest full payroll record so it can be replayed without Gusto."""
+        payroll_uuid = str(record.get("payroll_uuid") or record.get("uuid"))
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO payrolls (payroll_uuid, company_uuid, check_date, processed, sha256, "
+                "record_json, employee_refs_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(payroll_uuid) DO UPDATE SET company_uuid=excluded.company_uuid, "
+                "check_date=excluded.check_date, processed=excluded.processed, "
+                "sha256=excluded.sha256, record_json=excluded.record_json, "
+                "employee_refs_json=COALESCE(excluded.employee_refs_json, "
+                "payrolls.employee_refs_json), received_at=excluded.received_at",
+                (
+                    payroll_uuid,
+                    str(record.get("company_uuid")),
+                    _opt_str(record.get("check_date")),
+                    1 if record.get("processed") else 0,
+                    record_sha256(record),
+                    to_json(dict(record)),
+                    None if employee_refs is None else to_json(employee_refs),
+                    _now(),
+                ),
+            )
+
+    def set_payroll_employee_refs(self, payroll_uuid: str, refs: list[dict[str, Any]]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE payrolls SET employee_refs_json=? WHERE payroll_uuid=?",
+                (to_json(refs), payroll_uuid),
+            )
+
+    def load_payroll(self, payroll_uuid: str) -> StoredPayroll | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM payrolls WHERE payroll_uuid=?", (payroll_uuid,)
+            ).fetchone()
+        if row is None:
+            return None
+        refs = row["employee_refs_json"]
+        return StoredPayroll(
+            payroll_uuid=row["payroll_uuid"],
+            company_uuid=row["company_uuid"],
+            check_date=row["check_date"],
+            processed=bool(row["processed"]),
+            record=from_json(row["record_json"]),
+            employee_refs=None if refs is None else from_json(refs),
+        )
+
+    def save_employee_ref(self, company_uuid: str, employee_uuid: str, ref: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO employee_refs (company_uuid, employee_uuid, ref_json, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(company_uuid, employee_uuid) DO UPDATE SET "
+                "ref_json=excluded.ref_json, updated_at=excluded.updated_at",
+                (company_uuid, employee_uuid, to_json(ref), _now()),
+            )
+
+    def employee_refs(self, company_uuid: str) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT employee_uuid, ref_json FROM employee_refs WHERE company_uuid=?",
+                (company_uuid,),
+            ).fetchall()
+        return {row["employee_uuid"]: from_json(row["ref_json"]) for row in rows}
+
+    # -- journals ---------------------------------------------------------------------------
+
+    def record_journal(
+        self,
+        *,
+        payroll_uuid: str,
+        company_uuid: str,
+        legal_entity: str,
+        journal_batch_number: str,
+        content_hash: str,
+        trans_date: str,
+        currency: str,
+        description: str,
+        total_debit: Decimal,
+        total_credit: Decimal,
+        warnings: list[str],
+        lines: list[dict[str, Any]],
+        dry_run: bool,
+    ) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO journals (built_at, payroll_uuid, company_uuid, legal_entity, "
+                "journal_batch_number, content_hash, trans_date, currency, description, "
+                "line_count, total_debit, total_credit, warnings_json, dry_run) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    payroll_uuid,
+                    company_uuid,
+                    legal_entity,
+                    journal_batch_number,
+                    content_hash,
+                    trans_date,
+                    currency,
+                    description,
+                    len(lines),
+                    str(total_debit),
+                    str(total_credit),
+                    to_json(warnings),
+                    1 if dry_run else 0,
+                ),
+            )
+            journal_id = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO journal_lines (journal_id, line_number, main_account, "
+                "account_display_value, dimensions_json, debit, credit, text, component) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        journal_id,
+                        line["line_number"],
+                        line["main_account"],
+                        line["account_display_value"],
+                        to_json(line["dimensions"]),
+                        str(line["debit"]),
+                        str(line["credit"]),
+                        line["text"],
+                        line["component"],
+                    )
+                    for line in lines
+                ],
+            )
+        return journal_id
+
+    # -- requests and outcomes --------------------------------------------------------------
+
+    def record_request(
+        self,
+        method: str,
+        entity: str,
+        status: int | None,
+        journal_number: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO requests (at, method, entity, status, journal_number, error) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (_now(), method, entity, status, journal_number, error),
+            )
+
+    def record_outcome(
+        self,
+        payroll_uuid: str,
+        outcome: str,
+        *,
+        company_uuid: str | None = None,
+        legal_entity: str | None = None,
+        journal_batch_number: str | None = None,
+        reason: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO outcomes (at, payroll_uuid, company_uuid, legal_entity, "
+                "journal_batch_number, outcome, reason, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    payroll_uuid,
+                    company_uuid,
+                    legal_entity,
+                    journal_batch_number,
+                    outcome,
+                    reason,
+                    fix,
+                ),
+            )
+
+    # -- reports ----------------------------------------------------------------------------
+
+    def latest_outcomes(self) -> list[sqlite3.Row]:
+        """The most recent outcome of every payroll the target has seen."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT o.* FROM outcomes o JOIN (SELECT payroll_uuid, MAX(id) AS id FROM "
+                "outcomes GROUP BY payroll_uuid) last ON o.id = last.id ORDER BY o.id"
+            ).fetchall()
+
+    def failures(self) -> list[sqlite3.Row]:
+        """Payrolls whose latest outcome still needs a person."""
+        return [row for row in self.latest_outcomes() if row["outcome"] in FAILURE_OUTCOMES]
+
+    def posted_journals(self) -> list[sqlite3.Row]:
+        """One row per journal that is in Dynamics (posted by us or found already there)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT j.journal_batch_number, j.legal_entity, j.trans_date, j.line_count, "
+                "j.total_debit, j.total_credit, j.payroll_uuid, j.company_uuid, o.outcome "
+                "FROM outcomes o JOIN (SELECT payroll_uuid, MAX(id) AS id FROM outcomes "
+                "WHERE outcome IN (?, ?) GROUP BY payroll_uuid) last ON o.id = last.id "
+                "JOIN journals j ON j.id = (SELECT MAX(id) FROM journals WHERE "
+                "payroll_uuid = o.payroll_uuid AND dry_run = 0 AND journal_batch_number = "
+                "o.journal_batch_number) ORDER BY j.trans_date, j.journal_batch_number",
+                (POSTED, ALREADY_POSTED),
+            ).fetchall()
+
+    def outcomes_for(self, payroll_uuid: str) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT * FROM outcomes WHERE payroll_uuid=? ORDER BY id", (payroll_uuid,)
+            ).fetchall()
+
+    def journals_for(self, payroll_uuid: str) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT * FROM journals WHERE payroll_uuid=? ORDER BY id", (payroll_uuid,)
+            ).fetchall()
+
+    def journal_lines(self, journal_id: int) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT * FROM journal_lines WHERE journal_id=? ORDER BY line_number",
+                (journal_id,),
+            ).fetchall()
+
+    def requests_for_journal(self, journal_number: str) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT * FROM requests WHERE journal_number=? ORDER BY id", (journal_number,)
+            ).fetchall()
+
+    def request_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM requests").fetchone()[0])
+
+    def posted_count(self) -> int:
+        with self._lock:
+            return int(
+                self._db.execute(
+                    "SELECT COUNT(*) FROM outcomes WHERE outcome=?", (POSTED,)
+                ).fetchone()[0]
+            )
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
