@@ -1,0 +1,274 @@
+"""The webhook receiver over real HTTP (uvicorn on a free 127.0.0.1 port)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from gd_vault import Vault, generate_key
+from gusto_dynamics.webhooks.app import ReceiverSettings, WebhookReceiver, create_receiver
+from gusto_dynamics.webhooks.events import parse_event
+from gusto_dynamics.webhooks.signature import SIGNATURE_HEADER, sign
+from gusto_dynamics.webhooks.store import begin_pending, pending_tokens
+from gusto_dynamics.webhooks.testing import ReceiverThread
+
+COMPANY_A = "7f9d3c2e-0000-4000-8000-00000000000a"
+COMPANY_B = "7f9d3c2e-0000-4000-8000-00000000000b"
+STRANGER = "7f9d3c2e-0000-4000-8000-0000000000ff"
+SUBSCRIPTION = "c5fdae57-5483-4529-9aae-f0edceed92d4"
+TOKEN = "6590f590-3dba-495e-9bea-c361e1e2efc0"
+
+
+class Env:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        self.vault = Vault.open(tmp_path / "vault.enc", key=generate_key())
+        self.vault.update(
+            lambda data: {
+                "gusto": {
+                    "companies": {c: {"company_uuid": c} for c in (COMPANY_A, COMPANY_B)},
+                    "webhooks": {SUBSCRIPTION: {"verification_token": TOKEN, "url": "x"}},
+                }
+            }
+        )
+        self.calls = tmp_path / "calls.log"
+        self.gate = tmp_path / "gate"
+        self.gate.touch()
+        # Records each invocation, then waits for the gate so a test can hold a run open.
+        script = (
+            f'echo "$TAP_GUSTO_COMPANY_IDS {{company_uuid}} $GUSTO_DYNAMICS_RUN_KIND" '
+            f">> {shlex.quote(str(self.calls))}; "
+            f"while [ ! -e {shlex.quote(str(self.gate))} ]; do sleep 0.02; done"
+        )
+        self.settings = ReceiverSettings(
+            commands={"payroll": script, "people": script},
+            state_dir=tmp_path / "state",
+            retry_delays=(),
+            run_timeout_seconds=60,
+            shutdown_grace_seconds=5,
+        )
+
+    def receiver(self) -> WebhookReceiver:
+        return create_receiver(self.settings, store=self.vault)
+
+    def invocations(self) -> list[list[str]]:
+        if not self.calls.exists():
+            return []
+        return [line.split() for line in self.calls.read_text().splitlines()]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return Env(tmp_path)
+
+
+@pytest.fixture
+def running(env: Env) -> Iterator[ReceiverThread]:
+    with ReceiverThread(env.receiver()) as server:
+        yield server
+
+
+def event(event_type: str = "payroll.processed", company: str = COMPANY_A) -> dict[str, Any]:
+    return {
+        "uuid": str(uuid.uuid4()),
+        "event_type": event_type,
+        "resource_type": "Company",
+        "resource_uuid": company,
+        "entity_type": "Payroll",
+        "entity_uuid": str(uuid.uuid4()),
+        "timestamp": 1764355200,
+    }
+
+
+def post(url: str, body: bytes, signature: str | None) -> requests.Response:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers[SIGNATURE_HEADER] = signature
+    return requests.post(url, data=body, headers=headers, timeout=10)
+
+
+def deliver(url: str, payload: dict[str, Any], token: str = TOKEN) -> requests.Response:
+    body = json.dumps(payload).encode()
+    return post(url, body, sign(body, token))
+
+
+def idle(server: ReceiverThread) -> None:
+    assert server.receiver.coordinator.wait_idle(30)
+
+
+def test_signed_event_starts_a_run_for_that_company(env: Env, running: ReceiverThread) -> None:
+    payload = event()
+    response = deliver(running.url, payload)
+    assert response.status_code == 200
+    assert response.json() == {"status": "accepted", "run": "queued"}
+    idle(running)
+    assert env.invocations() == [[json.dumps([COMPANY_A]).replace(" ", ""), COMPANY_A, "payroll"]]
+    row = running.receiver.ledger.get(payload["uuid"])
+    assert row is not None
+    assert row["status"] == "done"
+    assert row["subscription_uuid"] == SUBSCRIPTION
+
+
+def test_uppercase_signature_and_lowercase_header_name_are_accepted(
+    env: Env, running: ReceiverThread
+) -> None:
+    body = json.dumps(event()).encode()
+    response = requests.post(
+        running.url, data=body, headers={"x-gusto-signature": sign(body, TOKEN).upper()}, timeout=10
+    )
+    assert response.status_code == 200
+
+
+def test_forged_signature_is_401_and_starts_nothing(env: Env, running: ReceiverThread) -> None:
+    payload = event()
+    response = deliver(running.url, payload, token="not-the-verification-token")
+    assert response.status_code == 401
+    assert TOKEN not in response.text
+    # Signed for a different body: the payload was altered in transit.
+    body = json.dumps(payload).encode()
+    tampered = body.replace(COMPANY_A.encode(), COMPANY_B.encode())
+    assert post(running.url, tampered, sign(body, TOKEN)).status_code == 401
+    idle(running)
+    assert env.invocations() == []
+    assert running.receiver.ledger.get(payload["uuid"]) is None
+
+
+def test_missing_signature_is_401_and_starts_nothing(env: Env, running: ReceiverThread) -> None:
+    payload = event()
+    response = post(running.url, json.dumps(payload).encode(), None)
+    assert response.status_code == 401
+    idle(running)
+    assert env.invocations() == []
+    assert running.receiver.ledger.get(payload["uuid"]) is None
+
+
+def test_oversized_body_is_413_by_header_and_by_streamed_size(
+    env: Env, running: ReceiverThread
+) -> None:
+    big = json.dumps(event() | {"padding": "x" * 70_000}).encode()
+    assert post(running.url, big, sign(big, TOKEN)).status_code == 413
+
+    def chunks() -> Iterator[bytes]:
+        # No Content-Length: chunked transfer, so only the streamed size can catch it.
+        for offset in range(0, len(big), 8192):
+            yield big[offset : offset + 8192]
+
+    response = requests.post(
+        running.url, data=chunks(), headers={SIGNATURE_HEADER: sign(big, TOKEN)}, timeout=10
+    )
+    assert response.status_code == 413
+    idle(running)
+    assert env.invocations() == []
+
+
+def test_duplicate_delivery_starts_nothing_new_even_after_restart(env: Env) -> None:
+    payload = event()
+    with ReceiverThread(env.receiver()) as server:
+        assert deliver(server.url, payload).json()["status"] == "accepted"
+        idle(server)
+        assert deliver(server.url, payload).json() == {"status": "duplicate"}
+        idle(server)
+        assert len(env.invocations()) == 1
+    with ReceiverThread(env.receiver()) as server:
+        assert deliver(server.url, payload).json() == {"status": "duplicate"}
+        idle(server)
+        row = server.receiver.ledger.get(payload["uuid"])
+        assert row is not None
+        assert row["deliveries"] == 3
+    assert len(env.invocations()) == 1
+
+
+def test_burst_of_twenty_starts_at_most_two_runs_per_company(
+    env: Env, running: ReceiverThread
+) -> None:
+    env.gate.unlink()  # hold the first run open while the burst arrives
+    payloads = [event("payroll.processed" if i % 2 else "payroll.paid") for i in range(20)]
+    payloads += [event(company=COMPANY_B) for _ in range(5)]
+    for payload in payloads:
+        assert deliver(running.url, payload).status_code == 200
+    env.gate.touch()
+    idle(running)
+    runs = env.invocations()
+    per_company = {c: sum(1 for r in runs if r[1] == c) for c in (COMPANY_A, COMPANY_B)}
+    assert 1 <= per_company[COMPANY_A] <= 2
+    assert 1 <= per_company[COMPANY_B] <= 2
+    for payload in payloads:
+        row = running.receiver.ledger.get(payload["uuid"])
+        assert row is not None
+        assert row["status"] == "done"
+
+
+def test_people_events_run_the_people_command(env: Env, running: ReceiverThread) -> None:
+    assert deliver(running.url, event("employee.terminated")).json()["status"] == "accepted"
+    idle(running)
+    assert deliver(running.url, event("contractor.created")).json()["status"] == "accepted"
+    idle(running)
+    assert [r[2] for r in env.invocations()] == ["people", "people"]
+
+
+def test_events_that_post_nothing_and_unknown_companies_are_ignored(
+    env: Env, running: ReceiverThread
+) -> None:
+    for payload in (event("payroll.created"), event("company.updated"), event(company=STRANGER)):
+        response = deliver(running.url, payload)
+        assert response.json() == {"status": "ignored"}
+    idle(running)
+    assert env.invocations() == []
+
+
+def test_signed_but_malformed_event_is_400(env: Env, running: ReceiverThread) -> None:
+    payload = event()
+    del payload["uuid"]
+    response = deliver(running.url, payload)
+    assert response.status_code == 400
+    assert "uuid" in response.json()["error"]
+
+
+def test_handshake_only_while_a_subscription_is_being_created(
+    env: Env, running: ReceiverThread
+) -> None:
+    handshake = json.dumps({"verification_token": "0e8b1c9a-1111-4222-8333-944455556666"}).encode()
+    assert post(running.url, handshake, None).status_code == 401
+
+    nonce = begin_pending(env.vault, "https://hooks.example.com/webhooks/gusto")
+    other = json.dumps({"verification_token": "abcdefgh1234", "event_type": "x"}).encode()
+    assert post(running.url, other, None).status_code == 401
+    assert post(running.url, json.dumps(event()).encode(), None).status_code == 401
+    response = post(running.url, handshake, None)
+    assert response.status_code == 200
+    assert pending_tokens(env.vault, nonce) == ["0e8b1c9a-1111-4222-8333-944455556666"]
+    idle(running)
+    assert env.invocations() == []
+
+
+def test_unfinished_events_resume_after_restart(env: Env) -> None:
+    working = env.settings.commands
+    env.settings.commands = {"payroll": "exit 3", "people": "exit 3"}
+    payload = event()
+    with ReceiverThread(env.receiver()) as server:
+        deliver(server.url, payload)
+        idle(server)
+        row = server.receiver.ledger.get(payload["uuid"])
+        assert row is not None
+        assert row["status"] == "failed"
+        assert "exit=3" in row["outcome"]
+
+    # Simulate a crash between acknowledging and running: the event is still queued.
+    receiver = env.receiver()
+    second = event()
+    receiver.ledger.record(parse_event(second), SUBSCRIPTION, "payroll")
+    receiver.ledger.close()
+    env.settings.commands = working
+    with ReceiverThread(env.receiver()) as server:
+        idle(server)
+        row = server.receiver.ledger.get(second["uuid"])
+        assert row is not None
+        assert row["status"] == "done"
+    # The failed one is left to the scheduled catch-up, not replayed on every restart.
+    assert [r[1] for r in env.invocations()] == [COMPANY_A]
