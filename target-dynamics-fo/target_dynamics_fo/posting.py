@@ -1,0 +1,317 @@
+"""Exactly-once posting of one journal to Dynamics.
+
+The journal batch number is deterministic from (company, payroll) and the header Description
+ends with ``#<content hash prefix>``, so Dynamics itself is the record of what was posted:
+
+- before posting, the header is looked up (``cross-company=true`` + ``dataAreaId`` filter);
+  found with the same hash -> already posted; found with another hash -> the payroll changed
+  after it was posted, which a person must handle; it is never posted again;
+- otherwise the header and every line go in ONE ``$batch`` changeset, which F&O saves
+  atomically: a journal is in Dynamics completely or not at all;
+- when the answer to that write is lost, the header is looked up again before any retry,
+  because the write may have committed;
+- "record already exists" means an earlier attempt committed: look up and compare hashes.
+
+Why a journal is capped at 4,999 lines: F&O accepts at most 5,000 operations per ``$batch``
+(one is the header). Splitting a journal over several batches would give up the atomicity
+that makes a retry safe, so a larger journal is refused with advice to summarise by department.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from target_dynamics_fo import audit as outcomes
+from target_dynamics_fo.client import (
+    MAX_BATCH_OPERATIONS,
+    ODataBatchError,
+    ODataClient,
+    ODataError,
+    Operation,
+    WriteOutcomeUnknownError,
+    fo_date,
+    odata_literal,
+)
+
+LOGGER = logging.getLogger("target_dynamics_fo.posting")
+
+HEADER_ENTITY = "LedgerJournalHeaders"
+LINE_ENTITY = "LedgerJournalLines"
+MAX_JOURNAL_LINES = MAX_BATCH_OPERATIONS - 1
+HASH_PREFIX_LENGTH = 16
+# LedgerJournalTable.Name (the header Description) holds 60 characters.
+DESCRIPTION_LENGTH = 60
+_HASH_IN_DESCRIPTION = re.compile(r"#([0-9a-f]{8,64})\s*$")
+
+
+class JournalLineLike(Protocol):
+    line_number: int
+    main_account: str
+    debit: Decimal
+    credit: Decimal
+    text: str
+    component: str
+
+
+class JournalLike(Protocol):
+    company_uuid: str
+    payroll_uuid: str
+    legal_entity: str
+    journal_name: str
+    journal_batch_number: str
+    currency: str
+    content_hash: str
+    description: str
+
+    @property
+    def lines(self) -> Sequence[Any]: ...
+
+
+class OutcomeAudit(Protocol):
+    def record_outcome(
+        self,
+        payroll_uuid: str,
+        outcome: str,
+        *,
+        company_uuid: str | None = None,
+        legal_entity: str | None = None,
+        journal_batch_number: str | None = None,
+        reason: str | None = None,
+        fix: str | None = None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class PostResult:
+    payroll_uuid: str
+    outcome: str
+    journal_batch_number: str | None = None
+    legal_entity: str | None = None
+    reason: str | None = None
+    fix: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in outcomes.FAILURE_OUTCOMES
+
+
+def header_description(journal: JournalLike) -> str:
+    """The header Description: the builder's text, ending with ``#<hash prefix>``."""
+    marker = f"#{journal.content_hash[:HASH_PREFIX_LENGTH]}"
+    text = journal.description.strip()
+    if text.endswith(marker):
+        return text[-DESCRIPTION_LENGTH:] if len(text) > DESCRIPTION_LENGTH else text
+    room = DESCRIPTION_LENGTH - len(marker) - 1
+    return f"{text[:room].rstrip()} {marker}"
+
+
+def hash_in_description(description: str | None) -> str | None:
+    match = _HASH_IN_DESCRIPTION.search(description or "")
+    return match.group(1) if match else None
+
+
+class JournalPoster:
+    """Posts journals through one OData client, recording every outcome."""
+
+    def __init__(
+        self,
+        client: ODataClient,
+        audit: OutcomeAudit,
+        *,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.audit = audit
+        self.sleep = sleep or client.sleep
+
+    def find_header(self, legal_entity: str, journal_batch_number: str) -> dict[str, Any] | None:
+        rows = self.client.get_all(
+            HEADER_ENTITY,
+            cross_company=True,
+            filter=(
+                f"dataAreaId eq {odata_literal(legal_entity.lower())} and "
+                f"JournalBatchNumber eq {odata_literal(journal_batch_number)}"
+            ),
+            journal_number=journal_batch_number,
+        )
+        return rows[0] if rows else None
+
+    def operations(
+        self, journal: JournalLike, display_values: Sequence[str], trans_date: str
+    ) -> list[Operation]:
+        legal_entity = journal.legal_entity.lower()
+        number = journal.journal_batch_number
+        ops = [
+            Operation(
+                "POST",
+                HEADER_ENTITY,
+                {
+                    "dataAreaId": legal_entity,
+                    "JournalBatchNumber": number,
+                    "JournalName": journal.journal_name,
+                    "Description": header_description(journal),
+                },
+                odata_type="LedgerJournalHeader",
+            )
+        ]
+        for line, display in zip(journal.lines, display_values, strict=True):
+            ops.append(
+                Operation(
+                    "POST",
+                    LINE_ENTITY,
+                    {
+                        "dataAreaId": legal_entity,
+                        "JournalBatchNumber": number,
+                        "LineNumber": line.line_number,
+                        # One voucher per journal: every line balances together. Journal names
+                        # with "number allocation at posting" renumber it from their series.
+                        "Voucher": number,
+                        "AccountType": "Ledger",
+                        "AccountDisplayValue": display,
+                        "DebitAmount": line.debit,
+                        "CreditAmount": line.credit,
+                        "CurrencyCode": journal.currency,
+                        "TransDate": fo_date(trans_date),
+                        "Text": line.text,
+                    },
+                    odata_type="LedgerJournalLine",
+                )
+            )
+        return ops
+
+    def post(
+        self, journal: JournalLike, display_values: Sequence[str], trans_date: str
+    ) -> PostResult:
+        number = journal.journal_batch_number
+        if len(journal.lines) > MAX_JOURNAL_LINES:
+            return self._finish(
+                journal,
+                outcomes.REFUSED,
+                reason=(
+                    f"journal {number} has {len(journal.lines)} lines; Dynamics accepts at most "
+                    f"{MAX_BATCH_OPERATIONS} operations in one $batch (header included), and the "
+                    "journal must be one atomic changeset so it is never half posted."
+                ),
+                fix="set summary_level: department for this company in the mapping file, then "
+                f"replay the payroll (target-dynamics-fo-audit replay {journal.payroll_uuid}).",
+            )
+        found = self.find_header(journal.legal_entity, number)
+        if found is not None:
+            return self._classify(journal, found, just_sent=False)
+
+        ops = self.operations(journal, display_values, trans_date)
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.client.batch(ops, journal_number=number)
+            except WriteOutcomeUnknownError as exc:
+                LOGGER.warning("Journal %s: %s; looking it up before any retry", number, exc)
+                found = self.find_header(journal.legal_entity, number)
+                if found is not None:
+                    return self._classify(journal, found, just_sent=True)
+                wait = self.client.backoff(attempt)
+                elapsed = time.monotonic() - started
+                if attempt >= self.client.max_retries or elapsed + wait > self.client.deadline_seconds:
+                    return self._finish(
+                        journal,
+                        outcomes.REFUSED,
+                        reason=f"Dynamics did not confirm journal {number} after {attempt} "
+                        f"attempts and it is not there: {exc.message}",
+                        fix="nothing was posted; rerun the pipeline or replay the payroll once "
+                        "Dynamics is reachable (exactly once is kept by the journal number).",
+                    )
+                self.sleep(wait)
+                continue
+            except ODataBatchError as exc:
+                if exc.record_exists:
+                    found = self.find_header(journal.legal_entity, number)
+                    if found is not None:
+                        return self._classify(journal, found, just_sent=False)
+                return self._finish(
+                    journal,
+                    outcomes.REFUSED,
+                    reason=f"Dynamics rejected journal {number}; nothing was saved: {exc.message}",
+                    fix=_fix_for(exc.message),
+                )
+            except ODataError as exc:
+                return self._finish(
+                    journal,
+                    outcomes.REFUSED,
+                    reason=f"posting journal {number} failed; nothing was saved: {exc.message}",
+                    fix=_fix_for(exc.message),
+                )
+            return self._finish(journal, outcomes.POSTED)
+
+    def _classify(self, journal: JournalLike, header: dict[str, Any], *, just_sent: bool) -> PostResult:
+        number = journal.journal_batch_number
+        stored = hash_in_description(str(header.get("Description") or ""))
+        if stored is not None and journal.content_hash.startswith(stored):
+            if just_sent:
+                # Our write committed but its answer was lost: this run posted it.
+                return self._finish(
+                    journal, outcomes.POSTED, reason="confirmed by lookup after a lost response"
+                )
+            return self._finish(
+                journal,
+                outcomes.ALREADY_POSTED,
+                reason=f"journal {number} is already in Dynamics with the same content",
+            )
+        return self._finish(
+            journal,
+            outcomes.CHANGED_AFTER_POSTING,
+            reason=(
+                f"payroll changed after it was posted: journal {number} in legal entity "
+                f"{journal.legal_entity} holds content #{stored or 'unknown'}, the payroll now "
+                f"hashes to #{journal.content_hash[:HASH_PREFIX_LENGTH]}. It was NOT posted again."
+            ),
+            fix="compare the payroll in Gusto with journal "
+            f"{number} in Dynamics and book the difference by hand (or reverse the journal).",
+        )
+
+    def _finish(
+        self, journal: JournalLike, outcome: str, *, reason: str | None = None, fix: str | None = None
+    ) -> PostResult:
+        result = PostResult(
+            payroll_uuid=journal.payroll_uuid,
+            outcome=outcome,
+            journal_batch_number=journal.journal_batch_number,
+            legal_entity=journal.legal_entity,
+            reason=reason,
+            fix=fix,
+        )
+        self.audit.record_outcome(
+            journal.payroll_uuid,
+            outcome,
+            company_uuid=journal.company_uuid,
+            legal_entity=journal.legal_entity,
+            journal_batch_number=journal.journal_batch_number,
+            reason=reason,
+            fix=fix,
+        )
+        return result
+
+
+def _fix_for(message: str) -> str:
+    text = message.lower()
+    if "number sequence" in text or "manual" in text:
+        return (
+            "allow manual journal batch numbers: in Organization administration > Number "
+            "sequences, set the General ledger 'Journal batch number' sequence to allow changes "
+            "to a lower and a higher number, then replay the payroll."
+        )
+    if "dimension" in text or "ledger account" in text or "main account" in text:
+        return (
+            "check the account structure and the mapping's accounts and dimensions in Dynamics, "
+            "then replay the payroll."
+        )
+    if "journal name" in text:
+        return "check the mapping's journal_name exists in that legal entity, then replay."
+    return "read the Dynamics message above, correct the cause in Dynamics or in the mapping, then replay the payroll."
