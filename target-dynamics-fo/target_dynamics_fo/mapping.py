@@ -300,7 +300,8 @@ class CompanyMapping:
             )
         return _fill(
             self.workers.personnel_number,
-            {"employee_code": str(code or ""), "uuid": uuid, "uuid8": uuid[:8]},
+            # Upper case, like F&O's own number sequences.
+            {"employee_code": str(code or ""), "uuid": uuid.upper(), "uuid8": uuid[:8].upper()},
         )
 
 
