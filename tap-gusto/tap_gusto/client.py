@@ -1,0 +1,290 @@
+"""Base REST stream for Gusto: URLs, headers, pagination, retries, error messages, money."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import typing as t
+from decimal import Decimal
+from http import HTTPStatus
+from urllib.parse import urlparse
+
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers.jsonpath import extract_jsonpath
+from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.streams import RESTStream
+
+from tap_gusto.errors import GustoAPIError
+from tap_gusto.money import FieldSpec, Where, convert_fields
+
+if t.TYPE_CHECKING:
+    from backoff.types import Details
+    from singer_sdk.helpers.types import Context
+
+    from tap_gusto.auth import CompanyConnection
+    from tap_gusto.tap import TapGusto
+
+DEFAULT_API_VERSION = "2026-06-15"
+MAX_PAGE_SIZE = 100
+REQUEST_TIMEOUT_SECONDS = 120
+BACKOFF_FACTOR_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 60.0
+MAX_ERROR_MESSAGES = 3
+
+
+class GustoPaginator(BaseAPIPaginator[int]):
+    """``page``/``per`` pagination: trust ``X-Total-Pages``; without it stop on a short page."""
+
+    def __init__(self, page_size: int) -> None:
+        super().__init__(1)
+        self.page_size = page_size
+
+    def get_next(self, response: requests.Response) -> int | None:
+        current = self.current_value
+        total_pages = response.headers.get("X-Total-Pages")
+        if total_pages is not None and total_pages.strip().isdigit():
+            return current + 1 if current < int(total_pages) else None
+        try:
+            payload = response.json(parse_float=Decimal)
+        except ValueError:
+            return None
+        items = payload if isinstance(payload, list) else []
+        return current + 1 if len(items) >= self.page_size else None
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """``Retry-After`` (seconds) of a 429 response carried by ``exc``, else ``None``."""
+    response = getattr(exc, "response", None)
+    if response is None or response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
+        return None
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0)
+
+
+def gusto_error_messages(response: requests.Response) -> str:
+    """Gusto's ``errors[].message`` texts (a few, truncated); never the whole body (PII)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return ""
+    messages: list[str] = []
+
+    def collect(errors: t.Any) -> None:
+        if not isinstance(errors, list):
+            return
+        for item in errors:
+            if not isinstance(item, dict):
+                continue
+            text = item.get("message") or item.get("category") or item.get("error_key")
+            if text:
+                messages.append(str(text)[:200])
+            collect(item.get("errors"))
+
+    if isinstance(payload, dict):
+        collect(payload.get("errors"))
+        if not messages and payload.get("message"):
+            messages.append(str(payload["message"])[:200])
+        if not messages and payload.get("error"):
+            messages.append(str(payload["error"])[:200])
+    return "; ".join(messages[:MAX_ERROR_MESSAGES])
+
+
+class GustoStream(RESTStream[int]):
+    """Common behaviour of every Gusto stream. One partition per company."""
+
+    records_jsonpath = "$[*]"
+    paginated = True
+    #: Money/hours/rate fields converted to Decimal in ``post_process``.
+    decimal_fields: t.ClassVar[tuple[FieldSpec, ...]] = ()
+    #: Field naming a record in error messages.
+    record_id_field = "uuid"
+
+    _tap: TapGusto
+
+    # -- partitions, URLs, headers ----------------------------------------------------
+
+    @property
+    def partitions(self) -> list[dict[str, t.Any]] | None:
+        return [{"company_uuid": company} for company in self._tap.company_ids]
+
+    @property
+    def url_base(self) -> str:
+        # The base URL depends on the company (its grant belongs to one environment).
+        return ""
+
+    def connection(self, context: Context | None) -> CompanyConnection:
+        if not context or "company_uuid" not in context:
+            raise GustoAPIError(f"Stream {self.name} was synced without a company context.")
+        return self._tap.connections.get(str(context["company_uuid"]))
+
+    def get_url(self, context: Context | None) -> str:
+        base = self.connection(context).api_url
+        path = self.path or ""
+        for key, value in (context or {}).items():
+            path = path.replace(f"{{{key}}}", str(value))
+        return base + path
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {
+            "Accept": "application/json",
+            "X-Gusto-API-Version": self.config.get("api_version") or DEFAULT_API_VERSION,
+            "User-Agent": self.user_agent,
+        }
+
+    @property
+    def user_agent(self) -> str:  # type: ignore[override]
+        return self._tap.user_agent
+
+    @property
+    def timeout(self) -> int:
+        return REQUEST_TIMEOUT_SECONDS
+
+    @property
+    def page_size(self) -> int:
+        return min(int(self.config.get("page_size") or MAX_PAGE_SIZE), MAX_PAGE_SIZE)
+
+    def get_new_paginator(self) -> BaseAPIPaginator[int] | None:
+        return GustoPaginator(self.page_size) if self.paginated else None
+
+    def get_url_params(
+        self, context: Context | None, next_page_token: int | None
+    ) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = {}
+        if self.paginated:
+            params["page"] = next_page_token or 1
+            params["per"] = self.page_size
+        return params
+
+    # -- responses --------------------------------------------------------------------
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
+        payload = response.json(parse_float=Decimal)
+        yield from extract_jsonpath(self.records_jsonpath, input=payload)
+
+    def post_process(
+        self, row: dict[str, t.Any], context: Context | None = None
+    ) -> dict[str, t.Any] | None:
+        company = str((context or {}).get("company_uuid") or row.get("company_uuid") or "")
+        row["company_uuid"] = company
+        where = Where(company, self.name, str(row.get(self.record_id_field) or "?"))
+        convert_fields(row, self.decimal_fields, where)
+        return row
+
+    # -- requests, auth, limits ----------------------------------------------------------
+
+    def _send(
+        self, prepared_request: requests.PreparedRequest, connection: CompanyConnection
+    ) -> requests.Response:
+        connection.limiter.acquire()
+        request = connection.auth(prepared_request.copy())
+        response = self.requests_session.send(
+            request, timeout=self.timeout, allow_redirects=self.allow_redirects
+        )
+        if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            connection.limiter.throttled(retry_after_seconds(RetriableAPIError("429", response)))
+        return response
+
+    def _request(
+        self, prepared_request: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        connection = self.connection(context)
+        response = self._send(prepared_request, connection)
+        if response.status_code == HTTPStatus.UNAUTHORIZED and connection.auth.last_token:
+            # Expired or revoked (another process used a newer token): one refresh, one retry.
+            connection.tokens.refresh_after_unauthorized(connection.auth.last_token)
+            response = self._send(prepared_request, connection)
+        self._write_request_duration_log(
+            endpoint=self.path or "",
+            response=response,
+            context=context,
+            extra_tags=None,
+        )
+        self.validate_response(response)
+        return response
+
+    def endpoint(self, response: requests.Response) -> str:
+        """Method and path of the request, without the query string."""
+        method = response.request.method if response.request is not None else "GET"
+        return f"{method} {urlparse(response.url).path or self.path}"
+
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < HTTPStatus.BAD_REQUEST:
+            return
+        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetriableAPIError(self.response_error_message(response), response)
+        details = gusto_error_messages(response)
+        suffix = f": {details}" if details else ""
+        if status == HTTPStatus.NOT_ACCEPTABLE:
+            version = self.config.get("api_version") or DEFAULT_API_VERSION
+            raise GustoAPIError(
+                f"Gusto refused API version {version} (406 Not Acceptable) for "
+                f"{self.endpoint(response)}{suffix}. Set the tap setting api_version to a "
+                f"version Gusto supports (the tap is built for {DEFAULT_API_VERSION}; "
+                "versions older than 2025-06-15 are sunset) and check the app's minimum "
+                "version in Gusto's Developer Portal."
+            )
+        if status == HTTPStatus.UNAUTHORIZED:
+            raise GustoAPIError(
+                f"Gusto answered 401 Unauthorized for {self.endpoint(response)} even after a "
+                f"token refresh{suffix}. Reconnect the company with "
+                "`gusto-dynamics connect gusto`."
+            )
+        if status == HTTPStatus.FORBIDDEN:
+            raise GustoAPIError(
+                f"Gusto answered 403 Forbidden for {self.endpoint(response)}{suffix}. The app "
+                "lacks a scope for this data or the token is not for this company; check the "
+                "app's scopes and company_ids, then reconnect with `gusto-dynamics connect gusto`."
+            )
+        raise GustoAPIError(
+            f"Gusto answered {status} {response.reason} for {self.endpoint(response)}{suffix}."
+        )
+
+    def response_error_message(self, response: requests.Response) -> str:
+        details = gusto_error_messages(response)
+        return f"{response.status_code} {response.reason} for {self.endpoint(response)}" + (
+            f": {details}" if details else ""
+        )
+
+    # -- retries ------------------------------------------------------------------------
+
+    def backoff_wait_generator(self) -> t.Generator[float, None, None]:
+        attempts = itertools.count()
+
+        def wait_for(exc: BaseException) -> float:
+            retry_after = retry_after_seconds(exc)
+            if retry_after is not None:
+                return float(retry_after)  # exactly what Gusto asked for, no jitter
+            step = next(attempts)
+            base = min(BACKOFF_CAP_SECONDS, BACKOFF_FACTOR_SECONDS * 2.0**step)
+            return base + random.uniform(0, 1)  # noqa: S311 - jitter, not crypto
+
+        return self.backoff_runtime(value=wait_for)
+
+    def backoff_jitter(self, value: float) -> float:
+        # Jitter is added in wait_for only on the 5xx/connection path; Retry-After stays exact.
+        return value
+
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("backoff_max_tries") or 5)
+
+    def backoff_handler(self, details: Details) -> None:
+        exc = details.get("exception")
+        response = getattr(exc, "response", None)
+        status = response.status_code if response is not None else None
+        wait = float(details.get("wait") or 0.0)
+        self._tap.retry_waits.append((status, wait))
+        cause = f"HTTP {status}" if status is not None else type(exc).__name__
+        self.logger.warning(
+            "Retrying %s in %.2fs after %s (try %s).",
+            self.endpoint(response) if response is not None else self.path,
+            wait,
+            cause,
+            details.get("tries"),
+        )

@@ -1,0 +1,213 @@
+"""tap-gusto: Gusto payroll, people and reference data as Singer streams."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from typing import Any
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+
+from tap_gusto.auth import CompanyConnection, ConnectionRegistry, resolve_api_url
+from tap_gusto.client import DEFAULT_API_VERSION, MAX_PAGE_SIZE, GustoStream
+from tap_gusto.dates import parse_date
+from tap_gusto.errors import GustoAuthError
+from tap_gusto.limiter import RateLimiter
+from tap_gusto.streams import STREAM_TYPES
+from tap_gusto.tokens import TokenManager, resolve_app_credentials
+
+DEFAULT_LOOKBACK_DAYS = 31
+DEFAULT_MAX_REQUESTS_PER_MINUTE = 190
+VERSION = "0.1.0"
+
+
+class TapGusto(Tap):
+    """Singer tap for the Gusto API (one partition per connected company)."""
+
+    name = "tap-gusto"
+    package_name = "tap-gusto"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api_url",
+            th.StringType,
+            description=(
+                "Gusto API base URL: https://api.gusto.com (production), "
+                "https://api.gusto-demo.com (demo) or a local sandbox. Default: the URL stored "
+                "with each company in the credential store, else https://api.gusto.com."
+            ),
+        ),
+        th.Property(
+            "api_version",
+            th.StringType,
+            default=DEFAULT_API_VERSION,
+            description="Value of the X-Gusto-API-Version header sent with every request.",
+        ),
+        th.Property(
+            "client_id",
+            th.StringType,
+            secret=True,
+            description=(
+                "Gusto application client id, used to refresh tokens. Default: gusto.app "
+                "in the credential store."
+            ),
+        ),
+        th.Property(
+            "client_secret",
+            th.StringType,
+            secret=True,
+            description=(
+                "Gusto application client secret. Default: gusto.app in the credential store."
+            ),
+        ),
+        th.Property(
+            "credentials_store",
+            th.StringType,
+            description=(
+                "Path of the encrypted credential store (gd_vault) holding one access/refresh "
+                "token set per Gusto company. Default: $GUSTO_DYNAMICS_VAULT, else "
+                "~/.gusto-dynamics/vault.enc. Its key comes from $GUSTO_DYNAMICS_VAULT_KEY or "
+                "$GUSTO_DYNAMICS_VAULT_KEY_FILE, never from this config."
+            ),
+        ),
+        th.Property(
+            "company_ids",
+            th.ArrayType(th.StringType),
+            description=(
+                "Gusto company UUIDs to extract, one state partition each. Default: every "
+                "company connected in the credential store."
+            ),
+        ),
+        th.Property(
+            "start_date",
+            th.DateType,
+            description=(
+                "Earliest date read on a first run (payroll pay periods, pay periods, "
+                "contractor payment dates). Default: one year before today."
+            ),
+        ),
+        th.Property(
+            "payroll_lookback_days",
+            th.IntegerType,
+            default=DEFAULT_LOOKBACK_DAYS,
+            description=(
+                "Days before the payroll bookmark that each run lists again, to catch "
+                "payrolls processed late. Payrolls already emitted are not fetched again."
+            ),
+        ),
+        th.Property(
+            "include_unprocessed",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Also emit unprocessed (not yet final) payrolls, on every run. They never "
+                "move the bookmark."
+            ),
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType,
+            default=MAX_PAGE_SIZE,
+            description="Records per page (per); Gusto caps payroll endpoints at 100.",
+        ),
+        th.Property(
+            "max_requests_per_minute",
+            th.IntegerType,
+            default=DEFAULT_MAX_REQUESTS_PER_MINUTE,
+            description=(
+                "Client-side limit per company grant over a sliding 60-second window, shared "
+                "by all streams (Gusto allows 200 per rolling minute)."
+            ),
+        ),
+        th.Property(
+            "backoff_max_tries",
+            th.IntegerType,
+            default=5,
+            description=(
+                "Attempts per request on 429 (waits exactly Retry-After), 5xx and dropped "
+                "connections (exponential backoff) before the run fails."
+            ),
+        ),
+        th.Property(
+            "user_agent",
+            th.StringType,
+            description=f"User-Agent header. Default: tap-gusto/{VERSION}.",
+        ),
+    ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (HTTP status or None for connection errors, seconds waited) of every retry.
+        self.retry_waits: list[tuple[int | None, float]] = []
+
+    def discover_streams(self) -> list[GustoStream]:
+        return [stream_type(self) for stream_type in STREAM_TYPES]
+
+    # -- settings helpers ------------------------------------------------------------
+
+    def today(self) -> dt.date:
+        return dt.datetime.now(dt.UTC).date()
+
+    def start_date(self) -> dt.date:
+        configured = self.config.get("start_date")
+        if configured:
+            return parse_date(str(configured), "start_date")
+        return self.today() - dt.timedelta(days=365)
+
+    def payroll_lookback_days(self) -> int:
+        value = self.config.get("payroll_lookback_days")
+        return DEFAULT_LOOKBACK_DAYS if value is None else max(int(value), 0)
+
+    def include_unprocessed(self) -> bool:
+        return bool(self.config.get("include_unprocessed"))
+
+    @property
+    def user_agent(self) -> str:
+        return str(self.config.get("user_agent") or f"tap-gusto/{VERSION}")
+
+    # -- credentials and connections ------------------------------------------------------
+
+    @cached_property
+    def vault(self) -> Any:
+        # Imported lazily: --about/--discover must work without a store or its key.
+        from gd_vault import Vault  # noqa: PLC0415
+
+        return Vault.open(self.config.get("credentials_store"))
+
+    @cached_property
+    def company_ids(self) -> list[str]:
+        configured = self.config.get("company_ids")
+        if configured:
+            return [str(company) for company in configured]
+        companies = self.vault.read().get("gusto", {}).get("companies", {}) or {}
+        if not companies:
+            raise GustoAuthError(
+                f"No Gusto company is connected in the credential store {self.vault.path}. "
+                "Connect one with `gusto-dynamics connect gusto` (or `tap-gusto-tokens "
+                "import`), or list company_ids."
+            )
+        return sorted(companies)
+
+    @cached_property
+    def connections(self) -> ConnectionRegistry:
+        data = self.vault.read()
+        app = resolve_app_credentials(
+            data, self.config.get("client_id"), self.config.get("client_secret")
+        )
+        per_minute = int(
+            self.config.get("max_requests_per_minute") or DEFAULT_MAX_REQUESTS_PER_MINUTE
+        )
+
+        def build(company_uuid: str) -> CompanyConnection:
+            api_url = resolve_api_url(self.config.get("api_url"), data, company_uuid)
+            tokens = TokenManager(
+                self.vault, company_uuid, app, api_url, user_agent=self.user_agent
+            )
+            return CompanyConnection(company_uuid, api_url, tokens, RateLimiter(per_minute))
+
+        return ConnectionRegistry(build)
+
+
+if __name__ == "__main__":
+    TapGusto.cli()
