@@ -24,7 +24,6 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Protocol
 
 from target_dynamics_fo import audit as outcomes
@@ -38,6 +37,7 @@ from target_dynamics_fo.client import (
     fo_date,
     odata_literal,
 )
+from target_dynamics_fo.journal import Journal
 
 LOGGER = logging.getLogger("target_dynamics_fo.posting")
 
@@ -48,29 +48,6 @@ HASH_PREFIX_LENGTH = 16
 # LedgerJournalTable.Name (the header Description) holds 60 characters.
 DESCRIPTION_LENGTH = 60
 _HASH_IN_DESCRIPTION = re.compile(r"#([0-9a-f]{8,64})\s*$")
-
-
-class JournalLineLike(Protocol):
-    line_number: int
-    main_account: str
-    debit: Decimal
-    credit: Decimal
-    text: str
-    component: str
-
-
-class JournalLike(Protocol):
-    company_uuid: str
-    payroll_uuid: str
-    legal_entity: str
-    journal_name: str
-    journal_batch_number: str
-    currency: str
-    content_hash: str
-    description: str
-
-    @property
-    def lines(self) -> Sequence[Any]: ...
 
 
 class OutcomeAudit(Protocol):
@@ -101,12 +78,13 @@ class PostResult:
         return self.outcome in outcomes.FAILURE_OUTCOMES
 
 
-def header_description(journal: JournalLike) -> str:
+def header_description(journal: Journal) -> str:
     """The header Description: the builder's text, ending with ``#<hash prefix>``."""
-    marker = f"#{journal.content_hash[:HASH_PREFIX_LENGTH]}"
     text = journal.description.strip()
-    if text.endswith(marker):
-        return text[-DESCRIPTION_LENGTH:] if len(text) > DESCRIPTION_LENGTH else text
+    present = hash_in_description(text)
+    if present and journal.content_hash.startswith(present) and len(text) <= DESCRIPTION_LENGTH:
+        return text
+    marker = f"#{journal.content_hash[:HASH_PREFIX_LENGTH]}"
     room = DESCRIPTION_LENGTH - len(marker) - 1
     return f"{text[:room].rstrip()} {marker}"
 
@@ -143,7 +121,7 @@ class JournalPoster:
         return rows[0] if rows else None
 
     def operations(
-        self, journal: JournalLike, display_values: Sequence[str], trans_date: str
+        self, journal: Journal, display_values: Sequence[str], trans_date: str
     ) -> list[Operation]:
         legal_entity = journal.legal_entity.lower()
         number = journal.journal_batch_number
@@ -185,9 +163,7 @@ class JournalPoster:
             )
         return ops
 
-    def post(
-        self, journal: JournalLike, display_values: Sequence[str], trans_date: str
-    ) -> PostResult:
+    def post(self, journal: Journal, display_values: Sequence[str], trans_date: str) -> PostResult:
         number = journal.journal_batch_number
         if len(journal.lines) > MAX_JOURNAL_LINES:
             return self._finish(
@@ -219,7 +195,10 @@ class JournalPoster:
                     return self._classify(journal, found, just_sent=True)
                 wait = self.client.backoff(attempt)
                 elapsed = time.monotonic() - started
-                if attempt >= self.client.max_retries or elapsed + wait > self.client.deadline_seconds:
+                if (
+                    attempt >= self.client.max_retries
+                    or elapsed + wait > self.client.deadline_seconds
+                ):
                     return self._finish(
                         journal,
                         outcomes.REFUSED,
@@ -250,7 +229,7 @@ class JournalPoster:
                 )
             return self._finish(journal, outcomes.POSTED)
 
-    def _classify(self, journal: JournalLike, header: dict[str, Any], *, just_sent: bool) -> PostResult:
+    def _classify(self, journal: Journal, header: dict[str, Any], *, just_sent: bool) -> PostResult:
         number = journal.journal_batch_number
         stored = hash_in_description(str(header.get("Description") or ""))
         if stored is not None and journal.content_hash.startswith(stored):
@@ -277,7 +256,12 @@ class JournalPoster:
         )
 
     def _finish(
-        self, journal: JournalLike, outcome: str, *, reason: str | None = None, fix: str | None = None
+        self,
+        journal: Journal,
+        outcome: str,
+        *,
+        reason: str | None = None,
+        fix: str | None = None,
     ) -> PostResult:
         result = PostResult(
             payroll_uuid=journal.payroll_uuid,
@@ -314,4 +298,7 @@ def _fix_for(message: str) -> str:
         )
     if "journal name" in text:
         return "check the mapping's journal_name exists in that legal entity, then replay."
-    return "read the Dynamics message above, correct the cause in Dynamics or in the mapping, then replay the payroll."
+    return (
+        "read the Dynamics message above, correct the cause in Dynamics or in the mapping, "
+        "then replay the payroll."
+    )

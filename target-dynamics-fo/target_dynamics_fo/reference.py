@@ -104,7 +104,8 @@ def load_reference(client: ODataClient, legal_entities: Iterable[str]) -> Refere
             filter=f"dataAreaId eq {odata_literal(legal_entity)}",
         )
         ref.journal_names[legal_entity] = {
-            str(row.get("Name")) for row in rows
+            str(row.get("Name"))
+            for row in rows
             if str(row.get("dataAreaId", legal_entity)).lower() == legal_entity
         }
     return ref
@@ -164,7 +165,8 @@ def _load_formats(client: ODataClient, ref: ReferenceData) -> None:
         else:
             ref.ledger_segments = segments
     default = [
-        r for r in rows
+        r
+        for r in rows
         if r.get("DimensionFormatType") == DEFAULT_FORMAT_TYPE and _yes(r.get("IsActive"))
     ]
     if len(default) == 1:
@@ -236,8 +238,8 @@ def company_gaps(ref: ReferenceData, company: CompanyMapping) -> list[str]:
                 "from the mapping."
             )
             continue
-        known = ref.values_for(dimension, legal_entity)
-        missing = sorted(v for v in values if v not in known)
+        existing = ref.values_for(dimension, legal_entity)
+        missing = sorted(v for v in values if v not in existing)
         suspended = sorted(v for v in values if (dimension, v) in ref.suspended_values)
         if missing:
             gaps.append(
@@ -282,9 +284,7 @@ def location_gap(company: CompanyMapping, record: dict[str, Any]) -> str | None:
     uuid = str(record.get("uuid") or "")
     if not company.locations or uuid in company.locations:
         return None
-    where = ", ".join(
-        str(record.get(k)) for k in ("street_1", "city", "state") if record.get(k)
-    )
+    where = ", ".join(str(record.get(k)) for k in ("street_1", "city", "state") if record.get(k))
     return (
         f"Gusto location {uuid} ({where or 'no address'}) of company {company.company_uuid} has "
         f"no dimension values; add {company.key_path}.dimensions.locations.{uuid!r}."
