@@ -33,6 +33,8 @@ COMMAND_MODULES: list[str] = [
     "gusto_dynamics.cli",
     "gusto_dynamics.connect",
     "gusto_dynamics.status",
+    "gusto_dynamics.webhooks.cli",
+    "gusto_dynamics.calendar",
 ]
 
 EXIT_OK = 0
