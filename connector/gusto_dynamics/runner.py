@@ -40,6 +40,19 @@ def is_uuid(value: object) -> bool:
     return isinstance(value, str) and bool(_UUID_RE.match(value))
 
 
+def shell_line(template: str, company_uuid: str | None) -> str:
+    """The command as one shell line (cron, docs): the company goes in the environment."""
+    if company_uuid is None:
+        if COMPANY_PLACEHOLDER in template:
+            raise ValueError(f"the command uses {COMPANY_PLACEHOLDER} but no company was given")
+        return template
+    if not is_uuid(company_uuid):
+        raise ValueError(f"refusing to run for company id {company_uuid!r}: not a UUID")
+    command = template.replace(COMPANY_PLACEHOLDER, shlex.quote(company_uuid))
+    ids = shlex.quote(json.dumps([company_uuid]))
+    return f"export TAP_GUSTO_COMPANY_IDS={ids} && {command}"
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     company_uuid: str
