@@ -1,0 +1,193 @@
+"""Fault switches, request statistics and the per-grant rate limiter."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from datetime import UTC, datetime
+from typing import Any
+
+FAULT_KEYS = ("status_next", "drop_connection_next", "drop_response_next", "throttle_next",
+              "retry_after", "paths")
+
+
+class Faults(MutableMapping[str, Any]):
+    """Switches that make the next requests fail (dict-like; thread safe).
+
+    - `status_next: [code, n]`: answer the next n API requests with `code` (500/502/503...).
+    - `drop_connection_next: n`: close the socket without reading a response (request NOT processed).
+    - `drop_response_next: n`: process the request, then close the socket without answering
+      (the lost-response case: e.g. a refresh that happened although the client saw an error).
+    - `throttle_next: n`: answer the next n API requests with 429.
+    - `retry_after: s`: `Retry-After` seconds on forced 429s (default 1).
+    - `paths: [prefix, ...]`: limit the switches above to requests whose path starts with a prefix.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        with self._lock:
+            return self._values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.set(**{key: value})
+
+    def __delitem__(self, key: str) -> None:
+        with self._lock:
+            del self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.snapshot())
+
+    def __len__(self) -> int:
+        return len(self.snapshot())
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._values)
+
+    def set(self, **values: Any) -> None:
+        self.apply(values)
+
+    def apply(self, values: Mapping[str, Any]) -> None:
+        """Validate and merge switches; raises ValueError naming the bad switch."""
+        clean: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in FAULT_KEYS:
+                raise ValueError(f"unknown fault switch {key!r}; known: {', '.join(FAULT_KEYS)}")
+            if key == "status_next":
+                if value is None:
+                    clean[key] = None
+                    continue
+                if (not isinstance(value, list | tuple) or len(value) != 2
+                        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+                        or not 400 <= value[0] <= 599 or value[1] < 0):
+                    raise ValueError("status_next must be [status_code (400-599), count]")
+                clean[key] = [value[0], value[1]]
+            elif key == "paths":
+                if value is not None and not (isinstance(value, list)
+                                              and all(isinstance(v, str) for v in value)):
+                    raise ValueError("paths must be a list of path prefixes")
+                clean[key] = value
+            else:
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise ValueError(f"{key} must be a non-negative integer")
+                clean[key] = value
+        with self._lock:
+            self._values.update(clean)
+
+    def applies_to(self, path: str) -> bool:
+        paths = self.snapshot().get("paths")
+        return not paths or any(path.startswith(p) for p in paths)
+
+    def take(self, key: str) -> bool:
+        """Consume one unit of a counter switch; True if it fired."""
+        with self._lock:
+            count = self._values.get(key) or 0
+            if count <= 0:
+                return False
+            self._values[key] = count - 1
+            return True
+
+    def take_status(self) -> int | None:
+        with self._lock:
+            spec = self._values.get("status_next")
+            if not spec or spec[1] <= 0:
+                return None
+            spec[1] -= 1
+            return int(spec[0])
+
+
+class Stats:
+    """Request counters (thread safe). `snapshot()` is what `/_sandbox/stats` returns."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.total = 0
+            self.per_path: Counter[str] = Counter()
+            self.per_route: Counter[str] = Counter()
+            self.per_status: Counter[int] = Counter()
+            self.counters: Counter[str] = Counter()
+
+    def request(self, method: str, path: str) -> None:
+        with self._lock:
+            self.total += 1
+            self.per_path[f"{method} {path}"] += 1
+
+    def route(self, name: str) -> None:
+        with self._lock:
+            self.per_route[name] += 1
+
+    def status(self, code: int) -> None:
+        with self._lock:
+            self.per_status[code] += 1
+            if code == 429:
+                self.counters["throttled"] += 1
+
+    def bump(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self.counters[name] += amount
+
+    def __getitem__(self, key: str) -> Any:
+        return self.snapshot()[key]
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "total": self.total,
+                "per_path": dict(self.per_path),
+                "per_route": dict(self.per_route),
+                "per_status": {str(k): v for k, v in self.per_status.items()},
+                "throttled": self.counters["throttled"],
+                "refreshes": self.counters["refreshes"],
+                "invalid_grants": self.counters["invalid_grants"],
+                "token_grants": self.counters["token_grants"],
+                "webhook_deliveries": self.counters["webhook_deliveries"],
+                "faults_fired": self.counters["faults_fired"],
+            }
+
+
+class RateLimiter:
+    """Rolling-window limit per OAuth grant (Gusto: 200 requests per 60 s)."""
+
+    def __init__(self, limit: int, window: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, key: str) -> tuple[bool, int, float]:
+        """Record a request; returns (allowed, remaining, seconds until a slot frees up)."""
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False, 0, hits[0] + self.window - now
+            hits.append(now)
+            reset_in = hits[0] + self.window - now
+            return True, self.limit - len(hits), reset_in
+
+    def headers(self, remaining: int, reset_in: float) -> dict[str, str]:
+        reset_at = datetime.fromtimestamp(time.time() + reset_in, UTC)
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": reset_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    @staticmethod
+    def retry_after(seconds: float) -> str:
+        return str(max(1, math.ceil(seconds)))
