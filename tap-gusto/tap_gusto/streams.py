@@ -54,11 +54,15 @@ class PagedFetchMixin(GustoStream):
         ``items`` extracts the paginated list from a body (default: the body itself).
         """
         page = 1
+        previous: bytes | None = None
         while True:
             response = self.fetch(context, path, {**params, "page": page, "per": self.page_size})
+            total_pages = response.headers.get("X-Total-Pages", "").strip()
+            if not total_pages.isdigit() and response.content == previous:
+                return  # an endpoint that ignores page/per answered the same page again
+            previous = response.content
             body = response.json(parse_float=Decimal)
             yield response, body
-            total_pages = response.headers.get("X-Total-Pages", "").strip()
             if total_pages.isdigit():
                 if page >= int(total_pages):
                     return

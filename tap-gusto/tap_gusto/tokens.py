@@ -281,7 +281,7 @@ class TokenManager:
         expires_in = float(payload.get("expires_in") or 7200)
         issued = self._clock()
         expires_at = int(issued + expires_in)
-        refreshed_at = now_iso()
+        refreshed_at = dt.datetime.fromtimestamp(issued, dt.UTC).isoformat(timespec="seconds")
 
         def write(data: dict[str, Any]) -> None:
             companies = data.setdefault("gusto", {}).setdefault("companies", {})
