@@ -246,6 +246,19 @@ class CompanyReader:
         )
 
 
+def three_months_ahead(today: date) -> date:
+    """Gusto's limit for a pay periods ``end_date`` (same day three months on, clamped)."""
+    month = today.month + 3
+    year = today.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    for day in (today.day, 30, 29, 28):
+        try:
+            return date(year, month, min(today.day, day))
+        except ValueError:
+            continue
+    return date(year, month, 28)
+
+
 def read_company_calendar(
     vault: Any,
     company_uuid: str,
@@ -265,7 +278,9 @@ def read_company_calendar(
             base + "/pay_periods",
             {
                 "start_date": (today - timedelta(days=LOOKBACK_DAYS)).isoformat(),
-                "end_date": (today + timedelta(days=min(days, MAX_DAYS_AHEAD))).isoformat(),
+                "end_date": min(
+                    today + timedelta(days=days), three_months_ahead(today)
+                ).isoformat(),
             },
         )
         return build_calendar(
