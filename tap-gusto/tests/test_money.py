@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from singer_sdk.singerlib.encoding.simple import RecordMessage, SimpleSingerWriter
-
 from tap_gusto.errors import MalformedAmountError
 from tap_gusto.money import Kind, Where, convert_fields, parse_decimal
 

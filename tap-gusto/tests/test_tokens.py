@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-
 from typing import Any
 
 import pytest
 from gd_vault import Vault
-
 from tap_gusto.errors import GustoAuthError, ReconnectRequiredError
 from tap_gusto.tokens import AppCredentials, TokenManager, resolve_app_credentials
 
