@@ -1,10 +1,10 @@
-"""Request handling of the Gusto sandbox: OAuth, the `/v1` API, webhooks and `/_sandbox` admin routes.
+"""Request handling of the Gusto sandbox: OAuth, `/v1` API, webhooks, `/_sandbox` admin routes.
 
 Pagination (documented choice): every list endpoint paginates, with or without `page`/`per`, and
 always sends `X-Page`, `X-Per-Page`, `X-Total-Count`, `X-Total-Pages`. `per` defaults to 25; it is
 capped at 100 for the payroll list and the single payroll's `employee_compensations`, at 500
 elsewhere (Gusto documents no maximum there; its own CLI asks for 500). Larger `per` values are
-clamped, never rejected. The contractor payments summary is an object, not a list, and is not paginated.
+clamped, never rejected. The contractor payments summary is an object and is not paginated.
 
 Payroll list windows: `start_date`/`end_date` select payrolls whose pay period END falls in the
 window (or whose check date does, with `date_filter_by=check_date`), so adjacent windows never
@@ -18,11 +18,10 @@ import binascii
 import hmac
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -97,8 +96,12 @@ def _parse_date(ctx: Ctx, name: str, default: date | None) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise HttpError(422, "invalid_attribute_value",
-                        f"{name} must be a date in YYYY-MM-DD format, got {raw!r}", name) from None
+        raise HttpError(
+            422,
+            "invalid_attribute_value",
+            f"{name} must be a date in YYYY-MM-DD format, got {raw!r}",
+            name,
+        ) from None
 
 
 def _csv(ctx: Ctx, name: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> set[str]:
@@ -108,9 +111,13 @@ def _csv(ctx: Ctx, name: str, allowed: tuple[str, ...], default: tuple[str, ...]
     values = {v.strip() for v in raw.split(",") if v.strip()}
     unknown = values - set(allowed)
     if unknown:
-        raise HttpError(422, "invalid_attribute_value",
-                        f"{name} has unsupported value(s) {', '.join(sorted(unknown))}; allowed: "
-                        f"{', '.join(allowed)}", name)
+        raise HttpError(
+            422,
+            "invalid_attribute_value",
+            f"{name} has unsupported value(s) {', '.join(sorted(unknown))}; allowed: "
+            f"{', '.join(allowed)}",
+            name,
+        )
     return values
 
 
@@ -124,23 +131,41 @@ def paginate(ctx: Ctx, items: list[Any], maximum: int) -> tuple[list[Any], dict[
         if raw is None or raw == "":
             return default
         if not raw.isdigit() or int(raw) < 1:
-            raise HttpError(422, "invalid_attribute_value",
-                            f"{name} must be a positive integer, got {raw!r}", name)
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                f"{name} must be a positive integer, got {raw!r}",
+                name,
+            )
         return int(raw)
 
     page = number("page", 1)
     per = min(number("per", DEFAULT_PER), maximum)
     total = len(items)
     pages = (total + per - 1) // per
-    chunk = items[(page - 1) * per: page * per]
-    return chunk, {"X-Page": str(page), "X-Per-Page": str(per), "X-Total-Count": str(total),
-                   "X-Total-Pages": str(pages)}
+    chunk = items[(page - 1) * per : page * per]
+    return chunk, {
+        "X-Page": str(page),
+        "X-Per-Page": str(per),
+        "X-Total-Count": str(total),
+        "X-Total-Pages": str(pages),
+    }
 
 
 class GustoApp:
-    def __init__(self, *, seed: str, today: date, companies: list[Company], oauth: OAuthState,
-                 rate_limiter: RateLimiter, faults: Faults, stats: Stats,
-                 redirect_uris: list[str], base_url: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        *,
+        seed: str,
+        today: date,
+        companies: list[Company],
+        oauth: OAuthState,
+        rate_limiter: RateLimiter,
+        faults: Faults,
+        stats: Stats,
+        redirect_uris: list[str],
+        base_url: Callable[[], str],
+    ) -> None:
         self.seed = seed
         self.today = today
         self.companies = {c.uuid: c for c in companies}
@@ -161,8 +186,9 @@ class GustoApp:
 
     def _add(self, method: str, template: str, handler: Handler, kind: str) -> None:
         pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-        self.routes.append(Route(method, re.compile(f"^{pattern}$"), f"{method} {template}",
-                                 handler, kind))
+        self.routes.append(
+            Route(method, re.compile(f"^{pattern}$"), f"{method} {template}", handler, kind)
+        )
 
     def _register(self) -> None:
         add = self._add
@@ -184,19 +210,30 @@ class GustoApp:
         add("GET", "/v1/companies/{company_id}/payrolls/{payroll_id}", self.get_payroll, "api")
         add("GET", "/v1/companies/{company_id}/contractors", self.list_contractors, "api")
         add("GET", "/v1/contractors/{contractor_id}", self.get_contractor, "api")
-        add("GET", "/v1/companies/{company_id}/contractor_payments",
-            self.list_contractor_payments, "api")
-        add("GET", "/v1/companies/{company_id}/contractor_payments/{payment_id}",
-            self.get_contractor_payment, "api")
+        add(
+            "GET",
+            "/v1/companies/{company_id}/contractor_payments",
+            self.list_contractor_payments,
+            "api",
+        )
+        add(
+            "GET",
+            "/v1/companies/{company_id}/contractor_payments/{payment_id}",
+            self.get_contractor_payment,
+            "api",
+        )
         add("GET", "/v1/webhook_subscriptions", self.list_subscriptions, "system")
         add("POST", "/v1/webhook_subscriptions", self.create_subscription, "system")
         add("GET", "/v1/webhook_subscriptions/{sub_id}", self.get_subscription, "system")
         add("PUT", "/v1/webhook_subscriptions/{sub_id}", self.update_subscription, "system")
         add("DELETE", "/v1/webhook_subscriptions/{sub_id}", self.delete_subscription, "system")
-        add("PUT", "/v1/webhook_subscriptions/{sub_id}/verify", self.verify_subscription,
-            "system")
-        add("GET", "/v1/webhook_subscriptions/{sub_id}/request_verification_token",
-            self.request_verification_token, "system")
+        add("PUT", "/v1/webhook_subscriptions/{sub_id}/verify", self.verify_subscription, "system")
+        add(
+            "GET",
+            "/v1/webhook_subscriptions/{sub_id}/request_verification_token",
+            self.request_verification_token,
+            "system",
+        )
         add("GET", "/v1/events", self.list_events, "system")
         # Admin routes (not Gusto's).
         add("GET", "/_sandbox/info", self.admin_info, "open")
@@ -228,16 +265,22 @@ class GustoApp:
             status = self.faults.take_status()
             if status is not None:
                 self.stats.bump("faults_fired")
-                return gusto_error(status, "internal_error",
-                                   f"Simulated upstream failure ({status}); retry later")
+                return gusto_error(
+                    status, "internal_error", f"Simulated upstream failure ({status}); retry later"
+                )
             if self.faults.take("throttle_next"):
                 self.stats.bump("faults_fired")
                 retry = int(self.faults.snapshot().get("retry_after") or 1)
-                return gusto_error(429, "rate_limit_exceeded",
-                                   "Too many requests; retry after the Retry-After interval",
-                                   headers={"Retry-After": str(retry),
-                                            "X-RateLimit-Limit": str(self.rate_limiter.limit),
-                                            "X-RateLimit-Remaining": "0"})
+                return gusto_error(
+                    429,
+                    "rate_limit_exceeded",
+                    "Too many requests; retry after the Retry-After interval",
+                    headers={
+                        "Retry-After": str(retry),
+                        "X-RateLimit-Limit": str(self.rate_limiter.limit),
+                        "X-RateLimit-Remaining": "0",
+                    },
+                )
         allowed_methods: list[str] = []
         for route in self.routes:
             match = route.pattern.match(req.path)
@@ -248,16 +291,22 @@ class GustoApp:
                 continue
             self.stats.route(route.name)
             response = self._run(route, Ctx(req, match.groupdict()))
-            if not is_admin and self.faults.applies_to(req.path) and self.faults.take(
-                    "drop_response_next"):
+            if (
+                not is_admin
+                and self.faults.applies_to(req.path)
+                and self.faults.take("drop_response_next")
+            ):
                 self.stats.bump("faults_fired")
                 return Response(0, drop=True)
             return response
         if allowed_methods:
-            return gusto_error(405, "invalid_operation",
-                               f"{req.method} is not allowed on {req.path}; use "
-                               f"{', '.join(sorted(set(allowed_methods)))}",
-                               headers={"Allow": ", ".join(sorted(set(allowed_methods)))})
+            return gusto_error(
+                405,
+                "invalid_operation",
+                f"{req.method} is not allowed on {req.path}; use "
+                f"{', '.join(sorted(set(allowed_methods)))}",
+                headers={"Allow": ", ".join(sorted(set(allowed_methods)))},
+            )
         return gusto_error(404, "not_found", f"No route matches {req.method} {req.path}")
 
     def _run(self, route: Route, ctx: Ctx) -> Response:
@@ -274,22 +323,34 @@ class GustoApp:
         ctx.token = token
         allowed, remaining, reset_in = self.rate_limiter.hit(token.grant_id)
         if not allowed:
-            headers = {**self.rate_limiter.headers(0, reset_in), **echo,
-                       "Retry-After": self.rate_limiter.retry_after(reset_in)}
-            return gusto_error(429, "rate_limit_exceeded",
-                               f"Rate limit of {self.rate_limiter.limit} requests per "
-                               f"{int(self.rate_limiter.window)} s exceeded for this token",
-                               headers=headers)
+            headers = {
+                **self.rate_limiter.headers(0, reset_in),
+                **echo,
+                "Retry-After": self.rate_limiter.retry_after(reset_in),
+            }
+            return gusto_error(
+                429,
+                "rate_limit_exceeded",
+                f"Rate limit of {self.rate_limiter.limit} requests per "
+                f"{int(self.rate_limiter.window)} s exceeded for this token",
+                headers=headers,
+            )
         ctx.extra_headers.update(self.rate_limiter.headers(remaining, reset_in))
         ctx.extra_headers.update(echo)
         if route.kind == "api" and token.company_uuid is None:
-            response = gusto_error(403, "invalid_token",
-                                   "A system access token cannot read company data; use the "
-                                   "company's OAuth access token")
+            response = gusto_error(
+                403,
+                "missing_permissions",
+                "A system access token cannot read company data; use the "
+                "company's OAuth access token",
+            )
         elif route.kind == "system" and token.company_uuid is not None:
-            response = gusto_error(403, "missing_permissions",
-                                   "Webhook subscriptions and events need a system access token "
-                                   "(grant_type=system_access)")
+            response = gusto_error(
+                403,
+                "missing_permissions",
+                "Webhook subscriptions and events need a system access token "
+                "(grant_type=system_access)",
+            )
         else:
             try:
                 response = route.handler(ctx)
@@ -307,8 +368,10 @@ class GustoApp:
         if not VERSION_RE.match(raw):
             message = f"Invalid API Version `{raw}`. Expected format: YYYY-MM-DD"
         elif raw not in SUPPORTED_API_VERSIONS:
-            message = (f"Unsupported API Version `{raw}`. Supported versions: "
-                       f"{', '.join(SUPPORTED_API_VERSIONS)}")
+            message = (
+                f"Unsupported API Version `{raw}`. Supported versions: "
+                f"{', '.join(SUPPORTED_API_VERSIONS)}"
+            )
         else:
             ctx.version = raw
             return None
@@ -327,10 +390,13 @@ class GustoApp:
     @staticmethod
     def _unauthorized(message: str) -> Response:
         return gusto_error(
-            401, "invalid_token", message,
-            headers={"WWW-Authenticate":
-                     f'Bearer realm="Doorkeeper", error="invalid_token", '
-                     f'error_description="{message}"'},
+            401,
+            "invalid_token",
+            message,
+            headers={
+                "WWW-Authenticate": f'Bearer realm="Doorkeeper", error="invalid_token", '
+                f'error_description="{message}"'
+            },
         )
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -342,10 +408,14 @@ class GustoApp:
     def _owned(self, ctx: Ctx, company_uuid: str) -> Company:
         assert ctx.token is not None
         if company_uuid != ctx.token.company_uuid:
-            raise HttpError(403, "missing_permissions",
-                            "This access token is not authorized for that company; each token "
-                            "is bound to the company that granted it", "base",
-                            {"entity_type": "Company", "entity_uuid": company_uuid})
+            raise HttpError(
+                403,
+                "missing_permissions",
+                "This access token is not authorized for that company; each token "
+                "is bound to the company that granted it",
+                "base",
+                {"entity_type": "Company", "entity_uuid": company_uuid},
+            )
         company = self.companies.get(company_uuid)
         if company is None:
             raise HttpError(404, "not_found", f"Company {company_uuid} not found")
@@ -364,8 +434,12 @@ class GustoApp:
         for meta in company.payrolls:
             if meta.uuid == payroll_uuid:
                 return meta
-        raise HttpError(404, "not_found", f"Payroll {payroll_uuid} not found",
-                        metadata={"entity_type": "Payroll", "entity_uuid": payroll_uuid})
+        raise HttpError(
+            404,
+            "not_found",
+            f"Payroll {payroll_uuid} not found",
+            metadata={"entity_type": "Payroll", "entity_uuid": payroll_uuid},
+        )
 
     def detail(self, company: Company, meta: PayrollMeta) -> PayrollDetail | None:
         if not meta.processed:
@@ -403,14 +477,19 @@ class GustoApp:
         client_id = req.arg("client_id")
         redirect_uri = req.arg("redirect_uri") or ""
         if client_id != self.oauth.client_id:
-            return Response.json(401, {"error": "invalid_client",
-                                       "error_description": "Unknown client_id"})
+            return Response.json(
+                401, {"error": "invalid_client", "error_description": "Unknown client_id"}
+            )
         if not self._redirect_ok(redirect_uri):
-            return Response.json(400, {
-                "error": "invalid_redirect_uri",
-                "error_description": "The redirect uri included is not valid: it must exactly "
-                                     f"match a registered URI ({', '.join(self.redirect_uris)}; "
-                                     "loopback URIs may use any port)"})
+            return Response.json(
+                400,
+                {
+                    "error": "invalid_redirect_uri",
+                    "error_description": "The redirect uri included is not valid: it must exactly "
+                    f"match a registered URI ({', '.join(self.redirect_uris)}; "
+                    "loopback URIs may use any port)",
+                },
+            )
         state = req.arg("state")
 
         def redirect(params: dict[str, str]) -> Response:
@@ -420,12 +499,20 @@ class GustoApp:
             return Response(302, b"", {"Location": redirect_uri + sep + urlencode(params)})
 
         if req.arg("response_type") != "code":
-            return redirect({"error": "unsupported_response_type",
-                             "error_description": "Only response_type=code is supported"})
+            return redirect(
+                {
+                    "error": "unsupported_response_type",
+                    "error_description": "Only response_type=code is supported",
+                }
+            )
         company_uuid = req.arg("company_uuid") or self.company_order[0]
         if company_uuid not in self.companies:
-            return redirect({"error": "access_denied",
-                             "error_description": f"No company {company_uuid} for this admin"})
+            return redirect(
+                {
+                    "error": "access_denied",
+                    "error_description": f"No company {company_uuid} for this admin",
+                }
+            )
         code = self.oauth.issue_code(company_uuid, redirect_uri)
         return redirect({"code": code})
 
@@ -453,22 +540,29 @@ class GustoApp:
 
     @staticmethod
     def _oauth_error(exc: OAuthError) -> Response:
-        return Response.json(exc.status, {"error": exc.error,
-                                          "error_description": exc.description},
-                             {"Cache-Control": "no-store"})
+        return Response.json(
+            exc.status,
+            {"error": exc.error, "error_description": exc.description},
+            {"Cache-Control": "no-store"},
+        )
 
     def token(self, ctx: Ctx) -> Response:
         req = ctx.req
         if "client_secret" in req.query:
-            return Response.json(400, {
-                "error": "invalid_request",
-                "error_description": "client_secret must be sent in the request body, never in "
-                                     "the URL"})
+            return Response.json(
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": "client_secret must be sent in the request body, never in "
+                    "the URL",
+                },
+            )
         try:
             params = self._token_params(req)
         except HttpError:
-            return Response.json(400, {"error": "invalid_request",
-                                       "error_description": "Body is not valid JSON"})
+            return Response.json(
+                400, {"error": "invalid_request", "error_description": "Body is not valid JSON"}
+            )
         grant_type = params.get("grant_type")
         try:
             self.oauth.check_client(params.get("client_id"), params.get("client_secret"))
@@ -480,34 +574,48 @@ class GustoApp:
                 record = self.oauth.refresh(params.get("refresh_token"))
             elif grant_type == "system_access":
                 record = self.oauth.system_token()
-                return Response.json(200, {
-                    "access_token": record.access_token, "token_type": "Bearer",
-                    "created_at": record.created_at, "expires_in": record.expires_in,
-                    "scope": SYSTEM_SCOPES}, {"Cache-Control": "no-store"})
+                return Response.json(
+                    200,
+                    {
+                        "access_token": record.access_token,
+                        "token_type": "Bearer",
+                        "created_at": record.created_at,
+                        "expires_in": record.expires_in,
+                        "scope": SYSTEM_SCOPES,
+                    },
+                    {"Cache-Control": "no-store"},
+                )
             else:
-                raise OAuthError(400, "unsupported_grant_type",
-                                 "The authorization grant type is not supported by the "
-                                 "authorization server.")
+                raise OAuthError(
+                    400,
+                    "unsupported_grant_type",
+                    "The authorization grant type is not supported by the authorization server.",
+                )
         except OAuthError as exc:
             if exc.error == "invalid_grant":
                 self.stats.bump("invalid_grants")
             return self._oauth_error(exc)
-        return Response.json(200, {
-            "access_token": record.access_token,
-            "token_type": "bearer",
-            "expires_in": record.expires_in,
-            "refresh_token": record.refresh_token,
-            "scope": SCOPES,
-            "created_at": record.created_at,
-        }, {"Cache-Control": "no-store"})
+        return Response.json(
+            200,
+            {
+                "access_token": record.access_token,
+                "token_type": "bearer",
+                "expires_in": record.expires_in,
+                "refresh_token": record.refresh_token,
+                "scope": SCOPES,
+                "created_at": record.created_at,
+            },
+            {"Cache-Control": "no-store"},
+        )
 
     def revoke(self, ctx: Ctx) -> Response:
         try:
             params = self._token_params(ctx.req)
             self.oauth.check_client(params.get("client_id"), params.get("client_secret"))
         except HttpError:
-            return Response.json(400, {"error": "invalid_request",
-                                       "error_description": "Body is not valid JSON"})
+            return Response.json(
+                400, {"error": "invalid_request", "error_description": "Body is not valid JSON"}
+            )
         except OAuthError as exc:
             return self._oauth_error(exc)
         self.oauth.revoke(params.get("token"))
@@ -517,17 +625,26 @@ class GustoApp:
         token = ctx.token
         assert token is not None
         if token.company_uuid is None:
-            return Response.json(200, {
-                "scope": SYSTEM_SCOPES,
-                "resource": {"type": "Oauth::Application",
-                             "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.oauth.client_id))},
-                "resource_owner": None})
+            return Response.json(
+                200,
+                {
+                    "scope": SYSTEM_SCOPES,
+                    "resource": {
+                        "type": "Oauth::Application",
+                        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.oauth.client_id)),
+                    },
+                    "resource_owner": None,
+                },
+            )
         company = self.companies[token.company_uuid]
-        return Response.json(200, {
-            "scope": SCOPES,
-            "resource": {"type": "Company", "uuid": company.uuid},
-            "resource_owner": {"type": "CompanyAdmin", "uuid": company.admin_uuid},
-        })
+        return Response.json(
+            200,
+            {
+                "scope": SCOPES,
+                "resource": {"type": "Company", "uuid": company.uuid},
+                "resource_owner": {"type": "CompanyAdmin", "uuid": company.admin_uuid},
+            },
+        )
 
     # ---- company data ----------------------------------------------------------------------
 
@@ -547,8 +664,9 @@ class GustoApp:
         return self._list(ctx, [render.employee(e) for e in people])
 
     def get_employee(self, ctx: Ctx) -> Response:
-        return Response.json(200, render.employee(self._find_employee(ctx,
-                                                                      ctx.params["employee_id"])))
+        return Response.json(
+            200, render.employee(self._find_employee(ctx, ctx.params["employee_id"]))
+        )
 
     def list_terminations(self, ctx: Ctx) -> Response:
         emp = self._find_employee(ctx, ctx.params["employee_id"])
@@ -581,32 +699,44 @@ class GustoApp:
 
     def list_pay_schedules(self, ctx: Ctx) -> Response:
         company = self._company(ctx)
-        return self._list(ctx, [render.pay_schedule(s, ctx.version)
-                                for s in company.pay_schedules])
+        return self._list(ctx, [render.pay_schedule(s, ctx.version) for s in company.pay_schedules])
 
     def _window(self, ctx: Ctx, default_start: date) -> tuple[date, date]:
         start = _parse_date(ctx, "start_date", default_start)
         end = _parse_date(ctx, "end_date", self.today)
         assert start is not None and end is not None
         if start > end:
-            raise HttpError(422, "invalid_attribute_value",
-                            f"start_date {start} is after end_date {end}", "start_date")
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                f"start_date {start} is after end_date {end}",
+                "start_date",
+            )
         if end > _shift_months(start, 12):
-            raise HttpError(422, "invalid_attribute_value",
-                            f"start_date and end_date must be at most one year apart "
-                            f"(got {start} to {end})", "end_date")
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                f"start_date and end_date must be at most one year apart (got {start} to {end})",
+                "end_date",
+            )
         if end > _shift_months(self.today, 3):
-            raise HttpError(422, "invalid_attribute_value",
-                            f"end_date {end} may be at most three months in the future "
-                            f"(today is {self.today})", "end_date")
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                f"end_date {end} may be at most three months in the future (today is {self.today})",
+                "end_date",
+            )
         return start, end
 
     def list_pay_periods(self, ctx: Ctx) -> Response:
         company = self._company(ctx)
         start, end = self._window(ctx, _shift_months(self.today, -6))
         _csv(ctx, "payroll_types", ("regular", "transition"), ("regular",))
-        items = [render.pay_period(p) for p in company.payrolls
-                 if not p.off_cycle and start <= p.period_end and p.period_start <= end]
+        items = [
+            render.pay_period(p)
+            for p in company.payrolls
+            if not p.off_cycle and start <= p.period_end and p.period_start <= end
+        ]
         return self._list(ctx, items)
 
     def list_payrolls(self, ctx: Ctx) -> Response:
@@ -619,8 +749,12 @@ class GustoApp:
         types = _csv(ctx, "payroll_types", ("regular", "off_cycle", "external"), ("regular",))
         if _truthy(ctx.req.arg("include_off_cycle")):
             types.add("off_cycle")
-        includes = _csv(ctx, "include", ("taxes", "payroll_status_meta", "totals",
-                                         "risk_blockers", "reversals"), ())
+        includes = _csv(
+            ctx,
+            "include",
+            ("taxes", "payroll_status_meta", "totals", "risk_blockers", "reversals"),
+            (),
+        )
         by_check = ctx.req.arg("date_filter_by") == "check_date"
         selected = []
         with self.lock:
@@ -650,9 +784,21 @@ class GustoApp:
     def get_payroll(self, ctx: Ctx) -> Response:
         company = self._company(ctx)
         meta = self._payroll(company, ctx.params["payroll_id"])
-        includes = _csv(ctx, "include", ("benefits", "deductions", "taxes",
-                                         "payroll_status_meta", "totals", "risk_blockers",
-                                         "reversals", "payroll_taxes"), ())
+        includes = _csv(
+            ctx,
+            "include",
+            (
+                "benefits",
+                "deductions",
+                "taxes",
+                "payroll_status_meta",
+                "totals",
+                "risk_blockers",
+                "reversals",
+                "payroll_taxes",
+            ),
+            (),
+        )
         body = render.payroll_header(meta, ctx.version)
         detail = self.detail(company, meta)
         comps: list[dict[str, Any]] = []
@@ -670,13 +816,20 @@ class GustoApp:
         sort_by = ctx.req.arg("sort_by")
         if sort_by:
             field_name, _, direction = sort_by.partition(":")
-            if field_name not in ("first_name", "last_name") or direction not in ("", "asc",
-                                                                                  "desc"):
-                raise HttpError(422, "invalid_attribute_value",
-                                "sort_by must be first_name or last_name, optionally with :asc "
-                                "or :desc", "sort_by")
-            comps.sort(key=lambda c: (c[field_name], c["employee_uuid"]),
-                       reverse=direction == "desc")
+            if field_name not in ("first_name", "last_name") or direction not in (
+                "",
+                "asc",
+                "desc",
+            ):
+                raise HttpError(
+                    422,
+                    "invalid_attribute_value",
+                    "sort_by must be first_name or last_name, optionally with :asc or :desc",
+                    "sort_by",
+                )
+            comps.sort(
+                key=lambda c: (c[field_name], c["employee_uuid"]), reverse=direction == "desc"
+            )
         chunk, headers = paginate(ctx, comps, PAYROLL_MAX_PER)
         if detail is not None:
             body["employee_compensations"] = [
@@ -703,12 +856,20 @@ class GustoApp:
         start = _parse_date(ctx, "start_date", _shift_months(end, -12))
         assert start is not None
         if start > end:
-            raise HttpError(422, "invalid_attribute_value",
-                            f"start_date {start} is after end_date {end}", "start_date")
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                f"start_date {start} is after end_date {end}",
+                "start_date",
+            )
         contractor_filter = ctx.req.arg("contractor_uuid")
         by_date = _truthy(ctx.req.arg("group_by_date"))
-        payments = [p for p in company.contractor_payments if start <= p.date <= end
-                    and (not contractor_filter or p.contractor_uuid == contractor_filter)]
+        payments = [
+            p
+            for p in company.contractor_payments
+            if start <= p.date <= end
+            and (not contractor_filter or p.contractor_uuid == contractor_filter)
+        ]
         payments.sort(key=lambda p: (p.date, p.uuid), reverse=True)  # newest first
         groups: dict[str, list[Any]] = {}
         for payment in payments:
@@ -719,13 +880,17 @@ class GustoApp:
             return fmt1(sum((Decimal(getattr(p, attr)) for p in items), ZERO))
 
         body = {
-            "total": {"reimbursements": total(payments, "reimbursement"),
-                      "wages": total(payments, "wage_total")},
+            "total": {
+                "reimbursements": total(payments, "reimbursement"),
+                "wages": total(payments, "wage_total"),
+            },
             "contractor_payments": [
-                {("check_date" if by_date else "contractor_uuid"): key,
-                 "reimbursement_total": total(items, "reimbursement"),
-                 "wage_total": total(items, "wage_total"),
-                 "payments": [render.contractor_payment(p) for p in items]}
+                {
+                    ("check_date" if by_date else "contractor_uuid"): key,
+                    "reimbursement_total": total(items, "reimbursement"),
+                    "wage_total": total(items, "wage_total"),
+                    "payments": [render.contractor_payment(p) for p in items],
+                }
                 for key, items in groups.items()
             ],
         }
@@ -736,16 +901,18 @@ class GustoApp:
         for payment in company.contractor_payments:
             if payment.uuid == ctx.params["payment_id"]:
                 return Response.json(200, render.contractor_payment(payment))
-        raise HttpError(404, "not_found",
-                        f"Contractor payment {ctx.params['payment_id']} not found")
+        raise HttpError(
+            404, "not_found", f"Contractor payment {ctx.params['payment_id']} not found"
+        )
 
     # ---- webhook subscriptions (system token) ----------------------------------------------
 
     def _subscription(self, ctx: Ctx) -> Any:
         sub = self.webhooks.subscriptions.get(ctx.params["sub_id"])
         if sub is None or sub.status == "removed":
-            raise HttpError(404, "not_found",
-                            f"Webhook subscription {ctx.params['sub_id']} not found")
+            raise HttpError(
+                404, "not_found", f"Webhook subscription {ctx.params['sub_id']} not found"
+            )
         return sub
 
     @staticmethod
@@ -754,24 +921,34 @@ class GustoApp:
         url = body.get("url")
         if url is None and require_url:
             raise HttpError(422, "invalid_attribute_value", "url is required", "url")
-        if url is not None and (not isinstance(url, str)
-                                or urlsplit(url).scheme not in ("http", "https")):
-            raise HttpError(422, "invalid_attribute_value",
-                            "url must be an http(s) URL", "url")
+        if url is not None and (
+            not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https")
+        ):
+            raise HttpError(422, "invalid_attribute_value", "url must be an http(s) URL", "url")
         types = body.get("subscription_types")
         if types is None and require_url:
-            raise HttpError(422, "invalid_attribute_value", "subscription_types is required",
-                            "subscription_types")
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                "subscription_types is required",
+                "subscription_types",
+            )
         if types is not None:
             if not isinstance(types, list) or not types:
-                raise HttpError(422, "invalid_attribute_value",
-                                "subscription_types must be a non-empty list",
-                                "subscription_types")
+                raise HttpError(
+                    422,
+                    "invalid_attribute_value",
+                    "subscription_types must be a non-empty list",
+                    "subscription_types",
+                )
             bad = [t for t in types if t not in SUBSCRIPTION_TYPES]
             if bad:
-                raise HttpError(422, "invalid_attribute_value",
-                                f"Unknown subscription_types {bad}; allowed: "
-                                f"{', '.join(SUBSCRIPTION_TYPES)}", "subscription_types")
+                raise HttpError(
+                    422,
+                    "invalid_attribute_value",
+                    f"Unknown subscription_types {bad}; allowed: {', '.join(SUBSCRIPTION_TYPES)}",
+                    "subscription_types",
+                )
         return url, types
 
     def list_subscriptions(self, ctx: Ctx) -> Response:
@@ -806,9 +983,12 @@ class GustoApp:
         sub = self._subscription(ctx)
         token = parse_json_object(ctx.req).get("verification_token")
         if not isinstance(token, str) or not hmac_equal(token, sub.verification_token):
-            raise HttpError(422, "invalid_attribute_value",
-                            "verification_token does not match the token sent to the "
-                            "subscription URL", "verification_token")
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                "verification_token does not match the token sent to the subscription URL",
+                "verification_token",
+            )
         sub.status = "verified"
         return Response.json(200, sub.public())
 
@@ -823,7 +1003,7 @@ class GustoApp:
         after = ctx.req.arg("starting_after_uuid")
         if after:
             index = next((i for i, e in enumerate(events) if e["uuid"] == after), None)
-            events = events[index + 1:] if index is not None else []
+            events = events[index + 1 :] if index is not None else []
         event_type = ctx.req.arg("event_type")
         if event_type:
             if event_type.endswith("*"):
@@ -847,20 +1027,31 @@ class GustoApp:
             companies = []
             for cu in self.company_order:
                 c = self.companies[cu]
-                companies.append({
-                    "uuid": c.uuid,
-                    "name": c.name,
-                    "employees": len(c.employees),
-                    "departments": [{"uuid": d.uuid, "title": d.title} for d in c.departments],
-                    "locations": [{"uuid": x.uuid, "city": x.city, "state": x.state}
-                                  for x in c.locations],
-                    "contractors": len(c.contractors),
-                    "payrolls": [{"uuid": p.uuid, "check_date": p.check_date.isoformat(),
-                                  "processed": p.processed, "payroll_type": p.payroll_type,
-                                  "pay_period": {"start_date": p.period_start.isoformat(),
-                                                 "end_date": p.period_end.isoformat()}}
-                                 for p in c.payrolls],
-                })
+                companies.append(
+                    {
+                        "uuid": c.uuid,
+                        "name": c.name,
+                        "employees": len(c.employees),
+                        "departments": [{"uuid": d.uuid, "title": d.title} for d in c.departments],
+                        "locations": [
+                            {"uuid": x.uuid, "city": x.city, "state": x.state} for x in c.locations
+                        ],
+                        "contractors": len(c.contractors),
+                        "payrolls": [
+                            {
+                                "uuid": p.uuid,
+                                "check_date": p.check_date.isoformat(),
+                                "processed": p.processed,
+                                "payroll_type": p.payroll_type,
+                                "pay_period": {
+                                    "start_date": p.period_start.isoformat(),
+                                    "end_date": p.period_end.isoformat(),
+                                },
+                            }
+                            for p in c.payrolls
+                        ],
+                    }
+                )
         return {
             "url": self.base_url(),
             "client_id": self.oauth.client_id,
@@ -896,12 +1087,16 @@ class GustoApp:
     def admin_mint(self, ctx: Ctx) -> Response:
         company_uuid = parse_json_object(ctx.req).get("company_uuid")
         if company_uuid not in self.companies:
-            raise HttpError(422, "invalid_attribute_value",
-                            f"company_uuid must be one of {', '.join(self.company_order)}",
-                            "company_uuid")
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                f"company_uuid must be one of {', '.join(self.company_order)}",
+                "company_uuid",
+            )
         record = self.oauth.mint(str(company_uuid))
-        return Response.json(201, {"company_uuid": company_uuid,
-                                   "refresh_token": record.refresh_token})
+        return Response.json(
+            201, {"company_uuid": company_uuid, "refresh_token": record.refresh_token}
+        )
 
     def _meta_anywhere(self, payroll_uuid: str) -> tuple[Company, PayrollMeta]:
         for company in self.companies.values():
@@ -928,8 +1123,9 @@ class GustoApp:
         with self.lock:
             company, meta = self._meta_anywhere(payroll_uuid)
             if meta.processed:
-                raise HttpError(422, "invalid_operation",
-                                f"Payroll {payroll_uuid} is already processed")
+                raise HttpError(
+                    422, "invalid_operation", f"Payroll {payroll_uuid} is already processed"
+                )
             meta.processed = True
             meta.processed_date = self.today
             self.detail(company, meta)
@@ -937,8 +1133,12 @@ class GustoApp:
         for event_type in ("payroll.processed", "payroll.paid"):
             event = self.webhooks.event(event_type, "Payroll", meta.uuid, company.uuid)
             deliveries.extend(self.webhooks.broadcast("Payroll", event))
-        return {"payroll_uuid": meta.uuid, "company_uuid": company.uuid,
-                "processed": True, "deliveries": deliveries}
+        return {
+            "payroll_uuid": meta.uuid,
+            "company_uuid": company.uuid,
+            "processed": True,
+            "deliveries": deliveries,
+        }
 
     def admin_process(self, ctx: Ctx) -> Response:
         return Response.json(200, self.process_payroll(ctx.params["payroll_id"]))
@@ -955,14 +1155,19 @@ class GustoApp:
             else:
                 raise HttpError(404, "not_found", f"Employee {employee_uuid} not found")
             if effective_date < emp.hire_date:
-                raise HttpError(422, "invalid_attribute_value",
-                                f"effective_date {effective_date} is before the hire date "
-                                f"{emp.hire_date}", "effective_date")
-            emp.terminations.append(Termination(
-                uuid=str(uuid.uuid5(uuid.UUID(emp.uuid), f"termination/{effective_date}")),
-                employee_uuid=emp.uuid,
-                effective_date=effective_date,
-            ))
+                raise HttpError(
+                    422,
+                    "invalid_attribute_value",
+                    f"effective_date {effective_date} is before the hire date {emp.hire_date}",
+                    "effective_date",
+                )
+            emp.terminations.append(
+                Termination(
+                    uuid=str(uuid.uuid5(uuid.UUID(emp.uuid), f"termination/{effective_date}")),
+                    employee_uuid=emp.uuid,
+                    effective_date=effective_date,
+                )
+            )
             body = render.employee(emp)
         event = self.webhooks.event("employee.terminated", "Employee", emp.uuid, company.uuid)
         body["deliveries"] = self.webhooks.broadcast("Employee", event)
@@ -973,16 +1178,24 @@ class GustoApp:
         try:
             effective = date.fromisoformat(str(raw))
         except ValueError:
-            raise HttpError(422, "invalid_attribute_value",
-                            "effective_date (YYYY-MM-DD) is required", "effective_date") from None
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                "effective_date (YYYY-MM-DD) is required",
+                "effective_date",
+            ) from None
         return Response.json(200, self.terminate(ctx.params["employee_id"], effective))
 
     def hire(self, body: dict[str, Any]) -> dict[str, Any]:
         company_uuid = body.get("company_uuid") or self.company_order[0]
         company = self.companies.get(str(company_uuid))
         if company is None:
-            raise HttpError(422, "invalid_attribute_value",
-                            f"Unknown company_uuid {company_uuid}", "company_uuid")
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                f"Unknown company_uuid {company_uuid}",
+                "company_uuid",
+            )
         for key in ("first_name", "last_name"):
             if not isinstance(body.get(key), str) or not body[key].strip():
                 raise HttpError(422, "invalid_attribute_value", f"{key} is required", key)
@@ -991,41 +1204,65 @@ class GustoApp:
             wanted = body.get("department_uuid") or body.get("department")
             found = [d for d in company.departments if wanted in (d.uuid, d.title)]
             if not found:
-                raise HttpError(422, "invalid_attribute_value",
-                                f"Unknown department {wanted}", "department_uuid")
+                raise HttpError(
+                    422,
+                    "invalid_attribute_value",
+                    f"Unknown department {wanted}",
+                    "department_uuid",
+                )
             dept = found[0]
         loc = company.locations[0]
         if body.get("location_uuid"):
             matches = [x for x in company.locations if x.uuid == body["location_uuid"]]
             if not matches:
-                raise HttpError(422, "invalid_attribute_value",
-                                f"Unknown location_uuid {body['location_uuid']}", "location_uuid")
+                raise HttpError(
+                    422,
+                    "invalid_attribute_value",
+                    f"Unknown location_uuid {body['location_uuid']}",
+                    "location_uuid",
+                )
             loc = matches[0]
         pay_type = body.get("pay_type", "hourly")
         if pay_type not in ("hourly", "salary"):
-            raise HttpError(422, "invalid_attribute_value", "pay_type must be hourly or salary",
-                            "pay_type")
+            raise HttpError(
+                422, "invalid_attribute_value", "pay_type must be hourly or salary", "pay_type"
+            )
         try:
             rate = Decimal(str(body.get("rate", "25.17" if pay_type == "hourly" else "65000")))
             hire_date = date.fromisoformat(str(body.get("hire_date", self.today.isoformat())))
         except (ArithmeticError, ValueError):
-            raise HttpError(422, "invalid_attribute_value",
-                            "rate must be a decimal string and hire_date YYYY-MM-DD",
-                            "rate") from None
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                "rate must be a decimal string and hire_date YYYY-MM-DD",
+                "rate",
+            ) from None
         with self.lock:
             index = len(company.employees)
-            eu = str(uuid.uuid5(uuid.UUID(company.uuid), f"hire/{index}/{body['first_name']}/"
-                                                          f"{body['last_name']}"))
+            eu = str(
+                uuid.uuid5(
+                    uuid.UUID(company.uuid),
+                    f"hire/{index}/{body['first_name']}/{body['last_name']}",
+                )
+            )
             emp = Employee(
-                uuid=eu, company_uuid=company.uuid, first_name=body["first_name"],
+                uuid=eu,
+                company_uuid=company.uuid,
+                first_name=body["first_name"],
                 last_name=body["last_name"],
                 email=body.get("email") or f"new.hire.{index}@example.com",
-                department=dept, location=loc,
+                department=dept,
+                location=loc,
                 job_uuid=str(uuid.uuid5(uuid.UUID(eu), "job")),
                 compensation_uuid=str(uuid.uuid5(uuid.UUID(eu), "compensation")),
-                title=str(body.get("title", "New Hire")), pay_type=pay_type, rate=rate,
-                hire_date=hire_date, payment_method="Direct Deposit",
-                date_of_birth=date(1990, 1, 1), fit_rate=Decimal("0.1"), plan=BenefitPlan(),
+                title=str(body.get("title", "New Hire")),
+                pay_type=pay_type,
+                rate=rate,
+                hire_date=hire_date,
+                payment_method="Direct Deposit",
+                date_of_birth=date(1990, 1, 1),
+                fit_rate=Decimal("0.1"),
+                plan=BenefitPlan(),
             )
             company.employees.append(emp)
             result = render.employee(emp)
@@ -1042,24 +1279,42 @@ class GustoApp:
             raise HttpError(422, "invalid_attribute_value", "url is required", "url")
         sub = self.webhooks.for_url(url)
         if sub is None:
-            raise HttpError(422, "invalid_attribute_value",
-                            f"No webhook subscription for {url}; create one with POST "
-                            "/v1/webhook_subscriptions first", "url")
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                f"No webhook subscription for {url}; create one with POST "
+                "/v1/webhook_subscriptions first",
+                "url",
+            )
         missing = [k for k in ("event_type", "entity_type", "entity_uuid") if not body.get(k)]
         if missing:
-            raise HttpError(422, "invalid_attribute_value",
-                            f"Missing {', '.join(missing)}", missing[0])
+            raise HttpError(
+                422, "invalid_attribute_value", f"Missing {', '.join(missing)}", missing[0]
+            )
         duplicate = body.get("duplicate", 0)
         if not isinstance(duplicate, int) or isinstance(duplicate, bool) or duplicate < 0:
-            raise HttpError(422, "invalid_attribute_value",
-                            "duplicate must be a non-negative integer", "duplicate")
+            raise HttpError(
+                422,
+                "invalid_attribute_value",
+                "duplicate must be a non-negative integer",
+                "duplicate",
+            )
         company_uuid = str(body.get("company_uuid") or self.company_order[0])
-        event = self.webhooks.event(str(body["event_type"]), str(body["entity_type"]),
-                                    str(body["entity_uuid"]), company_uuid)
-        signature, results = self.webhooks.deliver(sub, event, forge=bool(body.get("forge")),
-                                                   copies=1 + duplicate)
-        return {"event": event, "signature": signature, "subscription_uuid": sub.uuid,
-                "deliveries": [r.public() for r in results]}
+        event = self.webhooks.event(
+            str(body["event_type"]),
+            str(body["entity_type"]),
+            str(body["entity_uuid"]),
+            company_uuid,
+        )
+        signature, results = self.webhooks.deliver(
+            sub, event, forge=bool(body.get("forge")), copies=1 + duplicate
+        )
+        return {
+            "event": event,
+            "signature": signature,
+            "subscription_uuid": sub.uuid,
+            "deliveries": [r.public() for r in results],
+        }
 
     def admin_deliver(self, ctx: Ctx) -> Response:
         return Response.json(200, self.deliver(parse_json_object(ctx.req)))

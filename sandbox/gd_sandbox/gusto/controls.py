@@ -10,15 +10,21 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
-FAULT_KEYS = ("status_next", "drop_connection_next", "drop_response_next", "throttle_next",
-              "retry_after", "paths")
+FAULT_KEYS = (
+    "status_next",
+    "drop_connection_next",
+    "drop_response_next",
+    "throttle_next",
+    "retry_after",
+    "paths",
+)
 
 
 class Faults(MutableMapping[str, Any]):
     """Switches that make the next requests fail (dict-like; thread safe).
 
     - `status_next: [code, n]`: answer the next n API requests with `code` (500/502/503...).
-    - `drop_connection_next: n`: close the socket without reading a response (request NOT processed).
+    - `drop_connection_next: n`: close the socket without answering; the request is NOT processed.
     - `drop_response_next: n`: process the request, then close the socket without answering
       (the lost-response case: e.g. a refresh that happened although the client saw an error).
     - `throttle_next: n`: answer the next n API requests with 429.
@@ -64,14 +70,19 @@ class Faults(MutableMapping[str, Any]):
                 if value is None:
                     clean[key] = None
                     continue
-                if (not isinstance(value, list | tuple) or len(value) != 2
-                        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-                        or not 400 <= value[0] <= 599 or value[1] < 0):
+                if (
+                    not isinstance(value, list | tuple)
+                    or len(value) != 2
+                    or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+                    or not 400 <= value[0] <= 599
+                    or value[1] < 0
+                ):
                     raise ValueError("status_next must be [status_code (400-599), count]")
                 clean[key] = [value[0], value[1]]
             elif key == "paths":
-                if value is not None and not (isinstance(value, list)
-                                              and all(isinstance(v, str) for v in value)):
+                if value is not None and not (
+                    isinstance(value, list) and all(isinstance(v, str) for v in value)
+                ):
                     raise ValueError("paths must be a list of path prefixes")
                 clean[key] = value
             else:
@@ -159,8 +170,9 @@ class Stats:
 class RateLimiter:
     """Rolling-window limit per OAuth grant (Gusto: 200 requests per 60 s)."""
 
-    def __init__(self, limit: int, window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock

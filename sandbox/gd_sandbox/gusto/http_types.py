@@ -35,31 +35,47 @@ class Response:
 
     @classmethod
     def json(cls, status: int, value: Any, headers: dict[str, str] | None = None) -> Response:
-        return cls(status, jsonenc.dumps(value).encode(),
-                   {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+        return cls(
+            status,
+            jsonenc.dumps(value).encode(),
+            {"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+        )
 
 
-def error_body(category: str, message: str, error_key: str = "base",
-               metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    category: str, message: str, error_key: str = "base", metadata: dict[str, Any] | None = None
+) -> dict[str, Any]:
     entry: dict[str, Any] = {"error_key": error_key, "category": category, "message": message}
     if metadata:
         entry["metadata"] = metadata
     return {"errors": [entry]}
 
 
-def gusto_error(status: int, category: str, message: str, error_key: str = "base",
-                metadata: dict[str, Any] | None = None,
-                headers: dict[str, str] | None = None) -> Response:
+def gusto_error(
+    status: int,
+    category: str,
+    message: str,
+    error_key: str = "base",
+    *,
+    metadata: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     return Response.json(status, error_body(category, message, error_key, metadata), headers)
 
 
 class HttpError(Exception):
     """Raised inside a route to answer with a Gusto `errors[]` body."""
 
-    def __init__(self, status: int, category: str, message: str, error_key: str = "base",
-                 metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        category: str,
+        message: str,
+        error_key: str = "base",
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
-        self.response = gusto_error(status, category, message, error_key, metadata)
+        self.response = gusto_error(status, category, message, error_key, metadata=metadata)
 
 
 def parse_json_object(req: Request) -> dict[str, Any]:
@@ -68,8 +84,9 @@ def parse_json_object(req: Request) -> dict[str, Any]:
     try:
         value = json.loads(req.body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise HttpError(400, "invalid_request", f"Request body is not valid JSON: {exc}",
-                        "body") from exc
+        raise HttpError(
+            400, "invalid_request", f"Request body is not valid JSON: {exc}", "body"
+        ) from exc
     if not isinstance(value, dict):
         raise HttpError(400, "invalid_request", "Request body must be a JSON object", "body")
     return value

@@ -131,7 +131,7 @@ class PayrollMeta:
 
 @dataclass
 class PayrollDetail:
-    """Computed content of a processed payroll; money as wire strings (two decimals unless noted)."""
+    """Computed content of a processed payroll; money as wire strings."""
 
     employee_compensations: list[dict[str, Any]]
     totals: dict[str, str]

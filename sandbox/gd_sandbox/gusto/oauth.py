@@ -1,8 +1,8 @@
-"""OAuth2 authorization server state, modelled on Doorkeeper with `refresh_token_revoked_on_use`.
+"""OAuth2 authorization server state, modelled on Doorkeeper's `refresh_token_revoked_on_use`.
 
-A refresh does not revoke anything. The new token records `previous_refresh_token`; the first API call
-made with the new access token revokes the record holding that previous refresh token (its access
-token too). Until then, retrying the refresh with the old refresh token is allowed.
+A refresh does not revoke anything. The new token records `previous_refresh_token`; the first API
+call made with the new access token revokes the record holding that previous refresh token (its
+access token too). Until then, retrying the refresh with the old refresh token is allowed.
 """
 
 from __future__ import annotations
@@ -77,11 +77,14 @@ class OAuthState:
     # ---- client and codes ------------------------------------------------------------------
 
     def check_client(self, client_id: str | None, client_secret: str | None) -> None:
-        if client_id != self.client_id or not client_secret or not secrets.compare_digest(
-            client_secret.encode(), self.client_secret.encode()
+        if (
+            client_id != self.client_id
+            or not client_secret
+            or not secrets.compare_digest(client_secret.encode(), self.client_secret.encode())
         ):
             raise OAuthError(
-                401, "invalid_client",
+                401,
+                "invalid_client",
                 "Client authentication failed due to unknown client, no client authentication "
                 "included, or unsupported authentication method.",
             )
@@ -89,13 +92,15 @@ class OAuthState:
     def issue_code(self, company_uuid: str, redirect_uri: str) -> str:
         code = secrets.token_urlsafe(32)
         with self.lock:
-            self.codes[code] = AuthorizationCode(code, company_uuid, redirect_uri,
-                                                 self.clock() + self.code_lifetime)
+            self.codes[code] = AuthorizationCode(
+                code, company_uuid, redirect_uri, self.clock() + self.code_lifetime
+            )
         return code
 
     def exchange_code(self, code: str | None, redirect_uri: str | None) -> TokenRecord:
         invalid = OAuthError(
-            400, "invalid_grant",
+            400,
+            "invalid_grant",
             "The provided authorization grant is invalid, expired, revoked, does not match the "
             "redirection URI used in the authorization request, or was issued to another client.",
         )
@@ -106,13 +111,18 @@ class OAuthState:
             if redirect_uri is not None and redirect_uri != entry.redirect_uri:
                 raise invalid
             entry.used = True
-            return self._new_token(entry.company_uuid, grant_id=secrets.token_hex(8),
-                                   previous=None)
+            return self._new_token(entry.company_uuid, grant_id=secrets.token_hex(8), previous=None)
 
     # ---- tokens ----------------------------------------------------------------------------
 
-    def _new_token(self, company_uuid: str | None, *, grant_id: str, previous: str | None,
-                   with_refresh: bool = True) -> TokenRecord:
+    def _new_token(
+        self,
+        company_uuid: str | None,
+        *,
+        grant_id: str,
+        previous: str | None,
+        with_refresh: bool = True,
+    ) -> TokenRecord:
         record = TokenRecord(
             access_token=secrets.token_urlsafe(32),
             refresh_token=secrets.token_urlsafe(32) if with_refresh else None,
@@ -140,13 +150,15 @@ class OAuthState:
             old = self.by_refresh.get(refresh_token or "")
             if old is None or old.revoked:
                 raise OAuthError(
-                    400, "invalid_grant",
+                    400,
+                    "invalid_grant",
                     "The provided authorization grant is invalid, expired, revoked, does not "
                     "match the redirection URI used in the authorization request, or was issued "
                     "to another client.",
                 )
-            return self._new_token(old.company_uuid, grant_id=old.grant_id,
-                                   previous=old.refresh_token)
+            return self._new_token(
+                old.company_uuid, grant_id=old.grant_id, previous=old.refresh_token
+            )
 
     def revoke(self, token: str | None) -> None:
         """Revoke the whole grant the token belongs to (RFC 7009: unknown tokens are not errors)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from gd_sandbox.gusto.model import Company, Employee, PayrollDetail, PayrollMeta, PaySchedule
 from gd_sandbox.gusto.money import ZERO, cents, fmt1, fmt2, fmt_hours
-from gd_sandbox.gusto.seed import uid
+from gd_sandbox.gusto.seed import HOURLY_EARNINGS, uid
 
 STATE_INCOME_TAX = {"CO": Decimal("0.044"), "AZ": Decimal("0.025")}
 SUTA = {"CO": Decimal("0.017"), "AZ": Decimal("0.02")}
@@ -26,11 +26,28 @@ HOURS_PER_PERIOD = {24: Decimal("86.667"), 26: Decimal("80.000")}
 REIMBURSEMENTS = ("45.5", "123.17", "18.0", "260.41", "9.99")
 
 TOTAL_KEYS = (
-    "company_debit", "net_pay_debit", "tax_debit", "reimbursement_debit", "child_support_debit",
-    "reimbursements", "net_pay", "gross_pay", "employee_bonuses", "employee_commissions",
-    "employee_cash_tips", "employee_paycheck_tips", "additional_earnings", "owners_draw",
-    "check_amount", "employer_taxes", "employee_taxes", "benefits", "employee_benefits_deductions",
-    "imputed_pay", "deferred_payroll_taxes", "other_deductions",
+    "company_debit",
+    "net_pay_debit",
+    "tax_debit",
+    "reimbursement_debit",
+    "child_support_debit",
+    "reimbursements",
+    "net_pay",
+    "gross_pay",
+    "employee_bonuses",
+    "employee_commissions",
+    "employee_cash_tips",
+    "employee_paycheck_tips",
+    "additional_earnings",
+    "owners_draw",
+    "check_amount",
+    "employer_taxes",
+    "employee_taxes",
+    "benefits",
+    "employee_benefits_deductions",
+    "imputed_pay",
+    "deferred_payroll_taxes",
+    "other_deductions",
 )
 
 
@@ -53,12 +70,14 @@ class PayrollCalculator:
 
     def participants(self, company: Company, meta: PayrollMeta) -> list[Employee]:
         if meta.off_cycle:
-            rng = random.Random(f"{self.seed}/bonus-pick/{meta.uuid}")
-            active = [e for e in company.employees
-                      if e.active_between(meta.check_date, meta.check_date)]
+            rng = random.Random(f"{self.seed}/bonus-pick/{meta.uuid}")  # noqa: S311 - fake data
+            active = [
+                e for e in company.employees if e.active_between(meta.check_date, meta.check_date)
+            ]
             return [e for e in active if rng.random() < 0.35]
-        return [e for e in company.employees if e.active_between(meta.period_start,
-                                                                  meta.period_end)]
+        return [
+            e for e in company.employees if e.active_between(meta.period_start, meta.period_end)
+        ]
 
     def compute(self, company: Company, meta: PayrollMeta) -> PayrollDetail:
         schedule = next(s for s in company.pay_schedules if s.uuid == meta.pay_schedule_uuid)
@@ -67,8 +86,10 @@ class PayrollCalculator:
         if meta.tax_correction and people:
             corrections[people[0].uuid] = "employee"
             corrections[people[-1].uuid] = "employer"
-        comps = [self._employee(company, schedule, meta, emp, corrections.get(emp.uuid))
-                 for emp in people]
+        comps = [
+            self._employee(company, schedule, meta, emp, corrections.get(emp.uuid))
+            for emp in people
+        ]
         return PayrollDetail(
             employee_compensations=comps,
             totals=self.totals(comps),
@@ -81,16 +102,28 @@ class PayrollCalculator:
 
     # ---- one employee -----------------------------------------------------------------------
 
-    def _employee(self, company: Company, schedule: PaySchedule, meta: PayrollMeta, emp: Employee,
-                  correction: str | None) -> dict[str, Any]:
-        rng = random.Random(f"{self.seed}/pay/{meta.uuid}/{emp.uuid}")
+    def _employee(
+        self,
+        company: Company,
+        schedule: PaySchedule,
+        meta: PayrollMeta,
+        emp: Employee,
+        correction: str | None,
+    ) -> dict[str, Any]:
+        rng = random.Random(f"{self.seed}/pay/{meta.uuid}/{emp.uuid}")  # noqa: S311 - fake data
         hourly: list[dict[str, Any]] = []
         fixed: list[dict[str, Any]] = []
         state = emp.location.state
 
         def add_fixed(name: str, amount: str) -> None:
-            fixed.append({"name": name, "amount": amount, "job_uuid": emp.job_uuid,
-                          "uuid": uid(self.seed, "fixed", meta.uuid, emp.uuid, name)})
+            fixed.append(
+                {
+                    "name": name,
+                    "amount": amount,
+                    "job_uuid": emp.job_uuid,
+                    "uuid": uid(self.seed, "fixed", meta.uuid, emp.uuid, name),
+                }
+            )
 
         full_period = True
         if meta.off_cycle:
@@ -105,24 +138,32 @@ class PayrollCalculator:
                 overtime = Decimal(rng.randrange(500, 12000)) / 1000 if rng.random() < 0.6 else ZERO
                 double = Decimal(rng.randrange(250, 4000)) / 1000 if rng.random() < 0.08 else ZERO
                 for (name, multiplier), hours in zip(
-                    (("Regular Hours", 1), ("Overtime", Decimal("1.5")), ("Double overtime", 2)),
-                    (regular, overtime * fraction, double * fraction), strict=True,
+                    HOURLY_EARNINGS,
+                    (regular, overtime * fraction, double * fraction),
+                    strict=True,
                 ):
                     hours_text = fmt_hours(hours)
                     amount = cents(Decimal(hours_text) * emp.rate * multiplier)
-                    hourly.append({
-                        "name": name, "hours": hours_text, "amount": fmt2(amount),
-                        "job_uuid": emp.job_uuid, "compensation_multiplier": multiplier,
-                        "flsa_status": "Nonexempt",
-                        "uuid": uid(self.seed, "hourly", meta.uuid, emp.uuid, name),
-                    })
+                    hourly.append(
+                        {
+                            "name": name,
+                            "hours": hours_text,
+                            "amount": fmt2(amount),
+                            "job_uuid": emp.job_uuid,
+                            "compensation_multiplier": multiplier,
+                            "flsa_status": "Nonexempt",
+                            "uuid": uid(self.seed, "hourly", meta.uuid, emp.uuid, name),
+                        }
+                    )
             else:
                 add_fixed("Salary", fmt2(cents(emp.rate / schedule.periods_per_year * fraction)))
                 if "Project Management" in (emp.department.title if emp.department else "") and (
                     rng.random() < 0.3
                 ):
-                    add_fixed("Commission", fmt2(Decimal(rng.randrange(25000, 150000)) / 100
-                                                 + Decimal("0.17")))
+                    add_fixed(
+                        "Commission",
+                        fmt2(Decimal(rng.randrange(25000, 150000)) / 100 + Decimal("0.17")),
+                    )
             if meta.check_date.month == 12 and meta.check_date.day > 15 and rng.random() < 0.5:
                 add_fixed("Bonus", fmt1(Decimal(rng.randrange(100, 1000))))
             # Paper checks carry no reimbursement so that net_pay_debit = net_pay - check_amount.
@@ -130,7 +171,8 @@ class PayrollCalculator:
                 add_fixed("Reimbursement", rng.choice(REIMBURSEMENTS))
 
         wages = _sum(h["amount"] for h in hourly) + _sum(
-            f["amount"] for f in fixed if f["name"] != "Reimbursement")
+            f["amount"] for f in fixed if f["name"] != "Reimbursement"
+        )
         reimbursement = _sum(f["amount"] for f in fixed if f["name"] == "Reimbursement")
 
         benefits: list[dict[str, Any]] = []
@@ -144,16 +186,19 @@ class PayrollCalculator:
                 benefits.append(_benefit("Dental Insurance", plan.dental_ee, plan.dental_er))
             if plan.k401_pct:
                 k401 = cents(wages * plan.k401_pct)
-                benefits.append(_benefit("401K", k401, cents(min(k401, wages * Decimal("0.03"))
-                                                             / 2)))
+                benefits.append(
+                    _benefit("401K", k401, cents(min(k401, wages * Decimal("0.03")) / 2))
+                )
             if plan.gtl_imputed:
                 benefits.append(_benefit("Group Term Life", ZERO, plan.gtl_imputed, imputed=True))
             if plan.child_support:
-                deductions.append(_deduction(self.seed, meta, emp, "Child Support",
-                                             fmt2(plan.child_support)))
+                deductions.append(
+                    _deduction(self.seed, meta, emp, "Child Support", fmt2(plan.child_support))
+                )
             if plan.tool_loan:
-                deductions.append(_deduction(self.seed, meta, emp, "Tool Loan",
-                                             fmt1(plan.tool_loan)))
+                deductions.append(
+                    _deduction(self.seed, meta, emp, "Tool Loan", fmt1(plan.tool_loan))
+                )
         imputed = _sum(b["company_contribution"] for b in benefits if b["imputed"])
         gross = wages + imputed
         pretax = _sum(b["employee_deduction"] for b in benefits if b["name"] != "Group Term Life")
@@ -183,8 +228,13 @@ class PayrollCalculator:
             add_tax(f"{state} SUTA", True, Decimal("-1.37"))
 
         employee_taxes = _sum(t["amount"] for t in taxes if not t["employer"])
-        net = (gross - imputed - employee_taxes - _sum(b["employee_deduction"] for b in benefits)
-               - _sum(d["amount"] for d in deductions))
+        net = (
+            gross
+            - imputed
+            - employee_taxes
+            - _sum(b["employee_deduction"] for b in benefits)
+            - _sum(d["amount"] for d in deductions)
+        )
         if net < 0:
             raise AssertionError(f"sandbox seed produced negative net pay for {emp.uuid}")
         return {
@@ -201,10 +251,14 @@ class PayrollCalculator:
             "fixed_compensations": fixed,
             "hourly_compensations": hourly,
             "paid_time_off": [
-                {"name": name, "hours": fmt_hours(Decimal(rng.choice((0, 0, 0, 0, 8)))
-                                                   if not meta.off_cycle else ZERO),
-                 "final_payout_unused_hours_input": None,
-                 "uuid": uid(self.seed, "pto", meta.uuid, emp.uuid, name)}
+                {
+                    "name": name,
+                    "hours": fmt_hours(
+                        Decimal(rng.choice((0, 0, 0, 0, 8))) if not meta.off_cycle else ZERO
+                    ),
+                    "final_payout_unused_hours_input": None,
+                    "uuid": uid(self.seed, "pto", meta.uuid, emp.uuid, name),
+                }
                 for name in ("Vacation Hours", "Sick Hours", "Holiday Hours")
             ],
             "reimbursements": [],
@@ -218,17 +272,21 @@ class PayrollCalculator:
     @staticmethod
     def totals(comps: list[dict[str, Any]]) -> dict[str, str]:
         def fixed_sum(name: str, paid_by_check: bool | None = None) -> Decimal:
-            return _sum(f["amount"] for c in comps for f in c["fixed_compensations"]
-                        if f["name"] == name
-                        and (paid_by_check is None
-                             or (c["payment_method"] == "Check") == paid_by_check))
+            return _sum(
+                f["amount"]
+                for c in comps
+                for f in c["fixed_compensations"]
+                if f["name"] == name
+                and (paid_by_check is None or (c["payment_method"] == "Check") == paid_by_check)
+            )
 
         net = _sum(c["net_pay"] for c in comps)
         check = _sum(c["check_amount"] for c in comps if c["payment_method"] == "Check")
         employer = _sum(t["amount"] for c in comps for t in c["taxes"] if t["employer"])
         employee = _sum(t["amount"] for c in comps for t in c["taxes"] if not t["employer"])
-        child_support = _sum(d["amount"] for c in comps for d in c["deductions"]
-                             if d["name"] == "Child Support")
+        child_support = _sum(
+            d["amount"] for c in comps for d in c["deductions"] if d["name"] == "Child Support"
+        )
         reimbursement_debit = fixed_sum("Reimbursement", paid_by_check=False)
         net_pay_debit = net - check
         tax_debit = employer + employee
@@ -247,10 +305,12 @@ class PayrollCalculator:
             "employer_taxes": employer,
             "employee_taxes": employee,
             "benefits": _sum(b["company_contribution"] for c in comps for b in c["benefits"]),
-            "employee_benefits_deductions": _sum(b["employee_deduction"] for c in comps
-                                                 for b in c["benefits"]),
-            "imputed_pay": _sum(b["company_contribution"] for c in comps for b in c["benefits"]
-                                if b["imputed"]),
+            "employee_benefits_deductions": _sum(
+                b["employee_deduction"] for c in comps for b in c["benefits"]
+            ),
+            "imputed_pay": _sum(
+                b["company_contribution"] for c in comps for b in c["benefits"] if b["imputed"]
+            ),
             "other_deductions": _sum(d["amount"] for c in comps for d in c["deductions"]),
         }
         return {key: fmt2(values.get(key, ZERO)) for key in TOTAL_KEYS}
@@ -262,8 +322,10 @@ class PayrollCalculator:
             for tax in comp["taxes"]:
                 if tax["employer"]:
                     sums[tax["name"]] = sums.get(tax["name"], ZERO) + Decimal(tax["amount"])
-        return [{"name": name, "amount": fmt2(amount), "employer": True}
-                for name, amount in sums.items()]
+        return [
+            {"name": name, "amount": fmt2(amount), "employer": True}
+            for name, amount in sums.items()
+        ]
 
     @staticmethod
     def _payroll_taxes(comps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -273,20 +335,33 @@ class PayrollCalculator:
                 key = (tax["name"], tax["employer"])
                 sums[key] = sums.get(key, ZERO) + Decimal(tax["amount"])
         # JSON numbers in every API version (per the 2026-06-15 models too).
-        return [{"name": name, "employer": employer, "amount": Decimal(fmt1(amount))}
-                for (name, employer), amount in sums.items()]
+        return [
+            {"name": name, "employer": employer, "amount": Decimal(fmt1(amount))}
+            for (name, employer), amount in sums.items()
+        ]
 
 
-def _benefit(name: str, employee: Decimal, company: Decimal, *, imputed: bool = False
-             ) -> dict[str, Any]:
-    return {"name": name, "employee_deduction": fmt2(employee),
-            "company_contribution": fmt2(company), "imputed": imputed}
+def _benefit(
+    name: str, employee: Decimal, company: Decimal, *, imputed: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "employee_deduction": fmt2(employee),
+        "company_contribution": fmt2(company),
+        "imputed": imputed,
+    }
 
 
-def _deduction(seed: str, meta: PayrollMeta, emp: Employee, name: str, amount: str
-               ) -> dict[str, Any]:
-    return {"name": name, "amount": amount, "amount_type": "fixed",
-            "uuid": uid(seed, "deduction", emp.uuid, name), "updatable_via_payroll": True}
+def _deduction(
+    seed: str, meta: PayrollMeta, emp: Employee, name: str, amount: str
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "amount": amount,
+        "amount_type": "fixed",
+        "uuid": uid(seed, "deduction", emp.uuid, name),
+        "updatable_via_payroll": True,
+    }
 
 
 def debit_time(meta: PayrollMeta) -> str:

@@ -1,10 +1,11 @@
 """Turns sandbox records into Gusto API response bodies for a given API version.
 
 Version differences implemented (gusto-api.md sections 5.6, 5.7):
-- 2025-06-15, 2025-11-15, 2026-02-01: per-employee `gross_pay`, `net_pay`, `check_amount`, `taxes[].amount`,
-  `benefits[]` amounts and `deductions[].amount` are JSON numbers (exact digits, never floats).
-- 2026-06-15: those fields are strings; hourly/fixed/PTO lines carry a `uuid`; off-cycle payrolls return
-  null `initial_check_date` and `payroll_late`.
+- 2025-06-15, 2025-11-15, 2026-02-01: per-employee `gross_pay`, `net_pay`, `check_amount`,
+  `taxes[].amount`, `benefits[]` amounts and `deductions[].amount` are JSON numbers (exact digits,
+  never floats).
+- 2026-06-15: those fields are strings; hourly/fixed/PTO lines carry a `uuid`; off-cycle payrolls
+  return null `initial_check_date` and `payroll_late`.
 - From 2025-11-15: `auto_payroll` replaces `auto_pilot`.
 """
 
@@ -55,21 +56,41 @@ def company(c: Company, seed: str) -> dict[str, Any]:
         "join_date": _iso(c.join_date),
         "funding_type": "ach",
         "locations": [
-            {"street_1": loc.street_1, "street_2": None, "city": loc.city, "state": loc.state,
-             "zip": loc.zip, "country": "USA", "active": True}
+            {
+                "street_1": loc.street_1,
+                "street_2": None,
+                "city": loc.city,
+                "state": loc.state,
+                "zip": loc.zip,
+                "country": "USA",
+                "active": True,
+            }
             for loc in c.locations
         ],
         "compensations": {
-            "hourly": [{"uuid": uid(seed, "earning", c.uuid, n), "name": n, "multiple": m}
-                       for n, m in (("Regular Hours", 1), ("Overtime", as_json_number("1.5")),
-                                    ("Double overtime", 2))],
-            "fixed": [{"uuid": uid(seed, "earning", c.uuid, n), "name": n}
-                      for n in ("Salary", "Bonus", "Commission", "Reimbursement")],
-            "paid_time_off": [{"uuid": uid(seed, "earning", c.uuid, n), "name": n}
-                              for n in ("Vacation Hours", "Sick Hours", "Holiday Hours")],
+            "hourly": [
+                {"uuid": uid(seed, "earning", c.uuid, n), "name": n, "multiple": m}
+                for n, m in (
+                    ("Regular Hours", 1),
+                    ("Overtime", as_json_number("1.5")),
+                    ("Double overtime", 2),
+                )
+            ],
+            "fixed": [
+                {"uuid": uid(seed, "earning", c.uuid, n), "name": n}
+                for n in ("Salary", "Bonus", "Commission", "Reimbursement")
+            ],
+            "paid_time_off": [
+                {"uuid": uid(seed, "earning", c.uuid, n), "name": n}
+                for n in ("Vacation Hours", "Sick Hours", "Holiday Hours")
+            ],
         },
-        "primary_payroll_admin": {"first_name": "Pat", "last_name": "Admin",
-                                  "phone": "3035550101", "email": f"payroll@{c.slug}.example"},
+        "primary_payroll_admin": {
+            "first_name": "Pat",
+            "last_name": "Admin",
+            "phone": "3035550101",
+            "email": f"payroll@{c.slug}.example",
+        },
     }
 
 
@@ -143,9 +164,15 @@ def employee(e: Employee) -> dict[str, Any]:
         "rate": rate,
         "hire_date": _iso(e.hire_date),
         "location_uuid": e.location.uuid,
-        "location": {"uuid": e.location.uuid, "street_1": e.location.street_1,
-                     "city": e.location.city, "state": e.location.state, "zip": e.location.zip,
-                     "country": "USA", "active": True},
+        "location": {
+            "uuid": e.location.uuid,
+            "street_1": e.location.street_1,
+            "city": e.location.city,
+            "state": e.location.state,
+            "zip": e.location.zip,
+            "country": "USA",
+            "active": True,
+        },
         "two_percent_shareholder": False,
         "state_wc_covered": None,
         "state_wc_class_code": None,
@@ -161,9 +188,15 @@ def employee(e: Employee) -> dict[str, Any]:
         "phone": None,
         "company_uuid": e.company_uuid,
         "manager_uuid": e.manager_uuid,
-        "version": version_hash(e.uuid, e.first_name, e.last_name, e.title, rate,
-                                [t.effective_date for t in e.terminations],
-                                e.department.uuid if e.department else None),
+        "version": version_hash(
+            e.uuid,
+            e.first_name,
+            e.last_name,
+            e.title,
+            rate,
+            [t.effective_date for t in e.terminations],
+            e.department.uuid if e.department else None,
+        ),
         "department": e.department.title if e.department else None,
         "department_uuid": e.department.uuid if e.department else None,
         "terminated": e.terminated,
@@ -241,8 +274,14 @@ def contractor(k: Contractor) -> dict[str, Any]:
         "onboarded": True,
         "onboarding_status": "onboarding_completed",
         "payment_method": "Direct Deposit" if k.type == "Business" else "Check",
-        "address": {"street_1": "500 Market St", "street_2": None, "city": "Denver",
-                    "state": "CO", "zip": "80202", "country": "USA"},
+        "address": {
+            "street_1": "500 Market St",
+            "street_2": None,
+            "city": "Denver",
+            "state": "CO",
+            "zip": "80202",
+            "country": "USA",
+        },
         "hourly_rate": fmt2(k.hourly_rate),
     }
 
@@ -283,8 +322,11 @@ def payroll_header(p: PayrollMeta, version: str) -> dict[str, Any]:
         "withholding_pay_period": "Every other week" if p.off_cycle else None,
         "skip_regular_deductions": p.off_cycle,
         "fixed_withholding_rate": p.off_cycle,
-        "pay_period": {"start_date": _iso(p.period_start), "end_date": _iso(p.period_end),
-                       "pay_schedule_uuid": p.pay_schedule_uuid},
+        "pay_period": {
+            "start_date": _iso(p.period_start),
+            "end_date": _iso(p.period_end),
+            "pay_schedule_uuid": p.pay_schedule_uuid,
+        },
         "created_at": _iso(p.created_at) + "T16:00:00Z",
         "reversal_payroll_uuids": [],
         "payroll_status_meta": {
@@ -303,8 +345,9 @@ def payroll_header(p: PayrollMeta, version: str) -> dict[str, Any]:
 NUMBER_FIELDS = ("gross_pay", "net_pay", "check_amount")
 
 
-def employee_compensation(comp: dict[str, Any], version: str, includes: set[str],
-                          off_cycle: bool) -> dict[str, Any]:
+def employee_compensation(
+    comp: dict[str, Any], version: str, includes: set[str], off_cycle: bool
+) -> dict[str, Any]:
     """One `employee_compensations[]` entry in the shape of `version`."""
     strings = version >= STRING_MONEY_VERSION
 
@@ -314,17 +357,23 @@ def employee_compensation(comp: dict[str, Any], version: str, includes: set[str]
     def lines(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{k: v for k, v in item.items() if strings or k != "uuid"} for item in items]
 
-    out: dict[str, Any] = {k: v for k, v in comp.items()
-                           if k not in ("benefits", "deductions", "taxes")}
+    out: dict[str, Any] = {
+        k: v for k, v in comp.items() if k not in ("benefits", "deductions", "taxes")
+    }
     for key in NUMBER_FIELDS:
         out[key] = money(comp[key])
     out["fixed_compensations"] = lines(comp["fixed_compensations"])
     out["hourly_compensations"] = lines(comp["hourly_compensations"])
     out["paid_time_off"] = lines(comp["paid_time_off"])
     if "benefits" in includes:
-        out["benefits"] = [{**b, "employee_deduction": money(b["employee_deduction"]),
-                            "company_contribution": money(b["company_contribution"])}
-                           for b in comp["benefits"]]
+        out["benefits"] = [
+            {
+                **b,
+                "employee_deduction": money(b["employee_deduction"]),
+                "company_contribution": money(b["company_contribution"]),
+            }
+            for b in comp["benefits"]
+        ]
     # Deductions are included by default for regular payrolls since 2025-06-15.
     if "deductions" in includes or not off_cycle:
         out["deductions"] = [{**d, "amount": money(d["amount"])} for d in comp["deductions"]]

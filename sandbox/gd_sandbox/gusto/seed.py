@@ -1,7 +1,7 @@
-"""Deterministic seed data: the same `seed` and `today` always give the same companies, people and payrolls.
+"""Deterministic seed data: the same `seed` and `today` give the same companies, people, payrolls.
 
-UUIDs are uuid5 of readable names, so a test can recompute them; payroll *amounts* are computed lazily
-(`payroll_calc.py`) from a per-payroll random stream so a 5000-employee company starts instantly.
+UUIDs are uuid5 of readable names, so a test can recompute them; payroll *amounts* are computed
+lazily (`payroll_calc.py`) from a per-payroll random stream, so a 5000-employee company starts fast.
 """
 
 from __future__ import annotations
@@ -33,21 +33,114 @@ COMPANY_A = "Ridgeline Specialty Contractors"
 COMPANY_B = "Summit Bakery Co"
 COMPANY_LARGE = "Large Benchmark Co"
 
-HOURLY_EARNINGS = (("Regular Hours", 1), ("Overtime", Decimal("1.5")), ("Double overtime", 2))
+HOURLY_EARNINGS: tuple[tuple[str, Decimal], ...] = (
+    ("Regular Hours", Decimal(1)),
+    ("Overtime", Decimal("1.5")),
+    ("Double overtime", Decimal(2)),
+)
 FIXED_EARNINGS = ("Salary", "Bonus", "Commission", "Reimbursement")
 PTO_NAMES = ("Vacation Hours", "Sick Hours", "Holiday Hours")
 
 FIRST_NAMES = (
-    "Alex Jordan Casey Riley Morgan Taylor Jamie Avery Quinn Parker Reese Rowan Skyler Emerson "
-    "Hayden Logan Dakota Finley Sawyer Elliot Maria Jose Luis Ana Carmen Miguel Sofia Diego Lucia "
-    "Mateo Grace Henry Olivia Noah Emma Liam Ava Ethan Mia Lucas Nora Owen Ivy Caleb Ruby Isaac"
-).split()
+    "Alex",
+    "Jordan",
+    "Casey",
+    "Riley",
+    "Morgan",
+    "Taylor",
+    "Jamie",
+    "Avery",
+    "Quinn",
+    "Parker",
+    "Reese",
+    "Rowan",
+    "Skyler",
+    "Emerson",
+    "Hayden",
+    "Logan",
+    "Dakota",
+    "Finley",
+    "Sawyer",
+    "Elliot",
+    "Maria",
+    "Jose",
+    "Luis",
+    "Ana",
+    "Carmen",
+    "Miguel",
+    "Sofia",
+    "Diego",
+    "Lucia",
+    "Mateo",
+    "Grace",
+    "Henry",
+    "Olivia",
+    "Noah",
+    "Emma",
+    "Liam",
+    "Ava",
+    "Ethan",
+    "Mia",
+    "Lucas",
+    "Nora",
+    "Owen",
+    "Ivy",
+    "Caleb",
+    "Ruby",
+    "Isaac",
+)
 LAST_NAMES = (
-    "Garcia Martinez Lopez Hernandez Gonzalez Smith Johnson Williams Brown Jones Miller Davis Wilson "
-    "Anderson Thomas Taylor Moore Jackson Martin Lee Thompson White Harris Clark Lewis Robinson "
-    "Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall "
-    "Rivera Campbell Mitchell Carter Roberts Phillips Evans Turner Diaz"
-).split()
+    "Garcia",
+    "Martinez",
+    "Lopez",
+    "Hernandez",
+    "Gonzalez",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Diaz",
+)
 
 
 def uid(seed: str, *parts: object) -> str:
@@ -63,6 +156,10 @@ def add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+# (pay type "hourly" | "salary", job title, lowest rate, highest rate); hourly rates in cents.
+JobSpec = tuple[str, str, int, int]
+
+
 @dataclass(frozen=True)
 class DeptSpec:
     title: str
@@ -75,16 +172,45 @@ class DeptSpec:
 
 
 COMPANY_A_DEPARTMENTS = (
-    DeptSpec("Commercial Field Operations", 40, "hourly", ("Electrician", "Foreman", "Apprentice"),
-             2300, 4100, 0.65),
-    DeptSpec("Commercial Project Management", 12, "salary", ("Project Manager", "Estimator"),
-             72000, 118000, 0.75),
-    DeptSpec("Residential Field Operations", 34, "hourly", ("Installer", "Lead Installer"),
-             2100, 3600, 0.4),
-    DeptSpec("Residential Service", 20, "hourly", ("Service Technician", "Dispatcher"),
-             2200, 3400, 0.45),
-    DeptSpec("Administration", 14, "salary", ("Controller", "Payroll Specialist", "HR Generalist",
-                                             "Office Manager", "AP Clerk"), 52000, 135000, 1.0),
+    DeptSpec(
+        "Commercial Field Operations",
+        40,
+        "hourly",
+        ("Electrician", "Foreman", "Apprentice"),
+        2300,
+        4100,
+        0.65,
+    ),
+    DeptSpec(
+        "Commercial Project Management",
+        12,
+        "salary",
+        ("Project Manager", "Estimator"),
+        72000,
+        118000,
+        0.75,
+    ),
+    DeptSpec(
+        "Residential Field Operations",
+        34,
+        "hourly",
+        ("Installer", "Lead Installer"),
+        2100,
+        3600,
+        0.4,
+    ),
+    DeptSpec(
+        "Residential Service", 20, "hourly", ("Service Technician", "Dispatcher"), 2200, 3400, 0.45
+    ),
+    DeptSpec(
+        "Administration",
+        14,
+        "salary",
+        ("Controller", "Payroll Specialist", "HR Generalist", "Office Manager", "AP Clerk"),
+        52000,
+        135000,
+        1.0,
+    ),
 )
 
 
@@ -97,7 +223,8 @@ class SeedBuilder:
         return uid(self.seed, *parts)
 
     def rng(self, *parts: object) -> random.Random:
-        return random.Random("/".join([self.seed, *(str(p) for p in parts)]))
+        # Reproducible fake data, not security: a seeded PRNG is the point.
+        return random.Random("/".join([self.seed, *(str(p) for p in parts)]))  # noqa: S311
 
     # ---- companies -------------------------------------------------------------------------
 
@@ -119,10 +246,27 @@ class SeedBuilder:
             admin_uuid=self.uid("company-admin", name),
         )
 
-    def _location(self, company: Company, street: str, city: str, state: str, zip_code: str,
-                  phone: str, filing: bool) -> Location:
-        loc = Location(self.uid("location", company.name, city), company.uuid, street, city, state,
-                       zip_code, phone, filing)
+    def _location(
+        self,
+        company: Company,
+        *,
+        street: str,
+        city: str,
+        state: str,
+        zip_code: str,
+        phone: str,
+        filing: bool,
+    ) -> Location:
+        loc = Location(
+            self.uid("location", company.name, city),
+            company.uuid,
+            street,
+            city,
+            state,
+            zip_code,
+            phone,
+            filing,
+        )
         company.locations.append(loc)
         return loc
 
@@ -134,10 +278,24 @@ class SeedBuilder:
     def company_a(self) -> Company:
         company = self._company(COMPANY_A, "84-1234567", date(2019, 3, 1))
         company.states = ("CO", "AZ")
-        denver = self._location(company, "1600 Wynkoop St", "Denver", "CO", "80202", "3035550100",
-                                True)
-        phoenix = self._location(company, "2 N Central Ave", "Phoenix", "AZ", "85004",
-                                 "6025550100", False)
+        denver = self._location(
+            company,
+            street="1600 Wynkoop St",
+            city="Denver",
+            state="CO",
+            zip_code="80202",
+            phone="3035550100",
+            filing=True,
+        )
+        phoenix = self._location(
+            company,
+            street="2 N Central Ave",
+            city="Phoenix",
+            state="AZ",
+            zip_code="85004",
+            phone="6025550100",
+            filing=False,
+        )
         schedule = self._semi_monthly(company, "Field and office")
         rng = self.rng("employees", company.name)
         index = 0
@@ -146,8 +304,13 @@ class SeedBuilder:
             for _ in range(spec.count):
                 loc = denver if rng.random() < spec.denver_share else phoenix
                 company.employees.append(
-                    self._employee(company, rng, index, dept, loc, spec.pay_type,
-                                   rng.choice(spec.titles), spec.rate_low, spec.rate_high)
+                    self._employee(
+                        company,
+                        rng,
+                        index,
+                        (dept, loc),
+                        (spec.pay_type, rng.choice(spec.titles), spec.rate_low, spec.rate_high),
+                    )
                 )
                 index += 1
         self._hires_and_terminations(company, rng, hires=12, terminations=10)
@@ -161,17 +324,24 @@ class SeedBuilder:
     def company_b(self) -> Company:
         company = self._company(COMPANY_B, "84-7654321", date(2021, 6, 1))
         company.states = ("CO",)
-        boulder = self._location(company, "1200 Pearl St", "Boulder", "CO", "80302", "3035550199",
-                                 True)
+        boulder = self._location(
+            company,
+            street="1200 Pearl St",
+            city="Boulder",
+            state="CO",
+            zip_code="80302",
+            phone="3035550199",
+            filing=True,
+        )
         dept = self._department(company, "Bakery")
         rng = self.rng("employees", company.name)
         specs = [("hourly", "Baker", 1900, 2700)] * 5 + [("hourly", "Counter Lead", 1800, 2300)]
-        specs += [("salary", "Head Baker", 58000, 64000), ("salary", "General Manager",
-                                                            70000, 82000)]
-        for index, (pay_type, title, low, high) in enumerate(specs):
-            company.employees.append(
-                self._employee(company, rng, index, dept, boulder, pay_type, title, low, high)
-            )
+        specs += [
+            ("salary", "Head Baker", 58000, 64000),
+            ("salary", "General Manager", 70000, 82000),
+        ]
+        for index, job in enumerate(specs):
+            company.employees.append(self._employee(company, rng, index, (dept, boulder), job))
         self._hires_and_terminations(company, rng, hires=1, terminations=1)
         anchor = date(2021, 1, 8)  # a Friday: every other Friday from here is a check date
         schedule = PaySchedule(
@@ -199,14 +369,23 @@ class SeedBuilder:
     def company_large(self, employees: int) -> Company:
         company = self._company(COMPANY_LARGE, "84-5550000", date(2018, 1, 1))
         company.states = ("CO",)
-        loc = self._location(company, "100 Benchmark Way", "Denver", "CO", "80205", "3035550000",
-                             True)
+        loc = self._location(
+            company,
+            street="100 Benchmark Way",
+            city="Denver",
+            state="CO",
+            zip_code="80205",
+            phone="3035550000",
+            filing=True,
+        )
         dept = self._department(company, "Operations")
         schedule = self._semi_monthly(company, "Operations")
         rng = self.rng("employees", company.name)
         for index in range(employees):
             company.employees.append(
-                self._employee(company, rng, index, dept, loc, "hourly", "Associate", 1800, 3200)
+                self._employee(
+                    company, rng, index, (dept, loc), ("hourly", "Associate", 1800, 3200)
+                )
             )
         processed = [p for p in self._semi_monthly_periods() if p[2] <= self.today][-3:]
         self._regular_payrolls(company, schedule, processed, upcoming=False)
@@ -214,8 +393,16 @@ class SeedBuilder:
 
     # ---- people ----------------------------------------------------------------------------
 
-    def _employee(self, company: Company, rng: random.Random, index: int, dept: Department,
-                  loc: Location, pay_type: str, title: str, low: int, high: int) -> Employee:
+    def _employee(
+        self,
+        company: Company,
+        rng: random.Random,
+        index: int,
+        place: tuple[Department, Location],
+        job: JobSpec,
+    ) -> Employee:
+        dept, loc = place
+        pay_type, title, low, high = job
         first = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
         last = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
         eu = self.uid("employee", company.name, index)
@@ -255,26 +442,30 @@ class SeedBuilder:
             rate=rate,
             hire_date=hire,
             payment_method="Check" if rng.random() < 0.05 else "Direct Deposit",
-            date_of_birth=date(rng.randrange(1962, 2003), rng.randrange(1, 13),
-                               rng.randrange(1, 29)),
+            date_of_birth=date(
+                rng.randrange(1962, 2003), rng.randrange(1, 13), rng.randrange(1, 29)
+            ),
             fit_rate=Decimal(rng.choice(("0.08", "0.1", "0.12", "0.14"))),
             plan=plan,
         )
 
-    def _hires_and_terminations(self, company: Company, rng: random.Random, *, hires: int,
-                                terminations: int) -> None:
+    def _hires_and_terminations(
+        self, company: Company, rng: random.Random, *, hires: int, terminations: int
+    ) -> None:
         people = company.employees
         # Last `hires` people were hired during the year; a disjoint set left during it.
-        for emp in people[len(people) - hires:]:
+        for emp in people[len(people) - hires :]:
             emp.hire_date = self.today - timedelta(days=rng.randrange(20, 330))
         leavers = rng.sample(range(len(people) - hires), terminations)
         for position in leavers:
             emp = people[position]
-            emp.terminations.append(Termination(
-                uuid=self.uid("termination", emp.uuid),
-                employee_uuid=emp.uuid,
-                effective_date=self.today - timedelta(days=rng.randrange(15, 330)),
-            ))
+            emp.terminations.append(
+                Termination(
+                    uuid=self.uid("termination", emp.uuid),
+                    employee_uuid=emp.uuid,
+                    effective_date=self.today - timedelta(days=rng.randrange(15, 330)),
+                )
+            )
 
     # ---- payroll calendar -----------------------------------------------------------------
 
@@ -305,8 +496,14 @@ class SeedBuilder:
             month = add_months(month, 1)
         return periods
 
-    def _regular_payrolls(self, company: Company, schedule: PaySchedule,
-                          periods: list[tuple[date, date, date]], *, upcoming: bool = True) -> None:
+    def _regular_payrolls(
+        self,
+        company: Company,
+        schedule: PaySchedule,
+        periods: list[tuple[date, date, date]],
+        *,
+        upcoming: bool = True,
+    ) -> None:
         """Processed payrolls for the year up to today, then one unprocessed upcoming payroll."""
         year_ago = self.today - timedelta(days=365)
         added_upcoming = False
@@ -318,37 +515,41 @@ class SeedBuilder:
                 if added_upcoming or not upcoming:
                     continue
                 added_upcoming = True
-            company.payrolls.append(PayrollMeta(
-                uuid=self.uid("payroll", company.name, "regular", check.isoformat()),
-                company_uuid=company.uuid,
-                pay_schedule_uuid=schedule.uuid,
-                check_date=check,
-                period_start=start,
-                period_end=end,
-                off_cycle=False,
-                off_cycle_reason=None,
-                processed=processed,
-                processed_date=check - timedelta(days=2) if processed else None,
-                created_at=start - timedelta(days=10),
-            ))
+            company.payrolls.append(
+                PayrollMeta(
+                    uuid=self.uid("payroll", company.name, "regular", check.isoformat()),
+                    company_uuid=company.uuid,
+                    pay_schedule_uuid=schedule.uuid,
+                    check_date=check,
+                    period_start=start,
+                    period_end=end,
+                    off_cycle=False,
+                    off_cycle_reason=None,
+                    processed=processed,
+                    processed_date=check - timedelta(days=2) if processed else None,
+                    created_at=start - timedelta(days=10),
+                )
+            )
 
     def _bonus_run(self, company: Company, schedule: PaySchedule) -> None:
         check = self.today - timedelta(days=40)
         start = check.replace(day=1) if check.day <= 15 else check.replace(day=16)
         end = check.replace(day=15) if check.day <= 15 else month_end(check.year, check.month)
-        company.payrolls.append(PayrollMeta(
-            uuid=self.uid("payroll", company.name, "off_cycle", check.isoformat()),
-            company_uuid=company.uuid,
-            pay_schedule_uuid=schedule.uuid,
-            check_date=check,
-            period_start=start,
-            period_end=end,
-            off_cycle=True,
-            off_cycle_reason="Bonus",
-            processed=True,
-            processed_date=check - timedelta(days=1),
-            created_at=check - timedelta(days=5),
-        ))
+        company.payrolls.append(
+            PayrollMeta(
+                uuid=self.uid("payroll", company.name, "off_cycle", check.isoformat()),
+                company_uuid=company.uuid,
+                pay_schedule_uuid=schedule.uuid,
+                check_date=check,
+                period_start=start,
+                period_end=end,
+                off_cycle=True,
+                off_cycle_reason="Bonus",
+                processed=True,
+                processed_date=check - timedelta(days=1),
+                created_at=check - timedelta(days=5),
+            )
+        )
         company.payrolls.sort(key=lambda p: (p.check_date, p.off_cycle))
 
     # ---- contractors ------------------------------------------------------------------------
@@ -381,15 +582,18 @@ class SeedBuilder:
             company.contractors.append(contractor)
             for months_back in range(12, 0, -1):
                 pay_date = add_months(self.today.replace(day=1), -months_back + 1) + timedelta(
-                    days=rng.randrange(0, 20))
+                    days=rng.randrange(0, 20)
+                )
                 if pay_date > self.today:
                     continue
                 company.contractor_payments.append(
-                    self._contractor_payment(company, contractor, pay_date, rng))
+                    self._contractor_payment(company, contractor, pay_date, rng)
+                )
         company.contractor_payments.sort(key=lambda p: (p.date, p.uuid))
 
-    def _contractor_payment(self, company: Company, contractor: Contractor, pay_date: date,
-                            rng: random.Random) -> ContractorPayment:
+    def _contractor_payment(
+        self, company: Company, contractor: Contractor, pay_date: date, rng: random.Random
+    ) -> ContractorPayment:
         if contractor.wage_type == "Hourly":
             hours = Decimal(rng.randrange(200, 1600)) / 10
             wage = Decimal("0")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import socket
@@ -61,10 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
             response = gusto_error(500, "internal_error", "Internal server error")
         if response.drop:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         self._write(response)
 
@@ -77,13 +76,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
-    do_GET = _handle
-    do_POST = _handle
-    do_PUT = _handle
-    do_DELETE = _handle
-    do_PATCH = _handle
+    # BaseHTTPRequestHandler dispatches on these exact names.
+    do_GET = _handle  # noqa: N815
+    do_POST = _handle  # noqa: N815
+    do_PUT = _handle  # noqa: N815
+    do_DELETE = _handle  # noqa: N815
+    do_PATCH = _handle  # noqa: N815
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         # The request line may carry query strings (a misplaced client_secret); log the path only.
         log.debug("%s %s", self.command, urlsplit(self.path).path)
 
@@ -116,17 +116,23 @@ class GustoSandbox:
         self.redirect_uris = list(redirect_uris or DEFAULT_REDIRECT_URIS)
         self.faults = Faults()
         self.stats = Stats()
-        self.oauth = OAuthState(self.client_id, self.client_secret, token_lifetime,
-                                code_lifetime=code_lifetime)
+        self.oauth = OAuthState(
+            self.client_id, self.client_secret, token_lifetime, code_lifetime=code_lifetime
+        )
         self.rate_limiter = RateLimiter(rate_limit_per_minute, rate_limit_window)
         started = time.monotonic()
-        self.companies: list[Company] = SeedBuilder(seed, self.today).build(
-            large_company_employees)
+        self.companies: list[Company] = SeedBuilder(seed, self.today).build(large_company_employees)
         log.debug("seeded in %.2f s", time.monotonic() - started)
         self.app = GustoApp(
-            seed=seed, today=self.today, companies=self.companies, oauth=self.oauth,
-            rate_limiter=self.rate_limiter, faults=self.faults, stats=self.stats,
-            redirect_uris=self.redirect_uris, base_url=lambda: self.url,
+            seed=seed,
+            today=self.today,
+            companies=self.companies,
+            oauth=self.oauth,
+            rate_limiter=self.rate_limiter,
+            faults=self.faults,
+            stats=self.stats,
+            redirect_uris=self.redirect_uris,
+            base_url=lambda: self.url,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -140,8 +146,12 @@ class GustoSandbox:
         server.app = self.app
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="gusto-sandbox",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            name="gusto-sandbox",
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -158,8 +168,12 @@ class GustoSandbox:
     def __enter__(self) -> GustoSandbox:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # ---- public API (CONTRACTS section 2) ----------------------------------------------------
