@@ -13,6 +13,25 @@ import threading
 from typing import Any
 
 import msal
+import requests
+
+
+class PinnedSession(requests.Session):
+    """A session whose CA bundle is not silently replaced by $REQUESTS_CA_BUNDLE.
+
+    requests lets the environment variable win over ``Session.verify`` unless ``verify`` is
+    passed on every call, which would make a configured ``ca_bundle`` ineffective.
+    """
+
+    def __init__(self, verify: str | bool, timeout: float = 60.0) -> None:
+        super().__init__()
+        self.verify = verify
+        self._timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs.setdefault("verify", self.verify)
+        kwargs.setdefault("timeout", self._timeout)
+        return super().request(method, url, *args, **kwargs)
 
 
 class DynamicsAuthError(Exception):
@@ -101,6 +120,7 @@ class EntraTokenProvider:
                     authority=self.authority,
                     instance_discovery=False,
                     verify=self._ca_bundle if self._ca_bundle else True,
+                    http_client=PinnedSession(self._ca_bundle) if self._ca_bundle else None,
                 )
             except ValueError as exc:
                 raise DynamicsAuthError(

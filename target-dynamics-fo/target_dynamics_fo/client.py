@@ -30,7 +30,7 @@ from urllib.parse import quote, urlsplit
 import requests
 import simplejson
 
-from target_dynamics_fo.auth import DynamicsAuthError
+from target_dynamics_fo.auth import DynamicsAuthError, PinnedSession
 
 DEFAULT_DEADLINE_SECONDS = 300
 DEFAULT_MAX_RETRIES = 8
@@ -223,8 +223,7 @@ class ODataClient:
         self.audit = audit
         self.backoff_base_seconds = backoff_base_seconds
         self.sleep = sleep
-        self.session = session or requests.Session()
-        self.session.verify = ca_bundle if ca_bundle else True
+        self.session = session or PinnedSession(ca_bundle if ca_bundle else True)
         self.request_count = 0
 
     # -- public API -------------------------------------------------------------------------

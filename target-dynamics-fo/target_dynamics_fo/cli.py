@@ -1,0 +1,210 @@
+"""target-dynamics-fo-audit: read the audit trail, and replay a payroll that failed.
+
+    target-dynamics-fo-audit [--audit-db PATH] failures
+    target-dynamics-fo-audit [--audit-db PATH] journals
+    target-dynamics-fo-audit [--audit-db PATH] summary
+    target-dynamics-fo-audit [--audit-db PATH] show PAYROLL_UUID
+    target-dynamics-fo-audit replay PAYROLL_UUID --config CONFIG.json
+
+``replay`` rebuilds the journal from the payroll record stored in the audit trail with the
+CURRENT mapping and posts it exactly once (the same journal number and hash checks as a run).
+"""
+
+# ruff: noqa: T201 - printing is what this command is for
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from target_dynamics_fo import audit as outcomes
+from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
+from target_dynamics_fo.auth import DynamicsAuthError
+from target_dynamics_fo.client import ODataError
+from target_dynamics_fo.mapping import MappingError, load_mapping
+from target_dynamics_fo.processor import PayrollProcessor
+from target_dynamics_fo.settings import SettingsError, build_client
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="target-dynamics-fo-audit",
+        description="Read the target-dynamics-fo audit trail; replay a failed payroll.",
+    )
+    parser.add_argument(
+        "--audit-db",
+        help=f"audit SQLite file (default: the config's audit_db, else {DEFAULT_AUDIT_DB})",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("failures", help="payrolls whose latest outcome needs a person, with the fix")
+    sub.add_parser("journals", help="journals in Dynamics: number, legal entity, date, totals")
+    sub.add_parser("summary", help="count of payrolls by latest outcome, and requests made")
+    show = sub.add_parser("show", help="everything recorded about one payroll")
+    show.add_argument("payroll_uuid")
+    replay = sub.add_parser("replay", help="rebuild with the current mapping and post once")
+    replay.add_argument("payroll_uuid")
+    replay.add_argument("--config", required=True, help="the target's config JSON file")
+    return parser
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    config: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        try:
+            config = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"cannot read config {args.config}: {exc}", file=sys.stderr)
+            return 2
+    db = args.audit_db or config.get("audit_db") or DEFAULT_AUDIT_DB
+    if args.command != "replay" and not Path(db).exists():
+        print(f"no audit trail at {db}; pass --audit-db", file=sys.stderr)
+        return 2
+    with AuditStore(db) as store:
+        if args.command == "failures":
+            return _failures(store, out)
+        if args.command == "journals":
+            return _journals(store, out)
+        if args.command == "summary":
+            return _summary(store, out)
+        if args.command == "show":
+            return _show(store, args.payroll_uuid, out)
+        return _replay(store, config, args.payroll_uuid, out)
+
+
+def _failures(store: AuditStore, out: TextIO) -> int:
+    rows = store.failures()
+    if not rows:
+        print("No failures: every payroll seen was posted, already posted or skipped.", file=out)
+        return 0
+    for row in rows:
+        print(
+            f"{row['outcome'].upper()}  payroll {row['payroll_uuid']}  company "
+            f"{row['company_uuid']}  journal {row['journal_batch_number'] or '-'}  at {row['at']}",
+            file=out,
+        )
+        print(f"  why: {row['reason']}", file=out)
+        if row["fix"]:
+            print(f"  fix: {row['fix']}", file=out)
+    return 1
+
+
+def _journals(store: AuditStore, out: TextIO) -> int:
+    rows = store.posted_journals()
+    header = ("journal", "legal entity", "check date", "lines", "total debit", "total credit")
+    table = [
+        (
+            row["journal_batch_number"],
+            row["legal_entity"],
+            row["trans_date"],
+            str(row["line_count"]),
+            row["total_debit"],
+            row["total_credit"],
+        )
+        for row in rows
+    ]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *table, strict=False)]
+    for line in (header, *table):
+        cells = [
+            str(c).rjust(w) if i >= 3 else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        print("  ".join(cells), file=out)
+    debit = sum((Decimal(r["total_debit"]) for r in rows), Decimal(0))
+    credit = sum((Decimal(r["total_credit"]) for r in rows), Decimal(0))
+    print(f"{len(rows)} journal(s); total debit {debit}, total credit {credit}", file=out)
+    return 0
+
+
+def _summary(store: AuditStore, out: TextIO) -> int:
+    counts = Counter(row["outcome"] for row in store.latest_outcomes())
+    order = (
+        outcomes.POSTED,
+        outcomes.ALREADY_POSTED,
+        outcomes.DRY_RUN,
+        outcomes.SKIPPED,
+        outcomes.REFUSED,
+        outcomes.CHANGED_AFTER_POSTING,
+    )
+    print(
+        "payrolls by latest outcome: " + ", ".join(f"{counts.get(o, 0)} {o}" for o in order),
+        file=out,
+    )
+    print(f"requests to Dynamics recorded: {store.request_count()}", file=out)
+    return 0
+
+
+def _show(store: AuditStore, payroll_uuid: str, out: TextIO) -> int:
+    stored = store.load_payroll(payroll_uuid)
+    if stored is None and not store.outcomes_for(payroll_uuid):
+        print(f"payroll {payroll_uuid} is not in the audit trail", file=out)
+        return 1
+    if stored is not None:
+        comps = stored.record.get("employee_compensations") or []
+        print(
+            f"payroll {payroll_uuid}  company {stored.company_uuid}  check date "
+            f"{stored.check_date}  processed {stored.processed}  employees {len(comps)}  "
+            f"employee refs stored {len(stored.employee_refs or [])}",
+            file=out,
+        )
+    for journal in store.journals_for(payroll_uuid):
+        kind = "dry run" if journal["dry_run"] else "built"
+        print(
+            f"journal {journal['journal_batch_number']} ({kind} {journal['built_at']}) "
+            f"{journal['legal_entity']} {journal['trans_date']} hash {journal['content_hash'][:16]} "
+            f"lines {journal['line_count']} debit {journal['total_debit']} credit "
+            f"{journal['total_credit']}",
+            file=out,
+        )
+        for line in store.journal_lines(int(journal["id"])):
+            print(
+                f"  {line['line_number']:>4} {line['account_display_value']:<28} "
+                f"{line['debit']:>14} {line['credit']:>14}  {line['text']}",
+                file=out,
+            )
+    for row in store.outcomes_for(payroll_uuid):
+        print(f"{row['at']} {row['outcome']}: {row['reason'] or ''}", file=out)
+        if row["fix"]:
+            print(f"  fix: {row['fix']}", file=out)
+    return 0
+
+
+def _replay(store: AuditStore, config: dict[str, Any], payroll_uuid: str, out: TextIO) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    if not config.get("mapping_file"):
+        print("the config has no mapping_file", file=sys.stderr)
+        return 2
+    try:
+        mapping = load_mapping(config["mapping_file"])
+        client = build_client(config, store)
+        processor = PayrollProcessor(
+            mapping,
+            store,
+            client,
+            dry_run=bool(config.get("dry_run")),
+            dry_run_output=config.get("dry_run_output"),
+        )
+        result = processor.replay(payroll_uuid)
+    except (MappingError, SettingsError, DynamicsAuthError, ODataError, LookupError) as exc:
+        print(f"replay of payroll {payroll_uuid} failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"payroll {payroll_uuid}: {result.outcome} (journal {result.journal_batch_number or '-'}"
+        f" in {result.legal_entity or '-'})",
+        file=out,
+    )
+    if result.reason:
+        print(f"  {result.reason}", file=out)
+    if result.fix:
+        print(f"  fix: {result.fix}", file=out)
+    return 1 if result.failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""Sinks: payrolls are posted; people and reference records feed the checks and the audit trail.
+
+Posting happens synchronously inside the sink, before its drain returns, because the SDK writes
+STATE only after every sink has drained: a bookmark is therefore never emitted for a payroll
+that is not yet in Dynamics (or recorded as refused in the audit store, ready for replay).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk.sinks import BatchSink, RecordSink
+
+if TYPE_CHECKING:
+    from singer_sdk.target_base import Target
+
+    from target_dynamics_fo.target import TargetDynamicsFO
+
+Record = dict[str, Any]
+
+
+def _key(record: dict[str, Any], key_properties: list[str]) -> str:
+    if not key_properties:
+        return ""
+    return "|".join(str(record.get(k)) for k in key_properties)
+
+
+class _AuditedSink(RecordSink):
+    """Records every incoming record's key and hash in the audit store."""
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: Record,
+        key_properties: list[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.owner: TargetDynamicsFO = target  # type: ignore[assignment]
+
+    def _parse_timestamps_in_record(self, record: Record, schema: Record, treatment: Any) -> None:
+        # Keep dates as the tap sent them, so a live run and a replay from the stored record
+        # see identical input (and identical content hashes).
+        return
+
+    def process_record(self, record: Record, context: Record) -> None:
+        self.owner.runtime.audit.record_received(
+            self.stream_name,
+            _key(record, list(self.key_properties)),
+            record,
+            record.get("company_uuid"),
+        )
+        self.handle(record)
+
+    def handle(self, record: dict[str, Any]) -> None:
+        """Stream-specific work after the record is in the audit trail."""
+
+
+class PayrollsSink(BatchSink):
+    """Buffers payrolls until the drain, then posts each (employees seen by then are known)."""
+
+    # A payroll record can be large (every employee); drain every few so memory stays flat.
+    MAX_SIZE_DEFAULT = 20
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: Record,
+        key_properties: list[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.owner: TargetDynamicsFO = target  # type: ignore[assignment]
+
+    def _parse_timestamps_in_record(self, record: Record, schema: Record, treatment: Any) -> None:
+        return
+
+    def process_record(self, record: Record, context: Record) -> None:
+        runtime = self.owner.runtime
+        runtime.audit.record_received(
+            self.stream_name,
+            _key(record, list(self.key_properties)),
+            record,
+            record.get("company_uuid"),
+        )
+        # Stored now, not at the drain: a payroll that later fails is replayable from here.
+        runtime.audit.store_payroll(record)
+        super().process_record(record, context)
+
+    def process_batch(self, context: Record) -> None:
+        processor = self.owner.runtime.processor
+        for record in context.get("records", []):
+            processor.process(record)
+
+
+class EmployeesSink(_AuditedSink):
+    def handle(self, record: dict[str, Any]) -> None:
+        self.owner.runtime.processor.remember_employee(record)
+
+
+class DepartmentsSink(_AuditedSink):
+    def handle(self, record: dict[str, Any]) -> None:
+        self.owner.runtime.processor.check_department(record)
+
+
+class LocationsSink(_AuditedSink):
+    def handle(self, record: dict[str, Any]) -> None:
+        self.owner.runtime.processor.check_location(record)
+
+
+class RecordedSink(_AuditedSink):
+    """Streams kept in the audit trail only (companies; people sync comes in a later issue)."""
+
+
+class IgnoredSink(RecordSink):
+    """A stream this target does not use: one log line, then silence."""
+
+    def setup(self) -> None:
+        self.logger.info(
+            "Stream %r is not used by target-dynamics-fo; its records are ignored.",
+            self.stream_name,
+        )
+
+    def process_record(self, record: Record, context: Record) -> None:
+        return
+
+
+SINKS: dict[str, type[RecordSink] | type[BatchSink]] = {
+    "payrolls": PayrollsSink,
+    "employees": EmployeesSink,
+    "departments": DepartmentsSink,
+    "locations": LocationsSink,
+    "companies": RecordedSink,
+    "contractors": RecordedSink,
+    "contractor_payments": RecordedSink,
+    "workers": RecordedSink,
+}
