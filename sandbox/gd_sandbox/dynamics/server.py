@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import re
-import secrets
 import shutil
 import socket
 import ssl
@@ -143,14 +143,20 @@ class DynamicsSandbox:
         host: str = "127.0.0.1",
         rate_limit_requests: int = 0,
         rate_limit_window_seconds: float = 300,
+        tenant_id: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
     ) -> None:
         self._requested_port = port
         self._host = host
         self._token_lifetime = token_lifetime
         self._page_size = page_size
-        self.tenant_id = str(uuid.uuid5(_NAMESPACE_UUID, "tenant"))
-        self.client_id = str(uuid.uuid5(_NAMESPACE_UUID, "app:gusto-dynamics"))
-        self.client_secret = "sbx~" + secrets.token_urlsafe(30)
+        self.tenant_id = tenant_id or str(uuid.uuid5(_NAMESPACE_UUID, "tenant"))
+        self.client_id = client_id or str(uuid.uuid5(_NAMESPACE_UUID, "app:gusto-dynamics"))
+        # Stable across restarts so a credential stored once keeps working with a new sandbox.
+        self.client_secret = client_secret or (
+            "sbx~" + hashlib.sha256(f"{self.tenant_id}:{self.client_id}".encode()).hexdigest()[:34]
+        )
         self.faults: dict[str, Any] = dict(FAULT_DEFAULTS)
         self.faults["rate_limit_requests"] = rate_limit_requests
         self.faults["rate_limit_window_seconds"] = rate_limit_window_seconds
