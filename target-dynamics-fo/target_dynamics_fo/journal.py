@@ -30,6 +30,7 @@ TEXT_LIMIT = 60
 BATCH_NUMBER_LIMIT = 20
 HOURS_PLACES = 3
 REIMBURSEMENT_EARNING = "Reimbursement"
+NO_AMOUNT = Decimal("0.00")  # the empty side of a line, at the same scale as amounts
 
 # Totals the builder reconciles, with the side their difference would post to.
 # "both" totals post a debit and an equal credit, so a difference in them cannot be
@@ -656,10 +657,9 @@ def _reconcile(builder: _Builder) -> list[tuple[str, Decimal]]:
 
 
 def _rank(component: str) -> int:
-    for i, prefix in enumerate(_COMPONENT_RANK):
-        if component.startswith(prefix):
-            return i
-    return len(_COMPONENT_RANK)
+    # Longest matching prefix, so "Imputed income offset" is not ranked as "Imputed income".
+    matches = [(len(p), i) for i, p in enumerate(_COMPONENT_RANK) if component.startswith(p)]
+    return max(matches)[1] if matches else len(_COMPONENT_RANK)
 
 
 def _text(prefix: str, component: str, employee: str) -> str:
@@ -687,8 +687,8 @@ def _lines(builder: _Builder, text_prefix: str) -> tuple[JournalLine, ...]:
                 line_number=len(lines) + 1,
                 main_account=account,
                 dimensions=dict(dims),
-                debit=amount if amount > 0 else ZERO,
-                credit=-amount if amount < 0 else ZERO,
+                debit=amount if amount > 0 else NO_AMOUNT,
+                credit=-amount if amount < 0 else NO_AMOUNT,
                 text=_text(text_prefix, component, employee),
                 component=component,
             )

@@ -1,0 +1,88 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from target_dynamics_fo.money import AmountError, canonical_amount, format_amount, parse_amount
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("-12.5", "-12.5"),
+        ("100.00", "100.00"),
+        ("0", "0"),
+        ("-0.92", "-0.92"),
+        (7, "7"),
+        (Decimal("3546.72"), "3546.72"),
+        ("100.000", "100.000"),  # trailing zero beyond 2 places is still exactly 100.00
+        (Decimal("1E+3"), "1E+3"),
+    ],
+)
+def test_accepts_plain_decimals(value: object, expected: str) -> None:
+    result = parse_amount(value, where="x")
+    assert isinstance(result, Decimal)
+    assert result == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1.5,
+        True,
+        False,
+        None,
+        "",
+        " 1.00",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e3",
+        "1,234.56",
+        "+5",
+        ".5",
+        "5.",
+        "12.345",
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        Decimal("1.005"),
+        [],
+        {},
+    ],
+)
+def test_rejects_everything_else(value: object) -> None:
+    with pytest.raises(AmountError) as info:
+        parse_amount(value, where="payroll 6bf7: employee_compensations[3].taxes[1].amount")
+    message = str(info.value)
+    assert "employee_compensations[3].taxes[1].amount" in message
+    assert repr(value) in message
+    assert "fix the source record" in message
+
+
+def test_message_shape() -> None:
+    with pytest.raises(AmountError) as info:
+        parse_amount("1,234.56", where="payroll 6bf7: employee_compensations[3].taxes[1].amount")
+    assert str(info.value) == (
+        "payroll 6bf7: employee_compensations[3].taxes[1].amount = '1,234.56' is not a plain "
+        "decimal amount; fix the source record"
+    )
+
+
+def test_hours_use_three_places() -> None:
+    assert parse_amount("40.125", where="hours", max_places=3) == Decimal("40.125")
+    with pytest.raises(AmountError, match="more than 3 decimal places"):
+        parse_amount("40.1255", where="hours", max_places=3)
+
+
+def test_helpers() -> None:
+    assert format_amount(Decimal("5")) == "5.00"
+    assert canonical_amount(Decimal("100.00")) == canonical_amount(Decimal(100)) == "100"
+    assert canonical_amount(Decimal("-0.00")) == "0"
+
+
+@given(st.integers(min_value=-(10**12), max_value=10**12), st.sampled_from([0, 1, 2]))
+def test_round_trip_of_strings(cents: int, places: int) -> None:
+    value = Decimal(cents).scaleb(-places)
+    assert parse_amount(str(value), where="x") == value
+    assert parse_amount(value, where="x") == value
