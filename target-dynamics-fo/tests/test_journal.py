@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from target_dynamics_fo.journal import (
     DimensionFormat,
     DimensionFormatError,
@@ -569,8 +568,8 @@ def test_refuses_unmapped_names() -> None:
     comp["net_pay"] = "705.00"
     message = refusal(payroll([comp]))
     assert (
-        f"employer tax 'NY MCTMT' has no account; add companies.'{CO}'.accounts.employer_taxes.'NY MCTMT'"
-        in message
+        f"employer tax 'NY MCTMT' has no account; add "
+        f"companies.'{CO}'.accounts.employer_taxes.'NY MCTMT'" in message
     )
     assert "accounts.earnings.'Tips'" in message and "earnings_default" in message
     assert "Union Dues" not in message
@@ -609,8 +608,8 @@ def test_refuses_employee_that_does_not_add_up() -> None:
     record = payroll([comp])
     message = refusal(record)
     assert (
-        f"employee_compensations[0] (employee {E1}): gross_pay 1000.00 - imputed 50.00 - employee taxes "
-        "200.00 - benefit deductions 40.00 - other deductions 10.00 = 700.00, but net_pay is 701.00"
+        f"employee_compensations[0] (employee {E1}): gross_pay 1000.00 - imputed 50.00 - "
+        "employee taxes 200.00 - benefit deductions 40.00 - other deductions 10.00 = 700.00, but net_pay is 701.00"
     ) in message
     assert "the lines do not balance: debits exceed credits by -1.00" in message
     assert "suspense_account" in message
@@ -622,8 +621,8 @@ def test_refuses_totals_difference_with_figures() -> None:
     record["totals"]["net_pay"] = "700.10"
     message = refusal(record)
     assert (
-        "totals.gross_pay: Gusto says 1000.10, the employee lines add up to 1000.00 (difference 0.10)"
-        in message
+        "totals.gross_pay: Gusto says 1000.10, the employee lines add up to 1000.00 "
+        "(difference 0.10)" in message
     )
     assert (
         "totals.net_pay: Gusto says 700.10, the employee lines add up to 700.00 (difference 0.10)"
