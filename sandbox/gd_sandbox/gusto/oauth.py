@@ -143,7 +143,9 @@ class OAuthState:
 
     def system_token(self) -> TokenRecord:
         with self.lock:
-            return self._new_token(None, grant_id="system", previous=None, with_refresh=False)
+            return self._new_token(
+                None, grant_id=secrets.token_hex(8), previous=None, with_refresh=False
+            )
 
     def refresh(self, refresh_token: str | None) -> TokenRecord:
         with self.lock:

@@ -199,6 +199,11 @@ class GustoSandbox:
         assert record.refresh_token is not None
         return record.refresh_token
 
+    def mint_access_token(self, company_uuid: str) -> str:
+        """An access token for `company_uuid`, on a grant of its own."""
+        self.company(company_uuid)
+        return self.oauth.mint(company_uuid).access_token
+
     def info(self) -> dict[str, Any]:
         return self.app.info()
 
