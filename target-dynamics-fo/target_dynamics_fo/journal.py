@@ -761,8 +761,9 @@ def build_journal(
     warnings: list[str] = []
     if builder.issues or imbalance != 0:
         if imbalance != 0:
+            more, less = ("debits", "credits") if imbalance > 0 else ("credits", "debits")
             builder.issues.append(
-                f"the lines do not balance: debits exceed credits by {format_amount(imbalance)}"
+                f"the lines do not balance: {more} exceed {less} by {format_amount(abs(imbalance))}"
             )
         if mapping.suspense_account is None or builder.problems:
             hint = (

@@ -609,9 +609,10 @@ def test_refuses_employee_that_does_not_add_up() -> None:
     message = refusal(record)
     assert (
         f"employee_compensations[0] (employee {E1}): gross_pay 1000.00 - imputed 50.00 - "
-        "employee taxes 200.00 - benefit deductions 40.00 - other deductions 10.00 = 700.00, but net_pay is 701.00"
+        "employee taxes 200.00 - benefit deductions 40.00 - other deductions 10.00 = 700.00, "
+        "but net_pay is 701.00"
     ) in message
-    assert "the lines do not balance: debits exceed credits by -1.00" in message
+    assert "the lines do not balance: credits exceed debits by 1.00" in message
     assert "suspense_account" in message
 
 
