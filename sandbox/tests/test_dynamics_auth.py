@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import msal
 import pytest
 import requests
-
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.dynamics.testing import PinnedSession, data_session, fetch_token
+from gd_sandbox.dynamics.tls import make_client_certificate
 
 
 @pytest.fixture(scope="module")
@@ -220,8 +220,6 @@ def test_certificate_credential_public_certificate_ps256(dyn: DynamicsSandbox) -
 
 
 def test_certificate_signed_by_unregistered_key_is_refused(dyn: DynamicsSandbox) -> None:
-    from gd_sandbox.dynamics.tls import make_client_certificate
-
     other = make_client_certificate("someone else")
     app = _app(dyn, {"private_key": other.private_key_pem, "thumbprint": other.sha1_thumbprint})
     result = app.acquire_token_for_client(scopes=[f"{dyn.url}/.default"])
