@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from target_dynamics_fo.auth import DynamicsAuthError
+
 
 @dataclass
 class Seen:
@@ -97,8 +99,6 @@ class FakeTokens:
         return f"tok-{self.issued}"
 
     def unauthorized_error(self) -> Exception:
-        from target_dynamics_fo.auth import DynamicsAuthError
-
         return DynamicsAuthError("rejected twice: check Microsoft Entra applications")
 
 
@@ -108,7 +108,11 @@ class RecordingAudit:
         self.outcomes: list[dict[str, Any]] = []
 
     def record_request(
-        self, method: str, entity: str, status: int | None, journal_number: str | None = None,
+        self,
+        method: str,
+        entity: str,
+        status: int | None,
+        journal_number: str | None = None,
         error: str | None = None,
     ) -> None:
         self.requests.append((method, entity, status, journal_number, error))

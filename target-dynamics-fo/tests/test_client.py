@@ -4,7 +4,6 @@ import json
 from decimal import Decimal
 
 import pytest
-
 from target_dynamics_fo.auth import DynamicsAuthError
 from target_dynamics_fo.client import (
     DynamicsThrottledError,
@@ -27,11 +26,19 @@ ERROR_500 = (
 )
 
 
-def make_client(url: str, **kw: object) -> tuple[ODataClient, FakeTokens, RecordingAudit, list[float]]:
+def make_client(
+    url: str, **kw: object
+) -> tuple[ODataClient, FakeTokens, RecordingAudit, list[float]]:
     tokens, audit, sleeps = FakeTokens(), RecordingAudit(), []
     client = ODataClient(
-        url, tokens, None, kw.pop("deadline", 120), kw.pop("retries", 5), audit,
-        backoff_base_seconds=0.01, sleep=sleeps.append,
+        url,
+        tokens,
+        None,
+        kw.pop("deadline", 120),
+        kw.pop("retries", 5),
+        audit,
+        backoff_base_seconds=0.01,
+        sleep=sleeps.append,
     )
     return client, tokens, audit, sleeps
 
@@ -39,7 +46,11 @@ def make_client(url: str, **kw: object) -> tuple[ODataClient, FakeTokens, Record
 def test_get_all_follows_next_link_and_keeps_decimals() -> None:
     with scripted() as srv:
         srv.script = [
-            Reply(body=json.dumps({"value": [{"A": 1}], "@odata.nextLink": f"{srv.url}/data/X?$skip=1"})),
+            Reply(
+                body=json.dumps(
+                    {"value": [{"A": 1}], "@odata.nextLink": f"{srv.url}/data/X?$skip=1"}
+                )
+            ),
             Reply(body='{"value": [{"A": 2, "Amount": 0.10}]}'),
         ]
         client, _, audit, _ = make_client(srv.url)
@@ -136,17 +147,22 @@ def test_json_bodies_carry_exact_decimals() -> None:
 
 
 def test_describe_error_survives_truncated_json() -> None:
-    text = '{"error":{"code":"","message":"An error has occurred.","innererror":{"message":"The record already exists..","type":"X","stacktrace":"   at Foo(cut'
+    text = (
+        '{"error":{"code":"","message":"An error has occurred.","innererror":{"message":'
+        '"The record already exists..","type":"X","stacktrace":"   at Foo(cut'
+    )
     message, _ = describe_error(text, 500)
     assert message == "The record already exists.."
 
 
 BATCH_OK = (
     "--batchresponse_1\r\nContent-Type: multipart/mixed; boundary=changesetresponse_2\r\n\r\n"
-    "--changesetresponse_2\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
+    "--changesetresponse_2\r\nContent-Type: application/http\r\n"
+    "Content-Transfer-Encoding: binary\r\n"
     "Content-ID: 1\r\n\r\nHTTP/1.1 201 Created\r\nContent-Type: application/json\r\n\r\n"
     '{"JournalBatchNumber":"A1","Amount":1.10}\r\n'
-    "--changesetresponse_2\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
+    "--changesetresponse_2\r\nContent-Type: application/http\r\n"
+    "Content-Transfer-Encoding: binary\r\n"
     "Content-ID: 2\r\n\r\nHTTP/1.1 201 Created\r\n\r\n{}\r\n"
     "--changesetresponse_2--\r\n--batchresponse_1--\r\n"
 )
@@ -168,7 +184,12 @@ def test_batch_builds_one_changeset_and_parses_results() -> None:
         client, *_ = make_client(srv.url)
         results = client.batch(
             [
-                Operation("POST", "LedgerJournalHeaders", {"JournalBatchNumber": "A1"}, odata_type="LedgerJournalHeader"),
+                Operation(
+                    "POST",
+                    "LedgerJournalHeaders",
+                    {"JournalBatchNumber": "A1"},
+                    odata_type="LedgerJournalHeader",
+                ),
                 Operation("POST", "LedgerJournalLines", {"DebitAmount": Decimal("1.10")}),
             ]
         )
@@ -200,5 +221,7 @@ def test_batch_inner_failure_under_outer_200_is_a_failure() -> None:
 
 
 def test_parse_batch_response_with_lf_and_unquoted_boundary() -> None:
-    results = parse_batch_response(BATCH_OK.replace("\r\n", "\n"), 'multipart/mixed; boundary="batchresponse_1"')
+    results = parse_batch_response(
+        BATCH_OK.replace("\r\n", "\n"), 'multipart/mixed; boundary="batchresponse_1"'
+    )
     assert [r.content_id for r in results] == [1, 2]
