@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from target_dynamics_fo.journal import EmployeeRef, JournalError, build_journal
 from target_dynamics_fo.mapping import CompanyMapping, parse_mapping
 
@@ -39,26 +38,54 @@ def example_employee(uuid: str, number_taxes: bool) -> dict[str, Any]:
             {"name": "Reimbursement", "amount": "100.00", "job_uuid": "j2"},
         ],
         "hourly_compensations": [
-            {"name": "Regular Hours", "hours": "40.000", "job_uuid": "j3",
-             "compensation_multiplier": 1, "flsa_status": "Nonexempt"},
-            {"name": "Overtime", "hours": "15.000", "job_uuid": "j4",
-             "compensation_multiplier": Decimal("1.5"), "flsa_status": "Nonexempt"},
-            {"name": "Double overtime", "hours": "0.000", "job_uuid": "j5",
-             "compensation_multiplier": 2, "flsa_status": "Nonexempt"},
+            {
+                "name": "Regular Hours",
+                "hours": "40.000",
+                "job_uuid": "j3",
+                "compensation_multiplier": 1,
+                "flsa_status": "Nonexempt",
+            },
+            {
+                "name": "Overtime",
+                "hours": "15.000",
+                "job_uuid": "j4",
+                "compensation_multiplier": Decimal("1.5"),
+                "flsa_status": "Nonexempt",
+            },
+            {
+                "name": "Double overtime",
+                "hours": "0.000",
+                "job_uuid": "j5",
+                "compensation_multiplier": 2,
+                "flsa_status": "Nonexempt",
+            },
         ],
-        "paid_time_off": [{"name": "Vacation Hours", "hours": "20.000"},
-                          {"name": "Sick Hours", "hours": "0.000"}],
+        "paid_time_off": [
+            {"name": "Vacation Hours", "hours": "20.000"},
+            {"name": "Sick Hours", "hours": "0.000"},
+        ],
         "benefits": [
-            {"name": "Group Term Life", "employee_deduction": "100.00",
-             "company_contribution": "50.00", "imputed": True},
-            {"name": "401K", "employee_deduction": "100.00", "company_contribution": "50.00",
-             "imputed": False},
+            {
+                "name": "Group Term Life",
+                "employee_deduction": "100.00",
+                "company_contribution": "50.00",
+                "imputed": True,
+            },
+            {
+                "name": "401K",
+                "employee_deduction": "100.00",
+                "company_contribution": "50.00",
+                "imputed": False,
+            },
         ],
         "deductions": [{"name": "Child Support", "amount": "80.00"}],
         "taxes": [
             {"name": "Federal Income Tax", "employer": False, "amount": tax_amount},
-            {"name": "Social Security", "employer": True,
-             "amount": Decimal("191.25") if number_taxes else "191.25"},
+            {
+                "name": "Social Security",
+                "employer": True,
+                "amount": Decimal("191.25") if number_taxes else "191.25",
+            },
         ],
     }
 
@@ -72,16 +99,30 @@ def example_payroll() -> dict[str, Any]:
         "processed_date": "2021-02-18",
         "payroll_uuid": PR,
         "company_uuid": CO,
-        "pay_period": {"start_date": "2021-02-01", "end_date": "2021-02-15",
-                       "pay_schedule_uuid": "00ebc4a4-ec88-4435-8f45-c505bb63e501"},
+        "pay_period": {
+            "start_date": "2021-02-01",
+            "end_date": "2021-02-15",
+            "pay_schedule_uuid": "00ebc4a4-ec88-4435-8f45-c505bb63e501",
+        },
         "totals": {
-            "company_debit": "121747.71", "net_pay_debit": "79283.80", "tax_debit": "42463.91",
-            "reimbursement_debit": "0.00", "child_support_debit": "0.00", "reimbursements": "0.00",
-            "net_pay": "81752.94", "gross_pay": "130635.89", "employee_bonuses": "0.00",
-            "employee_commissions": "18536.37", "check_amount": "2469.14",
-            "employer_taxes": "6917.19", "employee_taxes": "35546.72", "benefits": "0.00",
-            "employee_benefits_deductions": "13336.23", "imputed_pay": "0.00",
-            "deferred_payroll_taxes": "0.00", "other_deductions": "240.00",
+            "company_debit": "121747.71",
+            "net_pay_debit": "79283.80",
+            "tax_debit": "42463.91",
+            "reimbursement_debit": "0.00",
+            "child_support_debit": "0.00",
+            "reimbursements": "0.00",
+            "net_pay": "81752.94",
+            "gross_pay": "130635.89",
+            "employee_bonuses": "0.00",
+            "employee_commissions": "18536.37",
+            "check_amount": "2469.14",
+            "employer_taxes": "6917.19",
+            "employee_taxes": "35546.72",
+            "benefits": "0.00",
+            "employee_benefits_deductions": "13336.23",
+            "imputed_pay": "0.00",
+            "deferred_payroll_taxes": "0.00",
+            "other_deductions": "240.00",
         },
         "company_taxes": [
             {"name": "MO Compensation Deduction", "amount": "-0.92", "employer": True},
@@ -102,8 +143,12 @@ def example_mapping(suspense: str | None = None) -> CompanyMapping:
         "legal_entity": "usmf",
         "journal_name": "Payroll",
         "accounts": {
-            "earnings": {"Regular Hours": "600100", "Overtime": "600110",
-                         "Double overtime": "600110", "Bonus": "600120"},
+            "earnings": {
+                "Regular Hours": "600100",
+                "Overtime": "600110",
+                "Double overtime": "600110",
+                "Bonus": "600120",
+            },
             "other_earnings": "600140",
             "imputed_income": "600140",
             "imputed_offset": "600500",
@@ -111,15 +156,19 @@ def example_mapping(suspense: str | None = None) -> CompanyMapping:
             "net_pay": "210400",
             "employee_taxes": {"Federal Income Tax": "210100"},
             "employer_taxes": {"Social Security": {"expense": "600200", "payable": "210120"}},
-            "benefits": {"Group Term Life": {"expense": "600300", "payable": "210200"},
-                         "401K": {"expense": "600300", "payable": "210200"}},
+            "benefits": {
+                "Group Term Life": {"expense": "600300", "payable": "210200"},
+                "401K": {"expense": "600300", "payable": "210200"},
+            },
             "deductions": {"Child Support": "210300"},
         },
         "dimensions": {"departments": {"Field": {"Department": "110"}}},
-        "contractors": {"vendor_group": "CONTRACT", "vendor_account": "GUS-{uuid8}",
-                        "invoice_journal_name": "APInvoice",
-                        "expense_accounts": {"wage": "600700", "bonus": "600700",
-                                             "reimbursement": "600710"}},
+        "contractors": {
+            "vendor_group": "CONTRACT",
+            "vendor_account": "GUS-{uuid8}",
+            "invoice_journal_name": "APInvoice",
+            "expense_accounts": {"wage": "600700", "bonus": "600700", "reimbursement": "600710"},
+        },
         "workers": {"personnel_number": "GUS-{uuid8}"},
     }
     if suspense:
@@ -146,8 +195,7 @@ EXPECTED_REPORT = [
     "(difference 33606.65)",
     "totals.employee_benefits_deductions: Gusto says 13336.23, the employee lines add up to "
     "600.00 (difference 12736.23)",
-    "totals.imputed_pay: Gusto says 0.00, the employee lines add up to 150.00 "
-    "(difference -150.00)",
+    "totals.imputed_pay: Gusto says 0.00, the employee lines add up to 150.00 (difference -150.00)",
     "totals.net_pay: Gusto says 81752.94, the employee lines add up to 5859.93 "
     "(difference 75893.01)",
     "the lines do not balance: credits exceed debits by 416.25",
@@ -171,8 +219,9 @@ def test_published_example_is_refused_with_a_reconciliation_report(
 def test_published_example_with_suspense_posts_with_warnings() -> None:
     journal = build_journal(example_payroll(), REFS, example_mapping("999999"))
     assert journal.total_debit == journal.total_credit
-    suspense = {ln.component: ln.debit - ln.credit for ln in journal.lines
-                if ln.main_account == "999999"}
+    suspense = {
+        ln.component: ln.debit - ln.credit for ln in journal.lines if ln.main_account == "999999"
+    }
     assert suspense == {
         "Suspense: totals.employee_benefits_deductions": Decimal("-12736.23"),
         "Suspense: totals.employee_taxes": Decimal("-33606.65"),
@@ -185,8 +234,11 @@ def test_published_example_with_suspense_posts_with_warnings() -> None:
     assert "posted to suspense account 999999" in journal.warnings[-1]
     # with the suspense lines, each one-sided figure ties out to Gusto's totals
     lines = {ln.component: ln.debit - ln.credit for ln in journal.lines}
-    wages = sum(v for k, v in lines.items()
-                if k.startswith("Wages: ") or k in ("Other earnings", "Imputed income"))
+    wages = sum(
+        v
+        for k, v in lines.items()
+        if k.startswith("Wages: ") or k in ("Other earnings", "Imputed income")
+    )
     assert wages + lines["Suspense: totals.gross_pay"] == Decimal("130635.89")
     assert -(lines["Net pay"] + lines["Suspense: totals.net_pay"]) - Decimal("300.00") == Decimal(
         "81752.94"
