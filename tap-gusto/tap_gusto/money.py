@@ -9,10 +9,11 @@ is refused rather than guessed at: a wrong cent in a journal is worse than a sto
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from tap_gusto.errors import MalformedAmountError
@@ -83,50 +84,54 @@ def _refuse(value: Any, kind: Kind, where: Where, path: str) -> None:
     )
 
 
-# A field spec is a dotted path; "[]" after a segment means "every element of that list".
-# Example: "employee_compensations[].taxes[].amount".
+# A field spec is a dotted path; "[]" after a segment means "every element of that list" and
+# "*" means "every key". Example: "employee_compensations[].taxes[].amount".
 FieldSpec = tuple[str, Kind]
+# Specs compiled into one tree so a record is walked once, not once per spec.
+_Tree = dict[str, "_Tree | Kind"]
+
+
+@lru_cache(maxsize=64)
+def _compile(specs: tuple[FieldSpec, ...]) -> _Tree:
+    tree: _Tree = {}
+    for spec, kind in specs:
+        node = tree
+        parts = spec.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            assert isinstance(child, dict), f"conflicting field specs at {spec}"
+            node = child
+        node[parts[-1]] = kind
+    return tree
 
 
 def convert_fields(record: dict[str, Any], specs: Iterable[FieldSpec], where: Where) -> None:
     """Convert every field named by ``specs`` in place."""
-    for spec, kind in specs:
-        _convert(record, spec.split("."), kind, where, "")
+    _walk(record, _compile(tuple(specs)), where, "")
 
 
-def _convert(node: Any, parts: Sequence[str], kind: Kind, where: Where, prefix: str) -> None:
-    if not isinstance(node, Mapping) or not parts:
+def _walk(node: Any, tree: _Tree, where: Where, prefix: str) -> None:
+    if not isinstance(node, dict):
         return
-    head, rest = parts[0], parts[1:]
-    is_list = head.endswith("[]")
-    key = head[:-2] if is_list else head
-    if key == "*":
-        for sub_key in list(node):
-            _convert_one(node, sub_key, rest, kind, where=where, prefix=prefix, is_list=is_list)
-        return
-    if key in node:
-        _convert_one(node, key, rest, kind, where=where, prefix=prefix, is_list=is_list)
+    for head, sub in tree.items():
+        is_list = head.endswith("[]")
+        key = head[:-2] if is_list else head
+        keys = list(node) if key == "*" else ([key] if key in node else [])
+        for name in keys:
+            path = f"{prefix}.{name}" if prefix else name
+            value = node[name]
+            if is_list:
+                if isinstance(value, list):
+                    for index, item in enumerate(value):
+                        _apply(item, sub, where, f"{path}[{index}]")
+                continue
+            if isinstance(sub, Kind):
+                node[name] = parse_decimal(value, sub, where, path)
+            else:
+                _walk(value, sub, where, path)
 
 
-def _convert_one(
-    node: Any,
-    key: str,
-    rest: Sequence[str],
-    kind: Kind,
-    *,
-    where: Where,
-    prefix: str,
-    is_list: bool,
-) -> None:
-    path = f"{prefix}.{key}" if prefix else key
-    value = node[key]
-    if is_list:
-        if not isinstance(value, list):
-            return
-        for index, item in enumerate(value):
-            _convert(item, rest, kind, where, f"{path}[{index}]")
-        return
-    if rest:
-        _convert(value, rest, kind, where, path)
-        return
-    node[key] = parse_decimal(value, kind, where, path)
+def _apply(item: Any, sub: _Tree | Kind, where: Where, path: str) -> None:
+    if isinstance(sub, Kind):
+        raise TypeError(f"field spec ends in a list without a field: {path}")
+    _walk(item, sub, where, path)

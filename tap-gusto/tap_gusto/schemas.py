@@ -150,6 +150,7 @@ EMPLOYEES = th.PropertiesList(
         ),
     ),
     p("terminations", arr(TERMINATION)),
+    p("garnishments", arr(obj())),
     p("date_of_birth", S),
     p("has_ssn", B),
     p("payment_method", S),
@@ -347,6 +348,20 @@ PAYROLLS = th.PropertiesList(
     p("company_taxes", arr(TAX)),
     p("payroll_taxes", arr(TAX)),
     p("reversal_payroll_uuids", arr(S)),
+    p(
+        "payroll_status_meta",
+        obj(
+            p("cancellable", B),
+            p("expected_check_date", S),
+            p("initial_check_date", S),
+            p("expected_debit_time", S),
+            p("payroll_late", B),
+            p("initial_debit_cutoff_time", S),
+        ),
+    ),
+    p("processing_request", obj(p("status", S), p("errors", arr(obj())))),
+    p("credit_blockers", arr(obj())),
+    p("submission_blockers", arr(obj())),
     p("employee_compensations", arr(EMPLOYEE_COMPENSATION)),
 ).to_dict()
 
