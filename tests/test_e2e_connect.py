@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
+from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import KEY_ENV, KEY_FILE_ENV, PATH_ENV, Vault, generate_key
 from gusto_dynamics.cli import main
@@ -298,3 +299,151 @@ def test_disconnect_when_gusto_unreachable_keeps_the_company(
     assert company in Vault.open().read()["gusto"]["companies"]
     assert main(["disconnect", "gusto", company, "--force"]) == 0
     assert company not in Vault.open().read()["gusto"]["companies"]
+
+
+# -- Dynamics -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dynamics() -> Iterator[DynamicsSandbox]:
+    with DynamicsSandbox(port=0) as sandbox:
+        yield sandbox
+
+
+def _dynamics_args(dyn: DynamicsSandbox, name: str = "sandbox", **overrides: str) -> list[str]:
+    values = {
+        "--environment-url": dyn.url,
+        "--tenant-id": dyn.tenant_id,
+        "--client-id": dyn.client_id,
+        "--authority-host": dyn.url,
+        "--ca-bundle": dyn.ca_bundle,
+        **overrides,
+    }
+    args = ["connect", "dynamics", "--name", name]
+    for flag, value in values.items():
+        args += [flag, value]
+    return args
+
+
+def test_connect_dynamics_with_secret(
+    dynamics: DynamicsSandbox,
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = [*_dynamics_args(dynamics), "--client-secret-stdin"]
+    assert _run_in_process(args, dynamics.client_secret + "\n", monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "Connection check passed" in out
+    env = Vault.open().read()["dynamics"]["environments"]["sandbox"]
+    assert env["client_secret"] == dynamics.client_secret
+    assert env["environment_url"] == dynamics.url
+    assert env["certificate_pem"] is None
+    assert main(["status"]) == 0
+    text = capsys.readouterr().out
+    assert "client secret (stored)" in text and "last check: OK" in text
+    assert dynamics.client_secret not in text + out
+
+
+def test_connect_dynamics_wrong_secret_says_so(
+    dynamics: DynamicsSandbox,
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = [*_dynamics_args(dynamics), "--client-secret-stdin"]
+    assert _run_in_process(args, "wrong-secret-value\n", monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "client secret is wrong" in err
+    assert "wrong-secret-value" not in err
+    assert main(["status", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    (env,) = report["dynamics_environments"]
+    assert env["last_check_ok"] is False
+    assert "client secret is wrong" in env["last_check_message"]
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("tenant", "tenant"),
+        ("environment", "environment_url"),
+    ],
+)
+def test_connect_dynamics_wrong_setting_named(
+    dynamics: DynamicsSandbox,
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    override: str,
+    expected: str,
+) -> None:
+    changes = (
+        {"--tenant-id": "00000000-0000-0000-0000-000000000000"}
+        if override == "tenant"
+        else {"--environment-url": "https://other.operations.dynamics.com"}
+    )
+    args = [*_dynamics_args(dynamics, **changes), "--client-secret-stdin"]
+    assert _run_in_process(args, dynamics.client_secret + "\n", monkeypatch) == 1
+    assert expected in capsys.readouterr().err
+
+
+def test_connect_dynamics_with_certificate(
+    dynamics: DynamicsSandbox,
+    store: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    certificate = dynamics.certificate
+    assert certificate is not None
+    pem = tmp_path / "app.pem"
+    pem.write_text(certificate.private_key_pem + certificate.certificate_pem)
+    args = [
+        *_dynamics_args(dynamics, name="cert"),
+        "--certificate",
+        str(pem),
+        "--thumbprint",
+        certificate.sha1_thumbprint,
+    ]
+    assert _run_in_process(args, "", monkeypatch) == 0, capsys.readouterr().err
+    env = Vault.open().read()["dynamics"]["environments"]["cert"]
+    assert env["client_secret"] is None
+    assert env["certificate_thumbprint"] == certificate.sha1_thumbprint
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    text = capsys.readouterr().out
+    assert f"certificate (thumbprint {certificate.sha1_thumbprint})" in text
+    assert "PRIVATE KEY" not in text
+
+
+def test_disconnect_dynamics(
+    dynamics: DynamicsSandbox,
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = [*_dynamics_args(dynamics, name="uat"), "--client-secret-stdin"]
+    assert _run_in_process(args, dynamics.client_secret + "\n", monkeypatch) == 0
+    assert main(["disconnect", "dynamics", "uat"]) == 0
+    data = Vault.open().read()
+    assert "uat" not in data["dynamics"]["environments"]
+    assert "dynamics:uat" not in data.get("status", {})
+    capsys.readouterr()
+    assert main(["disconnect", "dynamics", "uat"]) == 1
+    assert "No Dynamics environment named 'uat'" in capsys.readouterr().err
+
+
+def test_failed_reconnect_keeps_working_dynamics_settings(
+    dynamics: DynamicsSandbox,
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = [*_dynamics_args(dynamics, name="prod"), "--client-secret-stdin"]
+    assert _run_in_process(args, dynamics.client_secret + "\n", monkeypatch) == 0
+    assert _run_in_process(args, "a-typo\n", monkeypatch) == 1
+    assert "were kept unchanged" in capsys.readouterr().err
+    data = Vault.open().read()
+    assert data["dynamics"]["environments"]["prod"]["client_secret"] == dynamics.client_secret
+    assert data["status"]["dynamics:prod"]["last_check_ok"] is True

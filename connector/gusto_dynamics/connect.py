@@ -34,7 +34,7 @@ from target_dynamics_fo.auth import DynamicsAuthError, EntraTokenProvider
 from target_dynamics_fo.client import ODataClient, ODataError
 
 from gusto_dynamics.cli import EXIT_FAILED, EXIT_OK, CommandError, emit, open_vault
-from gusto_dynamics.status import dynamics_status_key, gusto_status_key, record_status
+from gusto_dynamics.status import dynamics_status_key, gusto_status_key
 
 GUSTO_API_VERSION = "2026-06-15"
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
@@ -668,14 +668,6 @@ def _connect_dynamics(args: argparse.Namespace) -> int:
         "authority_host": (args.authority_host or DEFAULT_AUTHORITY_HOST).rstrip("/"),
         "ca_bundle": str(Path(args.ca_bundle).expanduser().absolute()) if args.ca_bundle else None,
     }
-    vault.update(
-        lambda data: (
-            data.setdefault("dynamics", {})
-            .setdefault("environments", {})
-            .update({args.name: environment})
-        )
-    )
-    emit(f"Stored Dynamics environment {args.name!r} ({environment['environment_url']}).")
     try:
         outcome = check_dynamics(environment)
         ok = True
@@ -683,14 +675,35 @@ def _connect_dynamics(args: argparse.Namespace) -> int:
         outcome = str(exc)
         ok = False
     checked = {"last_check_at": now_iso(), "last_check_ok": ok, "last_check_message": outcome}
-    record_status(vault, dynamics_status_key(args.name), checked)
+    kept_previous = False
+
+    def write(data: dict[str, Any]) -> None:
+        nonlocal kept_previous
+        environments = data.setdefault("dynamics", {}).setdefault("environments", {})
+        # A failed attempt must not replace settings that work: keep them and report.
+        if not ok and args.name in environments:
+            kept_previous = True
+            return
+        environments[args.name] = environment
+        data.setdefault("status", {})[dynamics_status_key(args.name)] = checked
+
+    vault.update(write)
     if not ok:
         emit(f"error: connection check failed: {outcome}", sys.stderr)
-        emit(
-            "The settings are stored; fix the cause and run the command again.",
-            sys.stderr,
-        )
+        if kept_previous:
+            emit(
+                f"The settings already stored for {args.name!r} were kept unchanged; fix the "
+                "cause and run the command again.",
+                sys.stderr,
+            )
+        else:
+            emit(
+                f"The settings are stored as {args.name!r} (status shows the failed check); fix "
+                "the cause and run the command again.",
+                sys.stderr,
+            )
         return EXIT_FAILED
+    emit(f"Stored Dynamics environment {args.name!r} ({environment['environment_url']}).")
     emit(f"Connection check passed: {outcome}.")
     return EXIT_OK
 
