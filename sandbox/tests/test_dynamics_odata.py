@@ -245,7 +245,8 @@ def test_dimension_configuration_is_readable(http: PinnedSession, dyn: DynamicsS
         dyn,
         "OperatingUnits",
         **{
-            "$filter": "OperatingUnitType eq Microsoft.Dynamics.DataEntities.OMOperatingUnitType'OMCostCenter'"
+            "$filter": "OperatingUnitType eq "
+            "Microsoft.Dynamics.DataEntities.OMOperatingUnitType'OMCostCenter'"
         },
     )
     assert {u["OperatingUnitNumber"] for u in units} == {"DEN", "PHX", "BAK"}
