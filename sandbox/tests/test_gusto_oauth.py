@@ -1,4 +1,4 @@
-"""OAuth2 against the Gusto sandbox over real HTTP: code flow, refresh rotation, revoke, system tokens."""
+"""OAuth2 against the Gusto sandbox over real HTTP: code flow, refresh rotation, revoke."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-
 from gd_sandbox.gusto import GustoSandbox
 
 TODAY = date(2026, 11, 28)

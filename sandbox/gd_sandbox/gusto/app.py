@@ -661,7 +661,8 @@ class GustoApp:
         location = ctx.req.arg("location_uuid")
         if location:
             people = [e for e in people if e.location.uuid == location]
-        return self._list(ctx, [render.employee(e) for e in people])
+        chunk, headers = paginate(ctx, people, DEFAULT_MAX_PER)
+        return Response.json(200, [render.employee(e) for e in chunk], headers)
 
     def get_employee(self, ctx: Ctx) -> Response:
         return Response.json(
@@ -833,7 +834,7 @@ class GustoApp:
         chunk, headers = paginate(ctx, comps, PAYROLL_MAX_PER)
         if detail is not None:
             body["employee_compensations"] = [
-                render.employee_compensation(c, ctx.version, includes, meta.off_cycle)
+                render.employee_compensation(c, ctx.version, includes, meta=meta, seed=self.seed)
                 for c in chunk
             ]
         return Response.json(200, body, headers)

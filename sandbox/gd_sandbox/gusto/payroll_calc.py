@@ -121,7 +121,6 @@ class PayrollCalculator:
                     "name": name,
                     "amount": amount,
                     "job_uuid": emp.job_uuid,
-                    "uuid": uid(self.seed, "fixed", meta.uuid, emp.uuid, name),
                 }
             )
 
@@ -152,7 +151,6 @@ class PayrollCalculator:
                             "job_uuid": emp.job_uuid,
                             "compensation_multiplier": multiplier,
                             "flsa_status": "Nonexempt",
-                            "uuid": uid(self.seed, "hourly", meta.uuid, emp.uuid, name),
                         }
                     )
             else:
@@ -257,7 +255,6 @@ class PayrollCalculator:
                         Decimal(rng.choice((0, 0, 0, 0, 8))) if not meta.off_cycle else ZERO
                     ),
                     "final_payout_unused_hours_input": None,
-                    "uuid": uid(self.seed, "pto", meta.uuid, emp.uuid, name),
                 }
                 for name in ("Vacation Hours", "Sick Hours", "Holiday Hours")
             ],

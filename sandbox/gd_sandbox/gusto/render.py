@@ -346,7 +346,12 @@ NUMBER_FIELDS = ("gross_pay", "net_pay", "check_amount")
 
 
 def employee_compensation(
-    comp: dict[str, Any], version: str, includes: set[str], off_cycle: bool
+    comp: dict[str, Any],
+    version: str,
+    includes: set[str],
+    *,
+    meta: PayrollMeta,
+    seed: str,
 ) -> dict[str, Any]:
     """One `employee_compensations[]` entry in the shape of `version`."""
     strings = version >= STRING_MONEY_VERSION
@@ -354,17 +359,24 @@ def employee_compensation(
     def money(text: str) -> Any:
         return text if strings else as_json_number(text)
 
-    def lines(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in item.items() if strings or k != "uuid"} for item in items]
+    def lines(kind: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = comp[kind]
+        if not strings:
+            return items
+        # 2026-06-15 added line uuids; derived here so that older versions pay nothing for them.
+        return [
+            {**item, "uuid": uid(seed, kind, meta.uuid, comp["employee_uuid"], item["name"])}
+            for item in items
+        ]
 
     out: dict[str, Any] = {
         k: v for k, v in comp.items() if k not in ("benefits", "deductions", "taxes")
     }
     for key in NUMBER_FIELDS:
         out[key] = money(comp[key])
-    out["fixed_compensations"] = lines(comp["fixed_compensations"])
-    out["hourly_compensations"] = lines(comp["hourly_compensations"])
-    out["paid_time_off"] = lines(comp["paid_time_off"])
+    out["fixed_compensations"] = lines("fixed_compensations")
+    out["hourly_compensations"] = lines("hourly_compensations")
+    out["paid_time_off"] = lines("paid_time_off")
     if "benefits" in includes:
         out["benefits"] = [
             {
@@ -375,7 +387,7 @@ def employee_compensation(
             for b in comp["benefits"]
         ]
     # Deductions are included by default for regular payrolls since 2025-06-15.
-    if "deductions" in includes or not off_cycle:
+    if "deductions" in includes or not meta.off_cycle:
         out["deductions"] = [{**d, "amount": money(d["amount"])} for d in comp["deductions"]]
     if "taxes" in includes:
         out["taxes"] = [{**t, "amount": money(t["amount"])} for t in comp["taxes"]]
