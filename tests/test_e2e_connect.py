@@ -68,7 +68,8 @@ def _connect_args(gusto: GustoSandbox, company: str, *extra: str) -> list[str]:
 
 def _run_in_process(args: list[str], stdin: str, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    return main(args)
+    code: int = main(args)
+    return code
 
 
 def _connect(gusto: GustoSandbox, company: str, monkeypatch: pytest.MonkeyPatch) -> None:
