@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 from gd_sandbox.dynamics import DynamicsSandbox
-from gd_sandbox.dynamics.odata import loads
+from gd_sandbox.dynamics.odata import dumps, loads
 from gd_sandbox.dynamics.testing import PinnedSession, data_session
 
 DATE = "2026-01-15T12:00:00Z"
@@ -46,18 +46,7 @@ def line(http: PinnedSession, dyn: DynamicsSandbox, jbn: str, **body: Any) -> re
         **body,
     }
     # Amounts go out as JSON numbers with their exact digits, never through float.
-    text = (
-        "{"
-        + ",".join(
-            f'"{k}":{v}'
-            if isinstance(v, Decimal)
-            else f'"{k}":"{v}"'
-            if isinstance(v, str)
-            else f'"{k}":{v}'
-            for k, v in payload.items()
-        )
-        + "}"
-    )
+    text = dumps(payload)
     return http.post(
         f"{dyn.url}/data/LedgerJournalLines",
         data=text,
