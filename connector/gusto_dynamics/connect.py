@@ -95,6 +95,10 @@ class Redirect:
     error: str | None
     error_description: str | None
 
+    def __repr__(self) -> str:
+        # The code is a credential until it is exchanged.
+        return f"Redirect(code={'***' if self.code else None}, error={self.error!r})"
+
 
 class CallbackServer:
     """One-shot HTTP server on the redirect URI's loopback port that catches the redirect."""
