@@ -33,7 +33,7 @@ class RateLimiter:
         *,
         window_seconds: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         if max_requests_per_minute < 1:
             raise ValueError(
@@ -42,9 +42,9 @@ class RateLimiter:
         self.max_requests = max_requests_per_minute
         self.window = window_seconds
         self._clock = clock
-        self._sleep = sleep
+        # Looked up now, not at import, so tests can replace time.sleep.
+        self._sleep = sleep or time.sleep
         self._sent: deque[float] = deque()
-        self._paused_until = 0.0
         self._lock = threading.Lock()
         self.stats = LimiterStats()
 
@@ -56,8 +56,8 @@ class RateLimiter:
                 now = self._clock()
                 while self._sent and self._sent[0] <= now - self.window:
                     self._sent.popleft()
-                delay = max(0.0, self._paused_until - now)
-                if not delay and len(self._sent) >= self.max_requests:
+                delay = 0.0
+                if len(self._sent) >= self.max_requests:
                     delay = self._sent[0] + self.window - now
                 if delay <= 0:
                     self._sent.append(now)
@@ -69,12 +69,12 @@ class RateLimiter:
             waited += delay
 
     def throttled(self, retry_after: float | None) -> None:
-        """Record a 429; hold every request of this grant until ``Retry-After`` has passed."""
+        """Record a 429. The retry itself waits ``Retry-After`` (the stream's backoff), and
+        streams of one process run one after another, so nothing else needs holding here."""
         with self._lock:
             self.stats.throttled_429 += 1
             if retry_after is not None:
                 self.stats.retry_after_waits.append(retry_after)
-                self._paused_until = max(self._paused_until, self._clock() + retry_after)
 
     @property
     def in_window(self) -> int:

@@ -207,9 +207,11 @@ class TokenManager:
         if self.user_agent:
             headers["User-Agent"] = self.user_agent
         last_problem = ""
+        wait = 0.0
         for attempt in range(REFRESH_ATTEMPTS):
             if attempt:
-                self._sleep(min(2.0**attempt, 10.0))
+                self._sleep(wait or min(2.0**attempt, 10.0))
+            wait = 0.0
             _crash_point("before_refresh_request")
             try:
                 response = self.session.post(
@@ -230,6 +232,8 @@ class TokenManager:
             error, description = _oauth_error(response)
             if response.status_code >= 500 or response.status_code == 429:
                 last_problem = f"HTTP {response.status_code}"
+                retry_after = response.headers.get("Retry-After", "").strip()
+                wait = float(retry_after) if retry_after.isdigit() else 0.0
                 continue
             if error == "invalid_grant":
                 raise ReconnectRequiredError(
