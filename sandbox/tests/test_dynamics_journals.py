@@ -386,3 +386,22 @@ def test_unbalanced_journal_does_not_post(http: PinnedSession, dyn: DynamicsSand
     assert "out of balance by 0.01" in resp.json()["error"]
     assert dyn.entities["GeneralJournalAccountEntries"] == []
     assert dyn.entities["LedgerJournalHeaders"][0]["IsPosted"] == "No"
+
+
+def test_amounts_must_be_json_numbers(http: PinnedSession, dyn: DynamicsSandbox) -> None:
+    jbn = header(http, dyn).json()["JournalBatchNumber"]
+    quoted = http.post(
+        f"{dyn.url}/data/LedgerJournalLines",
+        data=dumps(
+            {
+                "JournalBatchNumber": jbn,
+                "AccountDisplayValue": "600100",
+                "DebitAmount": "10.00",
+                "CurrencyCode": "USD",
+                "TransDate": DATE,
+            }
+        ),
+    )
+    assert quoted.status_code == 400
+    assert "Edm.Decimal" in quoted.json()["error"]["innererror"]["message"]
+    assert dyn.entities["LedgerJournalLines"] == []

@@ -47,6 +47,7 @@ def test_hire_worker_and_employment(http: PinnedSession, dyn: DynamicsSandbox) -
     assert worker.status_code == 201, worker.text
     pn = worker.json()["PersonnelNumber"]
     assert worker.json()["Name"] == "Lena Ortiz"
+    assert worker.json()["WorkerStatus"] == "None"
     emp = http.post(
         f"{dyn.url}/data/Employments",
         json={
@@ -57,6 +58,7 @@ def test_hire_worker_and_employment(http: PinnedSession, dyn: DynamicsSandbox) -
     )
     assert emp.status_code == 201, emp.text
     assert emp.json()["EmploymentEndDate"] == OPEN_END
+    assert http.get(f"{dyn.url}/data/Workers('{pn}')").json()["WorkerStatus"] == "Employed"
     assert emp.headers["Location"] == employment_url(dyn, pn, "2026-02-02T12:00:00Z")
     overlap = http.post(
         f"{dyn.url}/data/Employments",
@@ -95,6 +97,7 @@ def test_terminate_by_patching_open_end_date(http: PinnedSession, dyn: DynamicsS
     assert http.get(url).status_code == 404
     ended = http.get(employment_url(dyn, "000102", "2020-07-13T12:00:00Z", "2026-01-30T12:00:00Z"))
     assert ended.status_code == 200
+    assert http.get(f"{dyn.url}/data/Workers('000102')").json()["WorkerStatus"] == "Terminated"
     too_early = http.patch(
         employment_url(dyn, "000101", "2019-03-04T12:00:00Z"),
         json={"EmploymentEndDate": "2018-01-01T12:00:00Z"},
@@ -202,3 +205,28 @@ def test_vendor_invoice_journal(http: PinnedSession, dyn: DynamicsSandbox) -> No
         data=dumps({**line, "LineNumber": 4, "OffsetAccountDisplayValue": "123"}),
     )
     assert "Main account '123' does not exist" in infolog(bad_offset)
+
+
+def test_vendor_invoice_journal_posts_to_ledger(http: PinnedSession, dyn: DynamicsSandbox) -> None:
+    http.post(
+        f"{dyn.url}/data/VendInvoiceJournalHeaders",
+        json={"JournalName": "APInvoice", "JournalBatchNumber": "AP-9"},
+    )
+    line = {
+        "JournalBatchNumber": "AP-9",
+        "LineNumber": 1,
+        "AccountDisplayValue": "V00001",
+        "OffsetAccountDisplayValue": "600700-100-110-DEN",
+        "Credit": Decimal("980.25"),
+        "Currency": "USD",
+        "Date": "2026-01-31T12:00:00Z",
+    }
+    assert http.post(f"{dyn.url}/data/VendInvoiceJournalLines", data=dumps(line)).status_code == 201
+    posted = PinnedSession(dyn.ca_bundle).post(f"{dyn.url}/_sandbox/journals/rsc/AP-9/post")
+    assert posted.status_code == 200, posted.text
+    entries = {
+        e["MainAccount"]: e["TransactionCurrencyAmount"]
+        for e in dyn.entities["GeneralJournalAccountEntries"]
+    }
+    assert entries == {"200100": Decimal("-980.25"), "600700": Decimal("980.25")}
+    assert dyn.entities["VendInvoiceJournalHeaders"][0]["IsPosted"] == "Yes"

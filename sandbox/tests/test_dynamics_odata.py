@@ -132,6 +132,7 @@ def test_bad_queries_are_400(http: PinnedSession, dyn: DynamicsSandbox) -> None:
         {"$select": "Nope"},
         {"$orderby": "Nope desc"},
         {"$top": "-1"},
+        {"$expand": "Lines"},
     ):
         resp = http.get(f"{dyn.url}/data/MainAccounts", params=params)
         assert resp.status_code == 400, params

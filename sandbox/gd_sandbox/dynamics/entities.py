@@ -170,7 +170,7 @@ ENTITY_DEFS: dict[str, EntityDef] = {
             " PrimaryContactEmail WorkerType:enum:HcmEmploymentType"
             " WorkerStatus:enum:HcmWorkerStatus"
             " WorkerStartDate:date",
-            defaults={"WorkerStatus": "Employed"},
+            defaults={"WorkerStatus": "None"},
         ),
         _hand(
             "OperatingUnits",

@@ -241,13 +241,19 @@ def _strip_quoted(text: str) -> str:
     return re.sub(r"'(?:[^']|'')*'", "", text)
 
 
-def coerce_value(entity: EntityDef, name: str, value: Any) -> Any:
-    """Bring a value from a URL or JSON body to the stored representation of the field."""
+def coerce_value(entity: EntityDef, name: str, value: Any, *, from_json: bool = False) -> Any:
+    """Bring a value from a URL or JSON body to the stored representation of the field.
+
+    ``from_json``: F&O answers with IEEE754Compatible=false, so a JSON body must carry decimals
+    as numbers; a quoted amount is refused like the OData reader does.
+    """
     kind = entity.fields.get(name, "str")
     if value is None:
         return None
     if kind == "dec":
         if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+            raise _type_error(entity, name, value, "Edm.Decimal")
+        if from_json and isinstance(value, str):
             raise _type_error(entity, name, value, "Edm.Decimal")
         try:
             return Decimal(value)

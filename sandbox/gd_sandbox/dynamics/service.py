@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import seed
-from .entities import ENTITY_DEFS, NAMESPACE, EntityDef
+from .entities import ENTITY_DEFS, MAX_DATE, NAMESPACE, EntityDef
 from .odata import (
     ODataError,
     coerce_value,
@@ -38,6 +38,7 @@ DELIMITERS = {
 LEDGER_FORMAT_TYPE = "DataEntityLedgerDimensionFormat"
 DEFAULT_FORMAT_TYPE = "DataEntityDefaultDimensionFormat"
 _ZERO = Decimal(0)
+_QUERY_OPTIONS = {"$filter", "$select", "$top", "$skip", "$count", "$orderby", "$format"}
 
 
 @dataclass
@@ -166,7 +167,7 @@ class FnoService:
                     f"'{NAMESPACE}.{entity.type_name}'. Make sure to only use property names "
                     "that are defined by the type.",
                 )
-            values[name] = coerce_value(entity, name, value)
+            values[name] = coerce_value(entity, name, value, from_json=True)
         return values
 
     def visible(self, entity: EntityDef, row: dict[str, Any], cross_company: bool) -> bool:
@@ -176,8 +177,18 @@ class FnoService:
 
     # ---------------------------------------------------------------- reads
 
-    def query(self, set_name: str, params: dict[str, str]) -> QueryResult:
+    def query(
+        self, set_name: str, params: dict[str, str], *, page_size: int | None = None
+    ) -> QueryResult:
         entity = ENTITY_DEFS[set_name]
+        unknown = [k for k in params if k.startswith("$") and k not in _QUERY_OPTIONS]
+        if unknown:
+            raise ODataError(
+                400,
+                f"The query option(s) {', '.join(unknown)} are not supported on '{set_name}' "
+                f"(supported: {', '.join(sorted(_QUERY_OPTIONS))}; entities here have no "
+                "navigation properties to $expand).",
+            )
         cross = params.get("cross-company", "").lower() == "true"
         predicate = compile_filter(entity, params["$filter"]) if params.get("$filter") else None
         names = select_fields(entity, params.get("$select"))
@@ -200,7 +211,7 @@ class FnoService:
             window = rows[skip:]
             if top is not None:
                 window = window[:top]
-            page = window[: self.page_size]
+            page = window[: self.page_size if page_size is None else page_size]
             more = len(window) > len(page)
             out = [self._decorate(set_name, r, names) for r in page]
         count = total if params.get("$count", "").lower() == "true" else None
@@ -211,13 +222,7 @@ class FnoService:
     def count(self, set_name: str, params: dict[str, str]) -> int:
         stripped = {k: v for k, v in params.items() if k not in ("$top", "$skip", "$select")}
         stripped["$count"] = "true"
-        saved = self.page_size
-        with self.store.lock:
-            self.page_size = 1
-            try:
-                result = self.query(set_name, stripped)
-            finally:
-                self.page_size = saved
+        result = self.query(set_name, stripped, page_size=0)
         assert result.count is not None
         return result.count
 
@@ -254,6 +259,8 @@ class FnoService:
         with self.store.transaction():
             row = self.complete_row(entity, values)
             self._assign_keys(entity, row, values)
+            if entity.company_scoped:
+                self._check_company(entity.aot_name, row["dataAreaId"])
             if self.store.get(set_name, row) is not None:
                 raise write_error(entity.aot_name, *self._duplicate_infolog(entity, row))
             validator = getattr(self, f"_validate_{set_name}", None)
@@ -408,6 +415,24 @@ class FnoService:
         )
 
     def _after_write(self, set_name: str, row: dict[str, Any]) -> None:
+        if set_name == "Employments":
+            # Worker status follows the open-ended employments (no wall clock involved).
+            worker = self.store.get("Workers", {"PersonnelNumber": row["PersonnelNumber"]})
+            if worker is not None:
+                mine = [
+                    e
+                    for e in self.store.rows("Employments")
+                    if e["PersonnelNumber"].casefold() == row["PersonnelNumber"].casefold()
+                ]
+                status = (
+                    "Employed"
+                    if any(e["EmploymentEndDate"] == MAX_DATE for e in mine)
+                    else "Terminated"
+                    if mine
+                    else "None"
+                )
+                if worker["WorkerStatus"] != status:
+                    self.store.put("Workers", {**worker, "WorkerStatus": status})
         if set_name == "LedgerJournalLines":
             header = self._header_for(set_name, row)
             if header is not None:
@@ -880,31 +905,39 @@ class FnoService:
     # ---------------------------------------------------------------- posting
 
     def post_journal(self, company: str, batch_number: str) -> dict[str, Any]:
-        """What F&O's "Post journals" batch job does, reduced to the ledger effect."""
+        """What F&O's "Post journals" batch job does, reduced to the ledger effect.
+
+        Works for general journals and vendor invoice journals (whichever holds the number).
+        """
         company = company.lower()
+        key = {"dataAreaId": company, "JournalBatchNumber": batch_number}
         with self.store.transaction():
-            header = self.store.get(
-                "LedgerJournalHeaders", {"dataAreaId": company, "JournalBatchNumber": batch_number}
-            )
+            header_set = "LedgerJournalHeaders"
+            header = self.store.get(header_set, key)
+            if header is None:
+                header_set = "VendInvoiceJournalHeaders"
+                header = self.store.get(header_set, key)
             if header is None:
                 raise ODataError(
                     404, f"Journal {batch_number} does not exist in company {company}."
                 )
             if header["IsPosted"] == "Yes":
                 raise ODataError(409, f"Journal {batch_number} is already posted.")
-            lines = sorted(
-                (r for r in self.store.rows("LedgerJournalLines") if self._same_journal(r, header)),
-                key=lambda r: r["LineNumber"],
-            )
+            line_set = header_set.replace("Headers", "Lines")
+            lines = [
+                _posting_view(r, vendor=line_set == "VendInvoiceJournalLines")
+                for r in sorted(
+                    (r for r in self.store.rows(line_set) if self._same_journal(r, header)),
+                    key=lambda r: r["LineNumber"],
+                )
+            ]
             if not lines:
                 raise ODataError(400, f"Journal {batch_number} has no lines to post.")
             balances: dict[tuple[str, str], Decimal] = {}
             for line in lines:
                 if not line["OffsetAccountDisplayValue"]:
                     k = (line["Voucher"], line["TransDate"])
-                    balances[k] = (
-                        balances.get(k, _ZERO) + line["DebitAmount"] - line["CreditAmount"]
-                    )
+                    balances[k] = balances.get(k, _ZERO) + line["Amount"]
             unbalanced = {k: v for k, v in balances.items() if v != _ZERO}
             if unbalanced:
                 detail = "; ".join(
@@ -914,7 +947,7 @@ class FnoService:
                 raise ODataError(400, f"Journal {batch_number} cannot be posted: {detail}.")
             entries = 0
             for line in lines:
-                amount = line["DebitAmount"] - line["CreditAmount"]
+                amount = line["Amount"]
                 self._ledger_entry(
                     header, line, line["AccountType"], line["AccountDisplayValue"], amount
                 )
@@ -928,14 +961,18 @@ class FnoService:
                         -amount,
                     )
                     entries += 1
-            self.store.put("LedgerJournalHeaders", {**header, "IsPosted": "Yes"})
+            self.store.put(header_set, {**header, "IsPosted": "Yes"})
             return {
                 "dataAreaId": company,
                 "JournalBatchNumber": header["JournalBatchNumber"],
                 "IsPosted": "Yes",
                 "entries": entries,
-                "JournalTotalDebit": format_decimal(header["JournalTotalDebit"]),
-                "JournalTotalCredit": format_decimal(header["JournalTotalCredit"]),
+                "debit": format_decimal(
+                    sum((x["Amount"] for x in lines if x["Amount"] > 0), _ZERO)
+                ),
+                "credit": format_decimal(
+                    -sum((x["Amount"] for x in lines if x["Amount"] < 0), _ZERO)
+                ),
             }
 
     def _ledger_entry(
@@ -960,11 +997,11 @@ class FnoService:
                 "JournalNumber": header["JournalBatchNumber"],
                 "Voucher": line["Voucher"],
                 "AccountingDate": line["TransDate"],
-                "PostingLayer": header["PostingLayer"],
+                "PostingLayer": header.get("PostingLayer") or "Current",
                 "LedgerAccount": ledger_account,
                 "AccountDisplayValue": display,
                 "MainAccount": main,
-                "TransactionCurrencyCode": line["CurrencyCode"],
+                "TransactionCurrencyCode": line["Currency"],
                 "TransactionCurrencyAmount": amount,
                 "TransactionCurrencyDebitAmount": amount if amount > 0 else _ZERO,
                 "TransactionCurrencyCreditAmount": -amount if amount < 0 else _ZERO,
@@ -972,7 +1009,7 @@ class FnoService:
                 "ReportingCurrencyAmount": amount,
                 "Description": line["Text"],
                 "PostingType": "LedgerJournal",
-                "JournalCategory": "Daily",
+                "JournalCategory": line["JournalCategory"],
                 "IsCredit": "Yes" if amount < 0 else "No",
                 "IsCorrection": "No",
                 "DocumentDate": line["DocumentDate"],
@@ -981,3 +1018,24 @@ class FnoService:
             },
         )
         self.store.put("GeneralJournalAccountEntries", row)
+
+
+def _posting_view(line: dict[str, Any], *, vendor: bool) -> dict[str, Any]:
+    """General and vendor-invoice journal lines name the same things differently."""
+    debit, credit = (
+        (line["Debit"], line["Credit"]) if vendor else (line["DebitAmount"], line["CreditAmount"])
+    )
+    return {
+        "Voucher": line["Voucher"],
+        "TransDate": line["Date"] if vendor else line["TransDate"],
+        "Amount": debit - credit,
+        "Currency": line["Currency"] if vendor else line["CurrencyCode"],
+        "Text": line["Description"] if vendor else line["Text"],
+        "AccountType": line["AccountType"],
+        "AccountDisplayValue": line["AccountDisplayValue"],
+        "OffsetAccountType": line["OffsetAccountType"],
+        "OffsetAccountDisplayValue": line["OffsetAccountDisplayValue"],
+        "Document": line["Document"],
+        "DocumentDate": line["InvoiceDate"] if vendor else line["DocumentDate"],
+        "JournalCategory": "VendInvoiceRegister" if vendor else "Daily",
+    }
