@@ -7,6 +7,7 @@ lazily (`payroll_calc.py`) from a per-payroll random stream, so a 5000-employee 
 from __future__ import annotations
 
 import calendar
+import hashlib
 import random
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from gd_sandbox.gusto.model import (
 from gd_sandbox.gusto.money import cents, fmt1, fmt2
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/gusto-dynamics/sandbox/gusto")
+_NAMESPACE_BYTES = NAMESPACE.bytes
 
 COMPANY_A = "Ridgeline Specialty Contractors"
 COMPANY_B = "Summit Bakery Co"
@@ -144,7 +146,18 @@ LAST_NAMES = (
 
 
 def uid(seed: str, *parts: object) -> str:
-    return str(uuid.uuid5(NAMESPACE, "/".join([seed, *(str(p) for p in parts)])))
+    """`uuid.uuid5(NAMESPACE, "seed/part/...")`, computed without building UUID objects.
+
+    Payroll rendering derives thousands of these per page; this is the same value, ~3x faster.
+    """
+    name = "/".join([seed, *(str(p) for p in parts)])
+    digest = bytearray(
+        hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def month_end(year: int, month: int) -> date:
