@@ -110,6 +110,66 @@ CREATE TABLE IF NOT EXISTS outcomes (
     fix TEXT
 );
 CREATE INDEX IF NOT EXISTS outcomes_payroll ON outcomes(payroll_uuid);
+CREATE TABLE IF NOT EXISTS people_decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    company_uuid TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    gusto_uuid TEXT NOT NULL,
+    dynamics_key TEXT NOT NULL,
+    legal_entity TEXT,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT,
+    fix TEXT
+);
+CREATE INDEX IF NOT EXISTS people_decisions_key ON people_decisions(kind, gusto_uuid);
+CREATE TABLE IF NOT EXISTS contractors (
+    company_uuid TEXT NOT NULL,
+    contractor_uuid TEXT NOT NULL,
+    record_json TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (company_uuid, contractor_uuid)
+);
+CREATE TABLE IF NOT EXISTS contractor_payments (
+    payment_uuid TEXT PRIMARY KEY,
+    company_uuid TEXT NOT NULL,
+    contractor_uuid TEXT,
+    payment_date TEXT,
+    sha256 TEXT NOT NULL,
+    record_json TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS invoices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    built_at TEXT NOT NULL,
+    payment_uuid TEXT NOT NULL,
+    company_uuid TEXT NOT NULL,
+    contractor_uuid TEXT NOT NULL,
+    legal_entity TEXT NOT NULL,
+    journal_batch_number TEXT NOT NULL,
+    vendor_account TEXT NOT NULL,
+    invoice_number TEXT NOT NULL,
+    invoice_date TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    lines_json TEXT NOT NULL,
+    dry_run INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payment_outcomes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    payment_uuid TEXT NOT NULL,
+    company_uuid TEXT,
+    contractor_uuid TEXT,
+    legal_entity TEXT,
+    journal_batch_number TEXT,
+    vendor_account TEXT,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    fix TEXT
+);
+CREATE INDEX IF NOT EXISTS payment_outcomes_payment ON payment_outcomes(payment_uuid);
 """
 
 
@@ -436,6 +496,188 @@ class AuditStore:
                     "SELECT COUNT(*) FROM outcomes WHERE outcome=?", (POSTED,)
                 ).fetchone()[0]
             )
+
+    # -- people and payables (workers, employments, vendors, AP invoices) -------------------
+
+    def record_people_decision(  # noqa: PLR0917 - one column each
+        self,
+        company_uuid: str,
+        kind: str,
+        gusto_uuid: str,
+        dynamics_key: str,
+        legal_entity: str | None,
+        action: str,
+        outcome: str,
+        detail: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO people_decisions (at, company_uuid, kind, gusto_uuid, dynamics_key, "
+                "legal_entity, action, outcome, detail, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    company_uuid,
+                    kind,
+                    gusto_uuid,
+                    dynamics_key,
+                    legal_entity,
+                    action,
+                    outcome,
+                    detail,
+                    fix,
+                ),
+            )
+
+    def people_decisions(self, kind: str | None = None) -> list[sqlite3.Row]:
+        with self._lock:
+            if kind is None:
+                return self._db.execute("SELECT * FROM people_decisions ORDER BY id").fetchall()
+            return self._db.execute(
+                "SELECT * FROM people_decisions WHERE kind=? ORDER BY id", (kind,)
+            ).fetchall()
+
+    def latest_people_decisions(self, kind: str) -> list[sqlite3.Row]:
+        """The last decision about each Gusto person of one kind (worker, employment, vendor)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT d.* FROM people_decisions d JOIN (SELECT gusto_uuid, dynamics_key, "
+                "MAX(id) AS id FROM people_decisions WHERE kind=? AND outcome != 'unchanged' "
+                "GROUP BY gusto_uuid, "
+                "dynamics_key) last ON d.id = last.id ORDER BY d.company_uuid, d.dynamics_key",
+                (kind,),
+            ).fetchall()
+
+    def save_contractor(self, company_uuid: str, record: Mapping[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO contractors (company_uuid, contractor_uuid, record_json, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(company_uuid, contractor_uuid) DO UPDATE SET "
+                "record_json=excluded.record_json, updated_at=excluded.updated_at",
+                (company_uuid, str(record.get("uuid")), to_json(dict(record)), _now()),
+            )
+
+    def contractor(self, company_uuid: str, contractor_uuid: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT record_json FROM contractors WHERE company_uuid=? AND contractor_uuid=?",
+                (company_uuid, contractor_uuid),
+            ).fetchone()
+        return None if row is None else dict(from_json(row["record_json"]))
+
+    def store_payment(self, record: Mapping[str, Any]) -> None:
+        """Keep the latest contractor payment record so it can be replayed without Gusto."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO contractor_payments (payment_uuid, company_uuid, contractor_uuid, "
+                "payment_date, sha256, record_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(payment_uuid) DO UPDATE SET company_uuid=excluded.company_uuid, "
+                "contractor_uuid=excluded.contractor_uuid, payment_date=excluded.payment_date, "
+                "sha256=excluded.sha256, record_json=excluded.record_json, "
+                "received_at=excluded.received_at",
+                (
+                    str(record.get("uuid")),
+                    str(record.get("company_uuid")),
+                    _opt_str(record.get("contractor_uuid")),
+                    _opt_str(record.get("date")),
+                    record_sha256(record),
+                    to_json(dict(record)),
+                    _now(),
+                ),
+            )
+
+    def load_payment(self, payment_uuid: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT record_json FROM contractor_payments WHERE payment_uuid=?", (payment_uuid,)
+            ).fetchone()
+        return None if row is None else dict(from_json(row["record_json"]))
+
+    def record_invoice(  # noqa: PLR0917 - one column each
+        self,
+        payment_uuid: str,
+        company_uuid: str,
+        contractor_uuid: str,
+        legal_entity: str,
+        journal_batch_number: str,
+        vendor_account: str,
+        invoice_number: str,
+        invoice_date: str,
+        content_hash: str,
+        amount: Decimal,
+        lines: list[dict[str, Any]],
+        dry_run: bool,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO invoices (built_at, payment_uuid, company_uuid, contractor_uuid, "
+                "legal_entity, journal_batch_number, vendor_account, invoice_number, "
+                "invoice_date, content_hash, amount, lines_json, dry_run) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    payment_uuid,
+                    company_uuid,
+                    contractor_uuid,
+                    legal_entity,
+                    journal_batch_number,
+                    vendor_account,
+                    invoice_number,
+                    invoice_date,
+                    content_hash,
+                    str(amount),
+                    to_json(lines),
+                    1 if dry_run else 0,
+                ),
+            )
+
+    def record_payment_outcome(  # noqa: PLR0917 - one column each
+        self,
+        payment_uuid: str,
+        outcome: str,
+        company_uuid: str | None,
+        contractor_uuid: str | None,
+        legal_entity: str | None,
+        journal_batch_number: str | None,
+        vendor_account: str | None,
+        reason: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO payment_outcomes (at, payment_uuid, company_uuid, contractor_uuid, "
+                "legal_entity, journal_batch_number, vendor_account, outcome, reason, fix) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    payment_uuid,
+                    company_uuid,
+                    contractor_uuid,
+                    legal_entity,
+                    journal_batch_number,
+                    vendor_account,
+                    outcome,
+                    reason,
+                    fix,
+                ),
+            )
+
+    def latest_payment_outcomes(self) -> list[sqlite3.Row]:
+        """The most recent outcome of every contractor payment, with its invoice if built."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT o.*, i.invoice_number, i.invoice_date, i.amount FROM payment_outcomes o "
+                "JOIN (SELECT payment_uuid, MAX(id) AS id FROM payment_outcomes GROUP BY "
+                "payment_uuid) last ON o.id = last.id LEFT JOIN invoices i ON i.id = (SELECT "
+                "MAX(id) FROM invoices WHERE payment_uuid = o.payment_uuid) "
+                "ORDER BY i.invoice_date, o.payment_uuid"
+            ).fetchall()
+
+    def payment_outcomes_for(self, payment_uuid: str) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT * FROM payment_outcomes WHERE payment_uuid=? ORDER BY id", (payment_uuid,)
+            ).fetchall()
 
 
 def _opt_str(value: Any) -> str | None:

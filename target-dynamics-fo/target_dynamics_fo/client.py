@@ -148,6 +148,9 @@ def odata_literal(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | Decimal):
         return str(value)
+    if isinstance(value, datetime):
+        # Edm.DateTimeOffset literals (date-effective keys such as Employments) go unquoted.
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return "'" + str(value).replace("'", "''") + "'"
 
 

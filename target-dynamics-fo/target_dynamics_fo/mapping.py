@@ -87,6 +87,8 @@ class ContractorSettings:
     bonus_account: str
     reimbursement_account: str
     links: AbcMapping[str, str]
+    # False: vendors are never created, only matched (links or the scheme) and kept up to date.
+    create_vendors: bool = True
 
 
 @dataclass(frozen=True)
@@ -496,6 +498,7 @@ _CONTRACTOR_KEYS = (
     "invoice_journal_name",
     "expense_accounts",
     "links",
+    "create_vendors",
 )
 _WORKER_KEYS = ("personnel_number", "links")
 
@@ -589,6 +592,7 @@ def _parse_company(reader: _Reader, uuid: str, data: object) -> CompanyMapping:
         bonus_account=reader.text(exp, "bonus", epath),
         reimbursement_account=reader.text(exp, "reimbursement", epath),
         links=reader.names(con.get("links"), f"{cpath}.links"),
+        create_vendors=_bool(reader, {"create_vendors": True, **con}, "create_vendors", cpath),
     )
 
     wpath = f"{path}.workers"

@@ -211,8 +211,16 @@ def company_gaps(ref: ReferenceData, company: CompanyMapping) -> list[str]:
             f"{company.legal_entity!r} (journal names there: {known}); create it under General "
             f"ledger > Journal setup > Journal names or fix {company.key_path}.journal_name."
         )
+    gaps.extend(main_account_gaps(ref, company.required_main_accounts()))
+    gaps.extend(dimension_gaps(ref, company))
+    return gaps
+
+
+def main_account_gaps(ref: ReferenceData, accounts: Iterable[str]) -> list[str]:
+    """Main accounts that are missing, suspended or unusable in a display value."""
+    gaps: list[str] = []
     missing_accounts: list[str] = []
-    for account in sorted(company.required_main_accounts()):
+    for account in sorted(set(accounts)):
         row = ref.main_accounts.get(account)
         if row is None:
             missing_accounts.append(account)
@@ -228,6 +236,13 @@ def company_gaps(ref: ReferenceData, company: CompanyMapping) -> list[str]:
             "main accounts missing from the Dynamics chart of accounts: "
             f"{', '.join(missing_accounts)}; create them or change the mapping's accounts."
         )
+    return gaps
+
+
+def dimension_gaps(ref: ReferenceData, company: CompanyMapping) -> list[str]:
+    """Dimension values the mapping uses that Dynamics lacks, suspends or cannot format."""
+    gaps: list[str] = []
+    legal_entity = company.legal_entity.lower()
     segments = set(ref.dimension_segments)
     for dimension, values in sorted(company.required_dimension_values().items()):
         if ref.ledger_segments and dimension not in segments:
