@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -110,3 +111,40 @@ def test_missing_key_is_a_clear_error(
     monkeypatch.setitem(sys.modules, "keyring", None)
     assert main(["--vault", str(tmp_path / "v.enc"), "status"]) == 1
     assert "key generate" in capsys.readouterr().err
+
+
+def test_key_generate_into_keyring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved: dict[str, str] = {}
+
+    class FakeKeyring:
+        @staticmethod
+        def get_password(service: str, username: str) -> str | None:
+            return saved.get(f"{service}/{username}")
+
+        @staticmethod
+        def set_password(service: str, username: str, value: str) -> None:
+            saved[f"{service}/{username}"] = value
+
+    monkeypatch.setitem(sys.modules, "keyring", FakeKeyring)
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+    assert main(["key", "generate", "--keyring"]) == 0
+    (key,) = saved.values()
+    assert key not in capsys.readouterr().out
+    Vault.open(tmp_path / "v.enc").update(lambda d: {"x": 1})
+    assert Vault.open(tmp_path / "v.enc", key=key).read() == {"x": 1}
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gusto_dynamics", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    for command in ("connect", "disconnect", "status", "rotate-key", "key"):
+        assert command in result.stdout
