@@ -15,7 +15,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from target_dynamics_fo.journal import TEXT_LIMIT, journal_batch_number, split_amount
+from target_dynamics_fo.journal import NO_AMOUNT, TEXT_LIMIT, journal_batch_number, split_amount
 from target_dynamics_fo.mapping import CompanyMapping, DimensionShare, MappingError
 from target_dynamics_fo.money import CENT, ZERO, AmountError, canonical_amount, parse_amount
 
@@ -246,7 +246,8 @@ def build_vendor_invoice(
         ("Contractor bonus", settings.bonus_account, bonus),
         ("Contractor reimbursement", settings.reimbursement_account, reimbursement),
     )
-    total = wage_part + bonus + reimbursement
+    # Exact: every part has at most two places; quantize only fixes the scale for display.
+    total = (wage_part + bonus + reimbursement).quantize(CENT)
     if not problems and total == 0:
         problems.append(
             f"contractor payment {pid}: the payment is zero; there is nothing to post "
@@ -276,8 +277,8 @@ def build_vendor_invoice(
                 account_type="Ledger",
                 account=account,
                 dimensions=dict(dims),
-                debit=value if value > 0 else ZERO,
-                credit=-value if value < 0 else ZERO,
+                debit=value if value > 0 else NO_AMOUNT,
+                credit=-value if value < 0 else NO_AMOUNT,
                 text=f"{prefix} {component.split()[-1]}"[:TEXT_LIMIT],
                 component=component,
             )
@@ -288,8 +289,8 @@ def build_vendor_invoice(
             account_type="Vend",
             account=vendor_account,
             dimensions={},
-            debit=-total if total < 0 else ZERO,
-            credit=total if total > 0 else ZERO,
+            debit=-total if total < 0 else NO_AMOUNT,
+            credit=total if total > 0 else NO_AMOUNT,
             text=f"{prefix} total"[:TEXT_LIMIT],
             component="Vendor",
         )
