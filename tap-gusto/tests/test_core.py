@@ -1,0 +1,46 @@
+"""The SDK's standard tap tests, run against the Gusto sandbox over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gd_sandbox.gusto import GustoSandbox
+from gd_vault import Vault, generate_key
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from tap_gusto.tap import TapGusto
+from tapgusto_support import connect_companies
+
+# The config must exist when the class is built; the store it names is filled (and the sandbox
+# started) by the class-scoped fixture below, before the SDK's runner syncs.
+STORE = Path(tempfile.mkdtemp(prefix="tap-gusto-core-")) / "vault.enc"
+CONFIG: dict[str, object] = {
+    "credentials_store": str(STORE),
+    "start_date": (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=400)).isoformat(),
+}
+
+_StandardTests = get_tap_test_class(
+    tap_class=TapGusto,
+    config=CONFIG,
+    # The small company has no contractors; test_sandbox_sync.py checks both contractor
+    # streams against the large one.
+    suite_config=SuiteConfig(ignore_no_records_for_streams=["contractors", "contractor_payments"]),
+)
+
+
+class TestTapGusto(_StandardTests):  # type: ignore[misc, valid-type]
+    @pytest.fixture(scope="class", autouse=True)
+    def gusto_sandbox(self) -> Iterator[GustoSandbox]:
+        mp = pytest.MonkeyPatch()
+        key = generate_key()
+        mp.setenv("GUSTO_DYNAMICS_VAULT_KEY", key.decode() if isinstance(key, bytes) else key)
+        with GustoSandbox(port=0, seed="demo") as gusto:
+            connect_companies(Vault.open(STORE), gusto)
+            # Only the small company: keeps the suite fast; multi-company runs are covered
+            # by test_sandbox_sync.py.
+            CONFIG["company_ids"] = [gusto.company("Summit Bakery Co").uuid]
+            yield gusto
+        mp.undo()
