@@ -47,6 +47,16 @@ RECONCILED_TOTALS: dict[str, str] = {
     "net_pay": "credit",
 }
 
+# Short names of suspense lines, so the line text (60 characters) keeps them whole.
+_SUSPENSE_LABEL = {
+    "gross_pay": "gross pay",
+    "employee_taxes": "employee taxes",
+    "employee_benefits_deductions": "benefit deductions",
+    "other_deductions": "other deductions",
+    "imputed_pay": "imputed pay",
+    "net_pay": "net pay",
+}
+
 # Line order inside a journal: expenses first, then liabilities, suspense last.
 _COMPONENT_RANK = (
     "Wages: ",
@@ -778,7 +788,11 @@ def build_journal(
                 continue
             signed = diff if side == "debit" else -diff
             builder.post(
-                mapping.suspense_account, f"Suspense: totals.{key}", signed, suspense_target, ""
+                mapping.suspense_account,
+                f"Suspense: {_SUSPENSE_LABEL[key]}",
+                signed,
+                suspense_target,
+                "",
             )
         rest = sum(builder.entries.values(), ZERO)
         builder.post(mapping.suspense_account, "Suspense: unbalanced", -rest, suspense_target, "")
