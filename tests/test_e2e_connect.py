@@ -90,8 +90,9 @@ def _refresh(gusto: GustoSandbox, refresh_token: str) -> requests.Response:
     )
 
 
-def test_connect_two_companies_side_by_side(
+def test_connect_two_companies_and_dynamics(
     gusto: GustoSandbox,
+    dynamics: DynamicsSandbox,
     store: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -129,10 +130,17 @@ def test_connect_two_companies_side_by_side(
         )
         assert response.status_code == 200
 
+    dynamics_args = [*_dynamics_args(dynamics), "--client-secret-stdin"]
+    assert _run_in_process(dynamics_args, dynamics.client_secret + "\n", monkeypatch) == 0
+    assert set(Vault.open().read()["gusto"]["companies"]) == {first, second}  # untouched
+
     capsys.readouterr()
     assert main(["status", "--json"]) == 0
     out = capsys.readouterr().out
     report = json.loads(out)
+    (environment,) = report["dynamics_environments"]
+    assert environment["environment_url"] == dynamics.url
+    assert environment["last_check_ok"] is True
     assert {c["company_uuid"] for c in report["gusto_companies"]} == {first, second}
     assert {c["company_name"] for c in report["gusto_companies"]} == {
         gusto.company(first).name,
@@ -144,6 +152,8 @@ def test_connect_two_companies_side_by_side(
         assert record["access_token"] not in out
         assert record["refresh_token"] not in out
     assert gusto.client_secret not in out
+    assert dynamics.client_secret not in out
+    assert gusto.company(second).name in out and dynamics.url in out
 
 
 def test_stored_token_set_is_usable_by_the_tap(
