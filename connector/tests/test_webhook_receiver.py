@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -272,3 +277,59 @@ def test_unfinished_events_resume_after_restart(env: Env) -> None:
         assert row["status"] == "done"
     # The failed one is left to the scheduled catch-up, not replayed on every restart.
     assert [r[1] for r in env.invocations()] == [COMPANY_A]
+
+
+def test_cli_serve_subprocess_end_to_end(env: Env) -> None:
+    """`gusto-dynamics webhooks serve` as an operator starts it: real process, real signals."""
+    key = generate_key().decode()
+    path = env.tmp / "cli-vault.enc"
+    Vault.open(path, key=key).update(lambda data: env.vault.read())
+    marker = env.tmp / "cli-run.txt"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gusto_dynamics",
+            "--vault",
+            str(path),
+            "webhooks",
+            "serve",
+            "--port",
+            "0",
+            "--state-dir",
+            str(env.tmp / "cli-state"),
+            "--payroll-command",
+            f'echo "$TAP_GUSTO_COMPANY_IDS" > {shlex.quote(str(marker))}',
+        ],
+        env={**os.environ, "GUSTO_DYNAMICS_VAULT_KEY": key},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        assert proc.stderr is not None
+        url = None
+        for line in proc.stderr:
+            seen.append(line)
+            found = re.search(r"listening on (http://127\.0\.0\.1:\d+/webhooks/gusto)", line)
+            if found:
+                url = found.group(1)
+                break
+        assert url, "".join(seen)
+        assert deliver(url, event()).json()["status"] == "accepted"
+        for line in proc.stderr:
+            seen.append(line)
+            if "run succeeded" in line:
+                break
+        assert json.loads(marker.read_text()) == [COMPANY_A]
+        proc.send_signal(signal.SIGTERM)
+        seen.extend(proc.stderr)  # to EOF
+        proc.wait(timeout=30)
+        # uvicorn shuts down gracefully, then re-raises SIGTERM (systemd counts that as clean).
+        assert proc.returncode in (0, -signal.SIGTERM)
+        assert "Application shutdown complete" in "".join(seen)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert TOKEN not in "".join(seen)

@@ -223,6 +223,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # Listening now lets early connections wait in the backlog until uvicorn accepts them.
+    sock.listen(128)
     sock.set_inheritable(True)
     return sock
 
