@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
-from gd_vault import Vault, VaultData
+from gd_vault import Vault, VaultData, VaultError
 from tap_gusto.tokens import DEFAULT_API_URL, company_record, now_iso
 from target_dynamics_fo.auth import DynamicsAuthError, EntraTokenProvider
 from target_dynamics_fo.client import ODataClient, ODataError
@@ -485,21 +485,21 @@ def _connect_gusto(args: argparse.Namespace) -> int:
     try:
         company_uuid = oauth.company_of_token(access_token)
         company_name = oauth.company_name(access_token, company_uuid)
-    except ConnectError:
+        previous = _replace_company_tokens(
+            vault,
+            oauth,
+            company_uuid=company_uuid,
+            company_name=company_name,
+            payload=payload,
+            received_at=received_at,
+        )
+    except (ConnectError, VaultError, OSError):
         # Do not leave a live grant behind that nobody holds.
         try:
             oauth.revoke(str(payload["refresh_token"]))
         except ConnectError:
             emit("warning: could not revoke the unused token; it is not stored.", sys.stderr)
         raise
-    previous = _replace_company_tokens(
-        vault,
-        oauth,
-        company_uuid=company_uuid,
-        company_name=company_name,
-        payload=payload,
-        received_at=received_at,
-    )
     emit(f"Connected Gusto company {company_name} ({company_uuid}) at {app.api_url}.")
     if previous:
         emit("It was connected before; the old grant was replaced and revoked.")
