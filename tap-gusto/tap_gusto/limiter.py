@@ -20,6 +20,7 @@ WINDOW_SECONDS = 60.0
 class LimiterStats:
     requests: int = 0
     throttled_429: int = 0
+    peak_in_window: int = 0
     waits: list[float] = field(default_factory=list)
     retry_after_waits: list[float] = field(default_factory=list)
 
@@ -62,6 +63,7 @@ class RateLimiter:
                 if delay <= 0:
                     self._sent.append(now)
                     self.stats.requests += 1
+                    self.stats.peak_in_window = max(self.stats.peak_in_window, len(self._sent))
                     if waited:
                         self.stats.waits.append(waited)
                     return waited

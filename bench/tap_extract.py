@@ -1,0 +1,199 @@
+"""Benchmark: extract a large Gusto sandbox company with tap-gusto (not a test).
+
+Starts the Gusto sandbox in a child process (so the peak memory printed is the tap's), with
+``large_company_employees`` employees and a raised rate limit, sets the tap's client-side limit
+just under it, extracts only the large company, and prints:
+
+* requests made vs the minimum needed (from the sandbox's page counts),
+* 429s received (goal 0),
+* achieved request rate vs the allowed rate (goal >= 90% once the run is limiter-bound),
+* records/second and peak memory (resource.getrusage).
+
+    .venv/bin/python bench/tap_extract.py [--employees 5000] [--sandbox-limit 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import io
+import json
+import math
+import multiprocessing
+import os
+import resource
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+PER_PAGE = 100
+
+
+def _serve(conn: Connection, employees: int, limit: int) -> None:
+    from gd_sandbox.gusto import GustoSandbox  # noqa: PLC0415 - child process only
+
+    with GustoSandbox(
+        port=0, seed="demo", large_company_employees=employees, rate_limit_per_minute=limit
+    ) as gusto:
+        large = gusto.company_uuids[-1]
+        info = gusto.info()
+        company = next(c for c in info["companies"] if c["uuid"] == large)
+        payroll_sizes = [
+            len(gusto.payroll_expected(p["uuid"])["employee_compensations"])
+            for p in company["payrolls"]
+            if p["processed"]
+        ]
+        conn.send(
+            {
+                "url": gusto.url,
+                "client_id": gusto.client_id,
+                "client_secret": gusto.client_secret,
+                "company": large,
+                "name": company["name"],
+                "employees": company["employees"],
+                "payroll_sizes": payroll_sizes,
+                "refresh_token": gusto.mint_refresh_token(large),
+                "today": info["today"],
+            }
+        )
+        conn.recv()  # wait for "stop"
+
+
+def _windows(start: dt.date, end: dt.date) -> int:
+    from tap_gusto.dates import windows  # noqa: PLC0415
+
+    return sum(1 for _ in windows(start, end))
+
+
+def minimum_requests(meta: dict[str, Any], start: dt.date, today: dt.date) -> int:
+    """Requests a perfect client needs under Gusto's paging and window rules."""
+    from tap_gusto.dates import horizon  # noqa: PLC0415
+
+    ahead = _windows(start, horizon(today))
+    to_today = _windows(start, today)
+    return (
+        1  # token refresh
+        + 1  # company
+        + math.ceil(meta["employees"] / PER_PAGE)
+        + 1  # departments
+        + 1  # locations
+        + 1  # pay schedules
+        + 1  # contractors
+        + ahead  # pay periods (one page per window here)
+        + ahead  # payroll list (one page per window here)
+        + sum(math.ceil(n / PER_PAGE) for n in meta["payroll_sizes"])
+        + to_today  # contractor payments
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--employees", type=int, default=5000)
+    # 5000 employees need ~212 requests; at Gusto's real 200/min the run is limiter-bound for
+    # its second minute, which is what the rate figures measure. Raise both limits for
+    # bigger companies (e.g. --employees 20000 --sandbox-limit 600).
+    parser.add_argument("--sandbox-limit", type=int, default=200, help="requests/minute")
+    parser.add_argument("--tap-limit", type=int, help="default: 95%% of the sandbox limit")
+    args = parser.parse_args()
+    tap_limit = args.tap_limit or int(args.sandbox_limit * 0.95)
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=_serve, args=(child, args.employees, args.sandbox_limit))
+    server.start()
+    meta = parent.recv()
+    try:
+        run(meta, tap_limit, args.sandbox_limit)
+    finally:
+        parent.send("stop")
+        server.join(timeout=30)
+
+
+def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int) -> None:
+    from gd_vault import Vault, generate_key  # noqa: PLC0415
+    from tap_gusto.tap import TapGusto  # noqa: PLC0415
+
+    key = generate_key()
+    os.environ["GUSTO_DYNAMICS_VAULT_KEY"] = key.decode() if isinstance(key, bytes) else key
+    store = Path(tempfile.mkdtemp(prefix="tap-bench-")) / "vault.enc"
+    vault = Vault.open(store)
+
+    def write(data: dict[str, Any]) -> None:
+        data["gusto"] = {
+            "app": {"client_id": meta["client_id"], "client_secret": meta["client_secret"]},
+            "companies": {
+                meta["company"]: {
+                    "company_uuid": meta["company"],
+                    "refresh_token": meta["refresh_token"],
+                    "access_token": None,
+                    "expires_at": 0,
+                    "api_url": meta["url"],
+                }
+            },
+        }
+
+    vault.update(write)
+    today = dt.date.fromisoformat(meta["today"])
+    start = today - dt.timedelta(days=365)
+    config = {
+        "credentials_store": str(store),
+        "company_ids": [meta["company"]],
+        "start_date": start.isoformat(),
+        "max_requests_per_minute": tap_limit,
+    }
+    tap = TapGusto(config=config, parse_env_config=False)
+    sink = _CountingSink()
+    started = time.monotonic()
+    with contextlib.redirect_stdout(sink):
+        tap.sync_all()
+    elapsed = time.monotonic() - started
+
+    with urllib.request.urlopen(meta["url"] + "/_sandbox/stats", timeout=30) as response:
+        stats = json.load(response)
+    made = sum(n for path, n in stats["per_path"].items() if not path.startswith("GET /_sandbox"))
+    limiter = tap.connections.get(meta["company"]).limiter.stats
+    minimum = minimum_requests(meta, start, today)
+    records = sum(sink.records.values())
+    rate = made / elapsed * 60
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    print(f"company            {meta['name']} ({meta['employees']} employees)")
+    print(f"requests made      {made} (minimum needed {minimum}; extra {made - minimum})")
+    print(f"429s received      {limiter.throttled_429} (sandbox counted {stats['throttled']})")
+    print(
+        f"request rate       {rate:.0f}/min achieved over {elapsed:.1f}s vs {tap_limit}/min "
+        f"allowed ({rate / tap_limit:.0%}); sandbox limit {sandbox_limit}/min"
+    )
+    print(
+        f"peak 60s window    {limiter.peak_in_window} requests "
+        f"({limiter.peak_in_window / tap_limit:.0%} of the allowed {tap_limit})"
+    )
+    print(f"limiter waits      {len(limiter.waits)} ({sum(limiter.waits):.1f}s total)")
+    print(f"records            {records} ({records / elapsed:.1f}/s): {dict(sink.records)}")
+    print(f"peak memory        {peak_kib / 1024:.0f} MiB (ru_maxrss of the tap process)")
+
+
+class _CountingSink(io.TextIOBase):
+    """Counts Singer messages instead of keeping them (the records are large)."""
+
+    def __init__(self) -> None:
+        self.records: Counter[str] = Counter()
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            if line.startswith('{"type":"RECORD"'):
+                stream = line[len('{"type":"RECORD","stream":"') :].split('"', 1)[0]
+                self.records[stream] += 1
+        return len(text)
+
+
+if __name__ == "__main__":
+    main()
