@@ -689,6 +689,37 @@ def parse_mapping(data: dict[str, Any], source: str = "<mapping>") -> Mapping:
     return Mapping(companies, source)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and keeps account-like numbers as written.
+
+    A duplicated department would otherwise silently replace the first one, and YAML 1.1 reads
+    an unquoted 010 as 8, which would post to the wrong account.
+    """
+
+
+def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}; keep only one", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+def _int_as_written(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    raw = str(loader.construct_scalar(node))
+    if raw.isdigit() and (raw == "0" or not raw.startswith("0")):
+        return int(raw)
+    return raw  # 010, 0x1F, 1_000: keep the text a person typed
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _int_as_written)
+
+
 def load_mapping(path: str | Path) -> Mapping:
     source = str(path)
     try:
@@ -699,7 +730,7 @@ def load_mapping(path: str | Path) -> Mapping:
             source,
         ) from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise MappingError([f"is not valid YAML: {exc}"], source) from exc
     if not isinstance(data, dict):

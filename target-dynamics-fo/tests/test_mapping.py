@@ -324,3 +324,19 @@ def test_required_main_accounts_cover_every_account() -> None:
     }
     accounts = parse_mapping(data).company(CO).required_main_accounts()
     assert {"999999", "600300", "210200", "600700", "600710", "210400"} <= accounts
+
+
+def test_yaml_duplicates_and_leading_zeros(tmp_path: Path) -> None:
+    text = CONFIG.read_text(encoding="utf-8")
+    path = tmp_path / "m.yml"
+    path.write_text(
+        text.replace(
+            '"Tool Loan": "210300"', '"Tool Loan": "210300"\n        "Tool Loan": "210301"'
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(MappingError, match="duplicate key 'Tool Loan'"):
+        load_mapping(path)
+    path.write_text(text.replace('net_pay: "210400"', "net_pay: 010400"), encoding="utf-8")
+    company = load_mapping(path).company(sandbox_uid("company", "Ridgeline Specialty Contractors"))
+    assert company.net_pay == "010400"
