@@ -29,6 +29,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from gd_vault import Vault, VaultData, VaultError
+from gd_vault.redact import MASK
+from tap_gusto.client import DEFAULT_API_VERSION as GUSTO_API_VERSION
 from tap_gusto.tokens import DEFAULT_API_URL, company_record, now_iso
 from target_dynamics_fo.auth import DynamicsAuthError, EntraTokenProvider
 from target_dynamics_fo.client import ODataClient, ODataError
@@ -36,14 +38,12 @@ from target_dynamics_fo.client import ODataClient, ODataError
 from gusto_dynamics.cli import EXIT_FAILED, EXIT_OK, CommandError, emit, open_vault
 from gusto_dynamics.status import dynamics_status_key, gusto_status_key
 
-GUSTO_API_VERSION = "2026-06-15"
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 HTTP_TIMEOUT_SECONDS = 30.0
 CHECK_DEADLINE_SECONDS = 60.0
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 ENTRA_APPS_MENU = "System administration > Setup > Microsoft Entra applications"
-_MASK = "***"
 
 
 class ConnectError(CommandError):
@@ -54,7 +54,7 @@ def scrub(text: str, values: Iterable[str | None]) -> str:
     """Remove every given secret value from text that came back from a remote service."""
     for value in values:
         if value:
-            text = text.replace(value, _MASK)
+            text = text.replace(value, MASK)
     return text
 
 
