@@ -96,6 +96,7 @@ class CommandLauncher:
         timeout_seconds: float = 3600.0,
         base_env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        keep_logs: int = 500,
     ) -> None:
         for kind in commands:
             if kind not in KINDS:
@@ -105,6 +106,7 @@ class CommandLauncher:
         self.timeout_seconds = timeout_seconds
         self.base_env = dict(base_env) if base_env is not None else None
         self.cwd = cwd
+        self.keep_logs = keep_logs
 
     def render(self, kind: str, company_uuid: str) -> tuple[str, dict[str, str]]:
         if not is_uuid(company_uuid):
@@ -124,15 +126,24 @@ class CommandLauncher:
         log_path = self.log_dir / f"{stamp}-{company_uuid}-{'+'.join(kinds)}-{attempt}.log"
         # Plugin logs can carry payroll PII: keep them owner-only.
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as log_file:
-            for kind in kinds:
-                command, env = self.render(kind, company_uuid)
-                log_file.write(f"$ [{kind}] {command}\n".encode())
-                log_file.flush()
-                returncode = self._run_one(command, env, log_file)
-                if returncode != 0:
-                    return returncode, log_path
-        return 0, log_path
+        try:
+            with os.fdopen(fd, "wb") as log_file:
+                for kind in kinds:
+                    command, env = self.render(kind, company_uuid)
+                    log_file.write(f"$ [{kind}] {command}\n".encode())
+                    log_file.flush()
+                    returncode = self._run_one(command, env, log_file)
+                    if returncode != 0:
+                        return returncode, log_path
+            return 0, log_path
+        finally:
+            self._prune_logs()
+
+    def _prune_logs(self) -> None:
+        # Names start with a UTC timestamp, so name order is age order.
+        logs = sorted(self.log_dir.glob("*.log"))
+        for old in logs[: max(0, len(logs) - self.keep_logs)]:
+            old.unlink(missing_ok=True)
 
     def _run_one(self, command: str, env: dict[str, str], log_file: BinaryIO) -> int:
         # A new session lets a timeout stop the whole pipeline (tap | target), not just the shell.

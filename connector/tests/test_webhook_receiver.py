@@ -7,6 +7,7 @@ import os
 import re
 import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -18,7 +19,7 @@ import pytest
 import requests
 from gd_vault import Vault, generate_key
 from gusto_dynamics.webhooks.app import ReceiverSettings, WebhookReceiver, create_receiver
-from gusto_dynamics.webhooks.events import parse_event
+from gusto_dynamics.webhooks.events import EventLedger, parse_event
 from gusto_dynamics.webhooks.signature import SIGNATURE_HEADER, sign
 from gusto_dynamics.webhooks.store import begin_pending, pending_tokens
 from gusto_dynamics.webhooks.testing import ReceiverThread
@@ -248,6 +249,8 @@ def test_handshake_only_while_a_subscription_is_being_created(
     response = post(running.url, handshake, None)
     assert response.status_code == 200
     assert pending_tokens(env.vault, nonce) == ["0e8b1c9a-1111-4222-8333-944455556666"]
+    # gd_vault's redacting repr hides it like every other secret.
+    assert "0e8b1c9a" not in repr(env.vault.read())
     idle(running)
     assert env.invocations() == []
 
@@ -333,3 +336,17 @@ def test_cli_serve_subprocess_end_to_end(env: Env) -> None:
             proc.kill()
             proc.wait()
     assert TOKEN not in "".join(seen)
+
+
+def test_ledger_forgets_old_finished_events_but_keeps_unfinished(tmp_path: Path) -> None:
+    ledger = EventLedger(tmp_path / "ledger.sqlite")
+    done, queued = parse_event(event()), parse_event(event())
+    ledger.record(done, SUBSCRIPTION, "payroll")
+    ledger.record(queued, SUBSCRIPTION, "payroll")
+    ledger.finish((done.uuid,), ok=True, outcome="exit=0")
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as conn:
+        conn.execute("UPDATE webhook_events SET received_at = '2020-01-01T00:00:00+00:00'")
+    assert ledger.prune(keep_days=90) == 1
+    assert ledger.get(done.uuid) is None
+    assert ledger.get(queued.uuid) is not None
+    ledger.close()

@@ -141,3 +141,9 @@ def test_shell_line() -> None:
     assert shell_line("run-all", None) == "run-all"
     with pytest.raises(ValueError):
         shell_line("run --company {company_uuid}", None)
+
+
+def test_launcher_keeps_only_the_newest_logs(tmp_path: Path) -> None:
+    launcher = CommandLauncher({"payroll": "true"}, tmp_path / "runs", keep_logs=3)
+    paths = [launcher(A, ("payroll",), attempt)[1] for attempt in range(1, 6)]
+    assert sorted((tmp_path / "runs").glob("*.log")) == paths[-3:]

@@ -67,6 +67,7 @@ class WebhookReceiver:
 
     def resume_unfinished(self) -> int:
         """Queue events accepted before a restart whose runs never finished."""
+        self.ledger.prune()
         unfinished = self.ledger.unfinished()
         for event_uuid, company_uuid, kind in unfinished:
             self.coordinator.submit(company_uuid, kind, event_uuid)

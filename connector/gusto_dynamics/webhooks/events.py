@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +162,16 @@ class EventLedger:
                 (event.uuid,),
             )
             return False
+
+    def prune(self, keep_days: int = 90) -> int:
+        """Forget finished events older than ``keep_days`` (Gusto stops retrying within days)."""
+        cutoff = (datetime.now(UTC) - timedelta(days=keep_days)).isoformat()
+        with self._locked() as conn:
+            cursor = conn.execute(
+                "DELETE FROM webhook_events WHERE received_at < ? AND status != ?",
+                (cutoff, STATUS_QUEUED),
+            )
+            return int(cursor.rowcount)
 
     def finish(self, event_uuids: tuple[str, ...], ok: bool, outcome: str) -> None:
         now = datetime.now(UTC).isoformat()

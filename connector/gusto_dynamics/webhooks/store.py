@@ -3,7 +3,8 @@
 Layout (CONTRACTS section 1):
 ``gusto.webhooks.<subscription_uuid> = {verification_token, url, ...}``.
 While ``webhooks subscribe`` is creating a subscription it also keeps
-``gusto.webhooks_pending.<nonce> = {url, expires_at, tokens: [...]}``: Gusto POSTs the verification
+``gusto.webhooks_pending.<nonce> = {url, expires_at, candidates: [{verification_token}]}``
+(each token under the key gd_vault's redaction masks): Gusto POSTs the verification
 token to the receiver unsigned, so the receiver only records it while an operator is actually
 creating a subscription, and the token becomes a signing key only after Gusto accepted it on
 ``PUT /v1/webhook_subscriptions/{uuid}/verify``.
@@ -89,7 +90,7 @@ def begin_pending(store: SecretStore, url: str, ttl_seconds: float = PENDING_TTL
             "url": url,
             "started_at": datetime.now(UTC).isoformat(),
             "expires_at": now + ttl_seconds,
-            "tokens": [],
+            "candidates": [],
         }
         return data
 
@@ -111,9 +112,10 @@ def record_handshake(store: SecretStore, token: str) -> bool:
         for entry in pending.values():
             if entry.get("expires_at", 0) < now:
                 continue
-            tokens = entry.setdefault("tokens", [])
-            if token not in tokens and len(tokens) < MAX_PENDING_TOKENS:
-                tokens.append(token)
+            candidates = entry.setdefault("candidates", [])
+            known = [c.get("verification_token") for c in candidates if isinstance(c, dict)]
+            if token not in known and len(candidates) < MAX_PENDING_TOKENS:
+                candidates.append({"verification_token": token})
             accepted = True
         return data
 
@@ -133,7 +135,8 @@ def pending_tokens(store: SecretStore, nonce: str) -> list[str]:
     entry = store.read().get("gusto", {}).get("webhooks_pending", {}).get(nonce)
     if not isinstance(entry, dict):
         return []
-    return [t for t in entry.get("tokens", []) if isinstance(t, str)]
+    tokens = [c.get("verification_token") for c in entry.get("candidates", [])]
+    return [t for t in tokens if isinstance(t, str)]
 
 
 def finish_subscription(
