@@ -13,7 +13,14 @@ from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault
 from tap_gusto.errors import GustoAPIError, ReconnectRequiredError
 from tap_gusto.tokens import CRASH_ENV, AppCredentials, TokenManager
-from tapgusto_support import base_config, connect_companies, records, run_tap, write_json
+from tapgusto_support import (
+    base_config,
+    connect_companies,
+    final_state,
+    records,
+    run_tap,
+    write_json,
+)
 
 
 @pytest.fixture
@@ -208,3 +215,27 @@ def test_killed_refresh_leaves_a_usable_store(
     )
     assert tokens.refresh_after_unauthorized(str(after["access_token"]))
     assert gusto.stats.snapshot()["invalid_grants"] == 0
+
+
+def test_include_unprocessed_emits_but_never_bookmarks(
+    gusto: GustoSandbox, vault: Vault, small: str
+) -> None:
+    connect_companies(vault, gusto, [small])
+    info = gusto.info()
+    pending = {
+        p["uuid"]
+        for c in info["companies"]
+        if c["uuid"] == small
+        for p in c["payrolls"]
+        if not p["processed"]
+    }
+    assert pending
+    messages, _ = run_tap(base_config(vault, gusto, include_unprocessed=True), streams=["payrolls"])
+    payrolls = records(messages, "payrolls")
+    unprocessed = [p for p in payrolls if not p["processed"]]
+    assert {p["payroll_uuid"] for p in unprocessed} == pending
+    assert all(p["processed_date"] is None for p in unprocessed)
+    partition = final_state(messages)["bookmarks"]["payrolls"]["partitions"][0]
+    assert not pending & set(partition["emitted_payrolls"])
+    processed_dates = [p["processed_date"] for p in payrolls if p["processed"]]
+    assert partition["replication_key_value"] == max(processed_dates)
