@@ -126,10 +126,20 @@ def test_faults_over_http(gusto: GustoSandbox, client: Client) -> None:
     with pytest.raises(requests.ConnectionError):
         client.get(path)
     assert client.get(path).status_code == 200
+    requests.post(admin, json={"malformed_next": 1}, timeout=5)
+    broken = client.get(path)
+    assert broken.status_code == 200
+    with pytest.raises(ValueError):
+        broken.json()
+    requests.post(admin, json={"status_next": [503, 1], "retry_after": 3}, timeout=5)
+    unavailable = client.get(path)
+    assert unavailable.status_code == 503
+    assert unavailable.headers["Retry-After"] == "3"
+    assert unavailable.json()["errors"][0]["category"] == "internal_error"
     bad = requests.post(admin, json={"explode": 1}, timeout=5)
     assert bad.status_code == 422
     assert "explode" in bad.json()["errors"][0]["message"]
-    assert gusto.stats.snapshot()["faults_fired"] == 4
+    assert gusto.stats.snapshot()["faults_fired"] == 6
 
 
 def test_lost_refresh_response_can_be_retried(gusto: GustoSandbox) -> None:

@@ -265,8 +265,13 @@ class GustoApp:
             status = self.faults.take_status()
             if status is not None:
                 self.stats.bump("faults_fired")
+                retry_after = self.faults.snapshot().get("retry_after")
+                extra = {"Retry-After": str(retry_after)} if status == 503 and retry_after else {}
                 return gusto_error(
-                    status, "internal_error", f"Simulated upstream failure ({status}); retry later"
+                    status,
+                    "internal_error",
+                    f"Simulated upstream failure ({status}); retry later",
+                    headers=extra,
                 )
             if self.faults.take("throttle_next"):
                 self.stats.bump("faults_fired")
@@ -298,6 +303,15 @@ class GustoApp:
             ):
                 self.stats.bump("faults_fired")
                 return Response(0, drop=True)
+            if (
+                not is_admin
+                and self.faults.applies_to(req.path)
+                and self.faults.take("malformed_next")
+            ):
+                self.stats.bump("faults_fired")
+                # A body cut mid-stream, as a broken proxy or a reset connection leaves it.
+                response.status = 200
+                response.body = response.body[: max(1, len(response.body) // 2)]
             return response
         if allowed_methods:
             return gusto_error(

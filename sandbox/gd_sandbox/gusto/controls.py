@@ -14,6 +14,7 @@ FAULT_KEYS = (
     "status_next",
     "drop_connection_next",
     "drop_response_next",
+    "malformed_next",
     "throttle_next",
     "retry_after",
     "paths",
@@ -27,8 +28,10 @@ class Faults(MutableMapping[str, Any]):
     - `drop_connection_next: n`: close the socket without answering; the request is NOT processed.
     - `drop_response_next: n`: process the request, then close the socket without answering
       (the lost-response case: e.g. a refresh that happened although the client saw an error).
+    - `malformed_next: n`: process the request, then answer 200 with a truncated JSON body.
     - `throttle_next: n`: answer the next n API requests with 429.
-    - `retry_after: s`: `Retry-After` seconds on forced 429s (default 1).
+    - `retry_after: s`: `Retry-After` seconds on forced 429s (default 1), and on forced 503s
+      when set.
     - `paths: [prefix, ...]`: limit the switches above to requests whose path starts with a prefix.
     """
 
