@@ -17,7 +17,15 @@ from typing import Any, Literal
 
 from target_dynamics_fo.journal import NO_AMOUNT, TEXT_LIMIT, journal_batch_number, split_amount
 from target_dynamics_fo.mapping import CompanyMapping, DimensionShare, MappingError
-from target_dynamics_fo.money import CENT, ZERO, AmountError, canonical_amount, parse_amount
+from target_dynamics_fo.money import (
+    CENT,
+    ZERO,
+    AmountError,
+    canonical_amount,
+    exact_arithmetic,
+    parse_amount,
+    rounding_arithmetic,
+)
 
 VENDOR_ACCOUNT_LIMIT = 20
 INVOICE_NUMBER_LIMIT = 20
@@ -155,6 +163,15 @@ def build_vendor_invoice(
     mapping: CompanyMapping,
 ) -> VendorInvoice:
     """Build the vendor invoice journal for one contractor payment, or raise InvoiceError."""
+    with exact_arithmetic():
+        return _build_vendor_invoice(payment, contractor, mapping)
+
+
+def _build_vendor_invoice(
+    payment: AbcMapping[str, Any],
+    contractor: AbcMapping[str, Any] | None,
+    mapping: CompanyMapping,
+) -> VendorInvoice:
     payment_uuid = str(payment.get("uuid") or "")
     pid = payment_uuid or "(no uuid)"
     problems: list[str] = []
@@ -206,7 +223,10 @@ def build_vendor_invoice(
     reimbursement = amount("reimbursement")
     wage_total = amount("wage_total")
     wage_part = wage_total - bonus
-    expected = (hours * rate).quantize(CENT, rounding=ROUND_HALF_UP) + wage
+    with rounding_arithmetic():
+        # Gusto rounds hours x rate half up to the cent (as payroll engines do).
+        earned = (hours * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    expected = earned + wage
     if not problems and expected != wage_part:
         problems.append(
             f"contractor payment {pid}: wage_total {wage_total} should be hours {hours} x "

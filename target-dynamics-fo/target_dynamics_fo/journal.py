@@ -22,8 +22,10 @@ from target_dynamics_fo.money import (
     ZERO,
     AmountError,
     canonical_amount,
+    exact_arithmetic,
     format_amount,
     parse_amount,
+    rounding_arithmetic,
 )
 
 TEXT_LIMIT = 60
@@ -342,12 +344,14 @@ def split_amount(amount: Decimal, percents: tuple[Decimal, ...]) -> tuple[Decima
     The sign is applied after splitting the absolute value, so +x and -x split symmetrically.
     """
     sign = -1 if amount < 0 else 1
-    cents = int((abs(amount) / CENT).to_integral_exact())
-    if Decimal(cents) * CENT != abs(amount):
-        raise ValueError(f"amount {amount} has fractions of a cent; only cents can be split")
-    total = sum(percents, ZERO)
-    raw = [Decimal(cents) * p / total for p in percents]
-    floors = [int(r.to_integral_value(rounding=ROUND_FLOOR)) for r in raw]
+    with rounding_arithmetic():
+        scaled = abs(amount).scaleb(2)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"amount {amount} has fractions of a cent; only cents can be split")
+        cents = int(scaled)
+        total = sum(percents, ZERO)
+        raw = [Decimal(cents) * p / total for p in percents]
+        floors = [int(r.to_integral_value(rounding=ROUND_FLOOR)) for r in raw]
     left = cents - sum(floors)
     order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - floors[i]), i))
     for i in order[:left]:
@@ -710,6 +714,13 @@ def build_journal(
     payroll: AbcMapping[str, Any], employees: AbcMapping[str, EmployeeRef], mapping: CompanyMapping
 ) -> Journal:
     """Build the balanced general journal for one processed payroll, or raise JournalError."""
+    with exact_arithmetic():
+        return _build_journal(payroll, employees, mapping)
+
+
+def _build_journal(
+    payroll: AbcMapping[str, Any], employees: AbcMapping[str, EmployeeRef], mapping: CompanyMapping
+) -> Journal:
     payroll_uuid = str(payroll.get("payroll_uuid") or payroll.get("uuid") or "")
     builder = _Builder(payroll, mapping, payroll_uuid or "(no uuid)")
     pid = builder.payroll_uuid

@@ -3,10 +3,37 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal, Inexact, InvalidOperation, Rounded, localcontext
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
+_PRECISION = 60  # digits; far beyond any payroll, so exact sums never need rounding
+
+
+@contextmanager
+def exact_arithmetic() -> Iterator[None]:
+    """Decimal context in which any rounding raises instead of silently changing a sum.
+
+    Guards against a caller (or a library) having lowered the thread's Decimal precision.
+    """
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        ctx.traps[Inexact] = True
+        ctx.traps[Rounded] = True
+        yield
+
+
+@contextmanager
+def rounding_arithmetic() -> Iterator[None]:
+    """Decimal context for the few places that round on purpose (splits, rate x hours)."""
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        ctx.traps[Inexact] = False
+        ctx.traps[Rounded] = False
+        yield
+
 
 # Only plain decimals: no exponent, no thousands separator, no leading "+" or ".", no spaces.
 # Gusto sends "20.0", "740.00", "-0.92" and "40.000"; anything else is a data problem.
@@ -64,7 +91,9 @@ def parse_amount(value: object, *, where: str, max_places: int = 2) -> Decimal:
     exponent = result.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -max_places:
         quantum = Decimal(1).scaleb(-max_places)
-        if result.quantize(quantum) != result:
+        with rounding_arithmetic():
+            fits = result.quantize(quantum) == result
+        if not fits:
             raise _PrecisionError(where, value, max_places)
     return result
 

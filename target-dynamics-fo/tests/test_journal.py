@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import pytest
@@ -706,3 +706,11 @@ def test_display_value_errors_name_the_dimension() -> None:
         default_dimension_display_value({}, LEDGER)
     with pytest.raises(DimensionFormatError, match="backslash"):
         ledger_display_value("600100", {"Department": "A\\1"}, LEDGER)
+
+
+def test_exact_even_if_the_caller_lowered_decimal_precision() -> None:
+    record = payroll()
+    with localcontext() as ctx:
+        ctx.prec = 3
+        journal = build_journal(record, REFS, company_mapping())
+    assert journal.total_debit == journal.total_credit == Decimal("1171.50")
