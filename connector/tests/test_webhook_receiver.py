@@ -119,6 +119,9 @@ def test_signed_event_starts_a_run_for_that_company(env: Env, running: ReceiverT
     assert row is not None
     assert row["status"] == "done"
     assert row["subscription_uuid"] == SUBSCRIPTION
+    state_files = [p for p in (env.tmp / "state").rglob("*") if p.is_file()]
+    assert state_files
+    assert all(p.stat().st_mode & 0o077 == 0 for p in state_files), state_files
 
 
 def test_uppercase_signature_and_lowercase_header_name_are_accepted(

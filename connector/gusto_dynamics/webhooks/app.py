@@ -295,6 +295,15 @@ def create_server(receiver: WebhookReceiver, host: str, port: int) -> tuple[Any,
 
 def serve(settings: ReceiverSettings) -> None:
     receiver = create_receiver(settings)
+    # Fail now on a wrong key or a damaged store rather than with a 503 per delivery.
+    data = receiver.store.read()
+    if not verification_tokens(data):
+        logger.warning(
+            "no verified webhook subscription in the store: every signed event will get 401 "
+            "until `gusto-dynamics webhooks subscribe --url https://...` has run"
+        )
+    if not data.get("gusto", {}).get("companies"):
+        logger.warning("no Gusto company is connected: events will be ignored")
     server, sock = create_server(receiver, settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     logger.info("webhook receiver listening on http://%s:%d%s", host, port, WEBHOOK_PATH)

@@ -8,6 +8,7 @@ events it accepted but never finished.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -100,6 +101,9 @@ class EventLedger:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Created owner-only before SQLite opens it: its -wal/-shm files copy these permissions.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        path.chmod(0o600)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -121,7 +125,6 @@ class EventLedger:
                  outcome TEXT
                )"""
         )
-        path.chmod(0o600)
 
     @contextmanager
     def _locked(self) -> Iterator[sqlite3.Connection]:
