@@ -10,9 +10,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from target_dynamics_fo.journal import (
+    RECONCILED_TOTALS,
     DimensionFormat,
     EmployeeRef,
     Journal,
+    JournalError,
     build_journal,
     ledger_display_value,
     payroll_content_hash,
@@ -37,7 +39,9 @@ PROPERTY_SETTINGS = settings(
 )
 
 
-def mapping(summary_level: str = "department", liabilities: bool = False) -> CompanyMapping:
+def mapping(
+    summary_level: str = "department", liabilities: bool = False, suspense: str | None = None
+) -> CompanyMapping:
     pair = {"expense": "600200", "payable": "210120"}
     company: dict[str, Any] = {
         "legal_entity": "rsc",
@@ -87,6 +91,8 @@ def mapping(summary_level: str = "department", liabilities: bool = False) -> Com
         },
         "workers": {"personnel_number": "GUS-{uuid8}"},
     }
+    if suspense is not None:
+        company["suspense_account"] = suspense
     return parse_mapping({"companies": {CO: company}}).company(CO)
 
 
@@ -359,3 +365,35 @@ def test_display_value_round_trip(main: str, dims: dict[str, str], delimiter: st
     text = ledger_display_value(main, dims, fmt)
     parts = split_display_value(text, delimiter)
     assert parts == [main] + [dims.get(name, "") for name in fmt.segments[1:]]
+
+
+SUSPENSE = mapping(suspense="999999")
+
+
+@PROPERTY_SETTINGS
+@given(
+    a_payroll(),
+    st.sampled_from(sorted(RECONCILED_TOTALS)),
+    st.integers(min_value=-100_000, max_value=100_000).filter(lambda c: c != 0),
+)
+def test_a_difference_is_refused_or_parked_in_suspense_never_hidden(
+    data: tuple[dict[str, Any], dict[str, EmployeeRef]], key: str, delta_cents: int
+) -> None:
+    record, refs = data
+    totals = {k: v for k, v in totals_of(record["employee_compensations"]).items()}
+    totals[key] += Decimal(delta_cents) * CENT
+    record = dict(record, totals={k: str(v) for k, v in totals.items()})
+    try:
+        build_journal(record, refs, MAPPINGS[("department", False)])
+    except JournalError as exc:
+        assert any(p.startswith(f"totals.{key}: Gusto says {totals[key]}") for p in exc.problems)
+    else:
+        raise AssertionError("a payroll that does not reconcile was posted without suspense")
+    journal = build_journal(record, refs, SUSPENSE)
+    assert journal.total_debit == journal.total_credit
+    assert any(f"totals.{key}: Gusto says" in w for w in journal.warnings)
+    suspense = {ln.component for ln in journal.lines if ln.main_account == "999999"}
+    if RECONCILED_TOTALS[key] != "both":
+        assert len(suspense) >= 1
+    else:
+        assert suspense == set()
