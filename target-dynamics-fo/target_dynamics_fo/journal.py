@@ -753,12 +753,25 @@ def _build_journal(
         )
         comps = []
     count = payroll.get("employee_compensations_count")
+    if isinstance(count, str) and count.isdigit():
+        count = int(count)
     if count is not None and count != len(comps):
         builder.problem(
             f"payroll {pid}: employee_compensations has {len(comps)} entries but Gusto reported "
             f"{count}; some pages were not read; run the tap again for this payroll"
         )
+    seen: dict[str, int] = {}
     for index, comp in enumerate(comps):
+        if isinstance(comp, AbcMapping) and comp.get("employee_uuid"):
+            euuid = str(comp["employee_uuid"])
+            if euuid in seen:
+                # Overlapping pages would count an employee twice.
+                builder.problem(
+                    f"payroll {pid}: employee {euuid} appears twice in employee_compensations "
+                    f"([{seen[euuid]}] and [{index}]); pages overlapped; run the tap again for "
+                    "this payroll"
+                )
+            seen.setdefault(euuid, index)
         if not isinstance(comp, AbcMapping):
             builder.problem(
                 f"payroll {pid}: employee_compensations[{index}] must be an object;"

@@ -714,3 +714,13 @@ def test_exact_even_if_the_caller_lowered_decimal_precision() -> None:
         ctx.prec = 3
         journal = build_journal(record, REFS, company_mapping())
     assert journal.total_debit == journal.total_credit == Decimal("1171.50")
+
+
+def test_refuses_an_employee_listed_twice() -> None:
+    message = refusal(payroll([employee(), employee(E3), employee()]))
+    assert f"employee {E1} appears twice in employee_compensations ([0] and [2])" in message
+    assert "run the tap again" in message
+
+
+def test_count_as_text_is_understood() -> None:
+    build_journal(payroll(employee_compensations_count="1"), REFS, company_mapping())
