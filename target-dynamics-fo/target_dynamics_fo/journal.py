@@ -379,15 +379,20 @@ class _Builder:
     payroll: AbcMapping[str, Any]
     mapping: CompanyMapping
     payroll_uuid: str
-    problems: list[str] = field(default_factory=list)
+    # dict as an ordered set: the same problem found on many employees is reported once
+    found: dict[str, None] = field(default_factory=dict)
     issues: list[str] = field(default_factory=list)
+    unmapped_names: set[tuple[str, str]] = field(default_factory=set)
     sums: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(RECONCILED_TOTALS, ZERO))
     # (account, component, target, employee) -> signed amount (debit positive)
     entries: dict[tuple[str, str, _Target, str], Decimal] = field(default_factory=dict)
 
+    @property
+    def problems(self) -> list[str]:
+        return list(self.found)
+
     def problem(self, text: str) -> None:
-        if text not in self.problems:
-            self.problems.append(text)
+        self.found.setdefault(text, None)
 
     def amount(self, value: object, where: str, places: int = 2) -> Decimal:
         try:
@@ -429,8 +434,12 @@ class _Builder:
     def missing_account(
         self, kind: str, name: str, yaml_key: str, default_key: str, where: str
     ) -> None:
+        if (kind, name) in self.unmapped_names:
+            return
+        self.unmapped_names.add((kind, name))
         self.problem(
-            f"payroll {self.payroll_uuid}: {where}: {kind} {name!r} has no account; add "
+            f"payroll {self.payroll_uuid}: {where} (and any later ones): {kind} {name!r} has no "
+            "account; add "
             f"{self.mapping.key_path}.accounts.{yaml_key}.{name!r} (or set "
             f"{self.mapping.key_path}.accounts.{default_key})"
         )

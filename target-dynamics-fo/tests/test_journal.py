@@ -724,3 +724,16 @@ def test_refuses_an_employee_listed_twice() -> None:
 
 def test_count_as_text_is_understood() -> None:
     build_journal(payroll(employee_compensations_count="1"), REFS, company_mapping())
+
+
+def test_a_missing_account_is_reported_once() -> None:
+    comps = []
+    for uuid in (E1, E3):
+        comp = employee(uuid, gross_pay="1005.00", net_pay="705.00")
+        comp["fixed_compensations"].append({"name": "Tips", "amount": "5.00"})
+        comps.append(comp)
+    with pytest.raises(JournalError) as info:
+        build_journal(payroll(comps), REFS, company_mapping())
+    tips = [p for p in info.value.problems if "'Tips'" in p]
+    assert len(tips) == 1
+    assert "employee_compensations[0]" in tips[0] and "(and any later ones)" in tips[0]
