@@ -480,6 +480,13 @@ def _employee_target(
                 )
                 return None
             return _target([DimensionShare(Decimal(100), mapping.default_dimension_set())])
+        no_department = ref.department_uuid is None and ref.department_title is None
+        if no_department and mapping.default_dimensions is None:
+            builder.problem(
+                f"payroll {builder.payroll_uuid}: employee {euuid} has no department; give the "
+                f"employee a department in Gusto or set {mapping.key_path}.dimensions.default"
+            )
+            return None
         return _target(
             mapping.dimension_shares(ref.department_uuid, ref.department_title, ref.location_uuid)
         )

@@ -528,7 +528,8 @@ def test_refuses_unknown_employee_unless_default() -> None:
 def test_employee_without_department() -> None:
     refs = {E1: EmployeeRef(E1, None, None, PHX)}
     message = refusal(payroll(), refs=refs)
-    assert "has no department" in message and "dimensions.default" in message
+    assert f"employee {E1} has no department; give the employee a department in Gusto" in message
+    assert "dimensions.default" in message
     mapping = with_dimensions(
         default={"BusinessUnit": "900", "Department": "910", "CostCenter": "DEN"}
     )
