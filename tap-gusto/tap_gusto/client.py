@@ -56,7 +56,12 @@ class GustoPaginator(BaseAPIPaginator[int]):
 def retry_after_seconds(exc: BaseException) -> float | None:
     """``Retry-After`` (seconds) of a 429 response carried by ``exc``, else ``None``."""
     response = getattr(exc, "response", None)
-    if response is None or response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
+    return response_retry_after(response) if response is not None else None
+
+
+def response_retry_after(response: requests.Response) -> float | None:
+    """``Retry-After`` (seconds) of a 429 response, else ``None``."""
+    if response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
         return None
     value = response.headers.get("Retry-After", "").strip()
     try:
@@ -187,7 +192,7 @@ class GustoStream(RESTStream[int]):
             request, timeout=self.timeout, allow_redirects=self.allow_redirects
         )
         if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
-            connection.limiter.throttled(retry_after_seconds(RetriableAPIError("429", response)))
+            connection.limiter.throttled(response_retry_after(response))
         return response
 
     def _request(

@@ -287,9 +287,15 @@ class TokenManager:
         expires_at = int(issued + expires_in)
         refreshed_at = dt.datetime.fromtimestamp(issued, dt.UTC).isoformat(timespec="seconds")
 
+        still_connected = True
+
         def write(data: dict[str, Any]) -> None:
-            companies = data.setdefault("gusto", {}).setdefault("companies", {})
-            record = companies.setdefault(self.company_uuid, {"company_uuid": self.company_uuid})
+            nonlocal still_connected
+            record = data.get("gusto", {}).get("companies", {}).get(self.company_uuid)
+            if record is None:
+                # Disconnected meanwhile: do not resurrect the company with fresh tokens.
+                still_connected = False
+                return
             record["access_token"] = access
             record["refresh_token"] = refresh
             record["expires_at"] = expires_at
@@ -298,6 +304,12 @@ class TokenManager:
 
         # Durable before first use: Vault.update replaces the file atomically after fsync.
         self.vault.update(write)
+        if not still_connected:
+            raise ReconnectRequiredError(
+                f"Gusto company {self.company_uuid} was disconnected from the credential store "
+                f"during this run. Reconnect it with `{RECONNECT_HINT}` or remove it from "
+                "company_ids."
+            )
         self._access_token = access
         # In memory the exact expiry; the store keeps whole seconds rounded down.
         self._expires_at = issued + expires_in
