@@ -204,6 +204,7 @@ class GustoStream(RESTStream[int]):
             # Expired or revoked (another process used a newer token): one refresh, one retry.
             connection.tokens.refresh_after_unauthorized(connection.auth.last_token)
             response = self._send(prepared_request, connection)
+        self._check_version_echo(response)
         self._write_request_duration_log(
             endpoint=self.path or "",
             response=response,
@@ -212,6 +213,19 @@ class GustoStream(RESTStream[int]):
         )
         self.validate_response(response)
         return response
+
+    def _check_version_echo(self, response: requests.Response) -> None:
+        """Gusto echoes the API version it applied; say so once if it is not the one asked."""
+        echoed = response.headers.get("X-Gusto-API-Version")
+        wanted = self.config.get("api_version") or DEFAULT_API_VERSION
+        if echoed and echoed != wanted and not self._tap.version_mismatch_logged:
+            self._tap.version_mismatch_logged = True
+            self.logger.warning(
+                "Gusto applied API version %s although %s was requested; amounts and fields "
+                "follow the applied version.",
+                echoed,
+                wanted,
+            )
 
     def endpoint(self, response: requests.Response) -> str:
         """Method and path of the request, without the query string."""

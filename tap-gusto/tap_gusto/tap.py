@@ -140,6 +140,7 @@ class TapGusto(Tap):
         super().__init__(*args, **kwargs)
         # (HTTP status or None for connection errors, seconds waited) of every retry.
         self.retry_waits: list[tuple[int | None, float]] = []
+        self.version_mismatch_logged = False
 
     def discover_streams(self) -> list[GustoStream]:
         return [stream_type(self) for stream_type in STREAM_TYPES]

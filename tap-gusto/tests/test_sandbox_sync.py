@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -178,3 +181,45 @@ def test_tokens_never_in_output(env: dict[str, Any], tmp_path: Path) -> None:
     text = repr(env["messages"])
     for secret in secrets:
         assert secret not in text
+
+
+def test_stream_maps_and_catalog_selection(env: dict[str, Any]) -> None:
+    config = {
+        **env["config"],
+        "stream_maps": {"employees": {"date_of_birth": None, "email": None}},
+    }
+    messages, _ = run_tap(config, streams=["employees", "departments"])
+    assert {m["stream"] for m in messages if m["type"] == "RECORD"} == {
+        "employees",
+        "departments",
+    }
+    for employee in records(messages, "employees"):
+        assert "date_of_birth" not in employee and "email" not in employee
+        assert employee["uuid"] and employee["company_uuid"]
+
+
+def test_cli_about_documents_every_setting() -> None:
+    about = subprocess.run(
+        [sys.executable, "-m", "tap_gusto", "--about", "--format", "json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    settings = json.loads(about.stdout)["settings"]["properties"]
+    for name in (
+        "api_url",
+        "api_version",
+        "client_id",
+        "client_secret",
+        "credentials_store",
+        "company_ids",
+        "start_date",
+        "payroll_lookback_days",
+        "include_unprocessed",
+        "page_size",
+        "max_requests_per_minute",
+        "user_agent",
+    ):
+        assert settings[name].get("description"), name
+    assert settings["client_secret"].get("secret") is True
+    assert settings["client_id"].get("secret") is True
