@@ -98,7 +98,7 @@ class TokenManager:
         session: requests.Session | None = None,
         user_agent: str | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.vault = vault
         self.company_uuid = company_uuid
@@ -107,7 +107,7 @@ class TokenManager:
         self.session = session or requests.Session()
         self.user_agent = user_agent
         self._clock = clock
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
         self._lock = threading.Lock()
         self._access_token: str | None = None
         self._expires_at = 0.0

@@ -241,3 +241,17 @@ def test_include_unprocessed_emits_but_never_bookmarks(
     assert not pending & set(partition["emitted_payrolls"])
     processed_dates = [p["processed_date"] for p in payrolls if p["processed"]]
     assert partition["replication_key_value"] == max(processed_dates)
+
+
+def test_lost_refresh_response_is_retried_with_the_same_token(
+    gusto: GustoSandbox, vault: Vault, small: str, no_sleep: list[float]
+) -> None:
+    connect_companies(vault, gusto, [small])
+    gusto.faults.set(drop_response_next=1, paths=["/oauth/token"])
+    messages, _ = run_tap(base_config(vault, gusto), streams=["companies"])
+    assert len(records(messages, "companies")) == 1
+    stats = gusto.stats.snapshot()
+    # Gusto issued a token pair nobody saw; the old refresh token was still valid for the retry.
+    assert stats["refreshes"] == 2
+    assert stats["invalid_grants"] == 0
+    assert no_sleep  # waited before retrying the refresh
