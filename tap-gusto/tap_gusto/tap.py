@@ -89,7 +89,7 @@ class TapGusto(Tap):
         ),
         th.Property(
             "payroll_lookback_days",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=DEFAULT_LOOKBACK_DAYS,
             description=(
                 "Days before the payroll bookmark that each run lists again, to catch "
@@ -107,13 +107,13 @@ class TapGusto(Tap):
         ),
         th.Property(
             "page_size",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=MAX_PAGE_SIZE),
             default=MAX_PAGE_SIZE,
             description="Records per page (per); Gusto caps payroll endpoints at 100.",
         ),
         th.Property(
             "max_requests_per_minute",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=DEFAULT_MAX_REQUESTS_PER_MINUTE,
             description=(
                 "Client-side limit per company grant over a sliding 60-second window, shared "
@@ -122,7 +122,7 @@ class TapGusto(Tap):
         ),
         th.Property(
             "backoff_max_tries",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=5,
             description=(
                 "Attempts per request on 429 (waits exactly Retry-After), 5xx and dropped "
