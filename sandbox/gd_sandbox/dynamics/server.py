@@ -294,7 +294,6 @@ class DynamicsSandbox:
             "scope": f"{self.url}/.default",
             "companies": ["rsc", "sbc"],
             "certificate_pem": cert.certificate_pem if cert else None,
-            "certificate_private_key_pem": cert.private_key_pem if cert else None,
             "certificate_thumbprint": cert.sha1_thumbprint if cert else None,
             "certificate_sha256_thumbprint": cert.sha256_thumbprint if cert else None,
             "config": self.service.config_info(),
