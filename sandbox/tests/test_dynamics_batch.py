@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -214,3 +215,16 @@ def test_lost_response_on_batch_still_commits(http: PinnedSession, dyn: Dynamics
     inner = parse_batch_response(send(http, dyn, body, ctype))
     assert inner[0].status == 500
     assert "already exists" in inner[0].body
+
+
+def test_concurrent_identical_changesets_commit_once(
+    http: PinnedSession, dyn: DynamicsSandbox
+) -> None:
+    body, ctype = batch_request([journal_ops(dyn, "B-RACE")])
+    sessions = [data_session(dyn) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda s: send(s, dyn, body, ctype), sessions))
+    outcomes = sorted(parse_batch_response(r)[0].status for r in responses)
+    assert outcomes == [201, 500, 500, 500]
+    assert len(dyn.entities["LedgerJournalHeaders"]) == 1
+    assert len(dyn.entities["LedgerJournalLines"]) == 2

@@ -405,3 +405,24 @@ def test_amounts_must_be_json_numbers(http: PinnedSession, dyn: DynamicsSandbox)
     assert quoted.status_code == 400
     assert "Edm.Decimal" in quoted.json()["error"]["innererror"]["message"]
     assert dyn.entities["LedgerJournalLines"] == []
+
+
+def test_quoted_amounts_allowed_with_ieee754_opt_in(
+    http: PinnedSession, dyn: DynamicsSandbox
+) -> None:
+    jbn = header(http, dyn).json()["JournalBatchNumber"]
+    resp = http.post(
+        f"{dyn.url}/data/LedgerJournalLines",
+        data=dumps(
+            {
+                "JournalBatchNumber": jbn,
+                "AccountDisplayValue": "600100",
+                "DebitAmount": "10.05",
+                "CurrencyCode": "USD",
+                "TransDate": DATE,
+            }
+        ),
+        headers={"Content-Type": "application/json;odata.metadata=minimal;IEEE754Compatible=true"},
+    )
+    assert resp.status_code == 201, resp.text
+    assert dyn.entities["LedgerJournalLines"][0]["DebitAmount"] == Decimal("10.05")

@@ -519,7 +519,9 @@ class DynamicsSandbox:
             if method == "GET":
                 return self._collection(set_name, params, query)
             if method == "POST":
-                row = self.service.create(set_name, self._json(body))
+                row = self.service.create(
+                    set_name, self._json(body), quoted_decimals=_ieee754(headers)
+                )
                 return self._entity_response(201, set_name, row)
             raise ODataError(405, f"{method} is not allowed on the collection '{set_name}'.")
         if count:
@@ -533,7 +535,13 @@ class DynamicsSandbox:
                 ("ETag", row["@odata.etag"]),
             )
         if method in ("PATCH", "MERGE", "PUT"):
-            row = self.service.update(set_name, keys, self._json(body), headers.get("if-match"))
+            row = self.service.update(
+                set_name,
+                keys,
+                self._json(body),
+                headers.get("if-match"),
+                quoted_decimals=_ieee754(headers),
+            )
             return Response(
                 204, b"", [("ETag", self.service.etag(set_name, row)), ("OData-Version", "4.0")]
             )
@@ -707,6 +715,11 @@ def _plain(payload: Any) -> dict[str, Any]:
         k: (int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v)
         for k, v in payload.items()
     }
+
+
+def _ieee754(headers: dict[str, str]) -> bool:
+    """OData's opt-in for decimals as JSON strings (``IEEE754Compatible=true``)."""
+    return "ieee754compatible=true" in headers.get("content-type", "").replace(" ", "").lower()
 
 
 def _entity_label(path: str) -> str:

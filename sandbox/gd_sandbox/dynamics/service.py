@@ -153,7 +153,9 @@ class FnoService:
             row["dataAreaId"] = str(row["dataAreaId"] or self.default_company).lower()
         return row
 
-    def parse_body(self, entity: EntityDef, body: Any) -> dict[str, Any]:
+    def parse_body(
+        self, entity: EntityDef, body: Any, *, quoted_decimals: bool = False
+    ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ODataError(400, "The request body must be a JSON object.")
         values: dict[str, Any] = {}
@@ -167,7 +169,7 @@ class FnoService:
                     f"'{NAMESPACE}.{entity.type_name}'. Make sure to only use property names "
                     "that are defined by the type.",
                 )
-            values[name] = coerce_value(entity, name, value, from_json=True)
+            values[name] = coerce_value(entity, name, value, from_json=not quoted_decimals)
         return values
 
     def visible(self, entity: EntityDef, row: dict[str, Any], cross_company: bool) -> bool:
@@ -252,10 +254,10 @@ class FnoService:
 
     # ---------------------------------------------------------------- writes
 
-    def create(self, set_name: str, body: Any) -> dict[str, Any]:
+    def create(self, set_name: str, body: Any, *, quoted_decimals: bool = False) -> dict[str, Any]:
         entity = ENTITY_DEFS[set_name]
         self._writable(entity)
-        values = self.parse_body(entity, body)
+        values = self.parse_body(entity, body, quoted_decimals=quoted_decimals)
         with self.store.transaction():
             row = self.complete_row(entity, values)
             self._assign_keys(entity, row, values)
@@ -271,11 +273,17 @@ class FnoService:
             return row
 
     def update(
-        self, set_name: str, keys: dict[str, Any], body: Any, if_match: str | None
+        self,
+        set_name: str,
+        keys: dict[str, Any],
+        body: Any,
+        if_match: str | None,
+        *,
+        quoted_decimals: bool = False,
     ) -> dict[str, Any]:
         entity = ENTITY_DEFS[set_name]
         self._writable(entity)
-        values = self.parse_body(entity, body)
+        values = self.parse_body(entity, body, quoted_decimals=quoted_decimals)
         with self.store.transaction():
             old = self.store.get(set_name, keys)
             if old is None:
