@@ -5,6 +5,8 @@
     target-dynamics-fo-audit [--audit-db PATH] summary
     target-dynamics-fo-audit [--audit-db PATH] show PAYROLL_UUID
     target-dynamics-fo-audit replay PAYROLL_UUID --config CONFIG.json
+    target-dynamics-fo-audit [--audit-db PATH] workers | vendors | invoices
+    target-dynamics-fo-audit replay-payment PAYMENT_UUID --config CONFIG.json
 
 ``replay`` rebuilds the journal from the payroll record stored in the audit trail with the
 CURRENT mapping and posts it exactly once (the same journal number and hash checks as a run).
@@ -27,6 +29,7 @@ from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
 from target_dynamics_fo.auth import DynamicsAuthError
 from target_dynamics_fo.client import ODataError
 from target_dynamics_fo.mapping import MappingError, load_mapping
+from target_dynamics_fo.payables import PayablesSync
 from target_dynamics_fo.processor import PayrollProcessor
 from target_dynamics_fo.settings import SettingsError, build_client
 
@@ -49,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="rebuild with the current mapping and post once")
     replay.add_argument("payroll_uuid")
     replay.add_argument("--config", required=True, help="the target's config JSON file")
+    sub.add_parser("workers", help="workers and employments created, updated or ended")
+    sub.add_parser("vendors", help="vendors created or updated for Gusto contractors")
+    sub.add_parser("invoices", help="contractor payments: AP invoice journal and outcome")
+    payment = sub.add_parser(
+        "replay-payment", help="rebuild a contractor payment's invoice and post it once"
+    )
+    payment.add_argument("payment_uuid")
+    payment.add_argument("--config", required=True, help="the target's config JSON file")
     return parser
 
 
@@ -63,7 +74,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             print(f"cannot read config {args.config}: {exc}", file=sys.stderr)
             return 2
     db = args.audit_db or config.get("audit_db") or DEFAULT_AUDIT_DB
-    if args.command != "replay" and not Path(db).exists():
+    if args.command not in ("replay", "replay-payment") and not Path(db).exists():
         print(f"no audit trail at {db}; pass --audit-db", file=sys.stderr)
         return 2
     with AuditStore(db) as store:
@@ -75,13 +86,24 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             return _summary(store, out)
         if args.command == "show":
             return _show(store, args.payroll_uuid, out)
+        if args.command in ("workers", "vendors"):
+            return _people(store, args.command, out)
+        if args.command == "invoices":
+            return _invoices(store, out)
+        if args.command == "replay-payment":
+            return _replay_payment(store, config, args.payment_uuid, out)
         return _replay(store, config, args.payroll_uuid, out)
 
 
 def _failures(store: AuditStore, out: TextIO) -> int:
     rows = store.failures()
-    if not rows:
-        print("No failures: every payroll seen was posted, already posted or skipped.", file=out)
+    other = _other_failures(store, out)
+    if not rows and not other:
+        print(
+            "No failures: every payroll and contractor payment seen was posted, already "
+            "posted or skipped.",
+            file=out,
+        )
         return 0
     for row in rows:
         print(
@@ -93,6 +115,125 @@ def _failures(store: AuditStore, out: TextIO) -> int:
         if row["fix"]:
             print(f"  fix: {row['fix']}", file=out)
     return 1
+
+
+def _other_failures(store: AuditStore, out: TextIO) -> int:
+    """Contractor payments, workers and vendors whose latest outcome needs a person."""
+    count = 0
+    for row in store.latest_payment_outcomes():
+        if row["outcome"] in outcomes.FAILURE_OUTCOMES:
+            count += 1
+            print(
+                f"{row['outcome'].upper()}  contractor payment {row['payment_uuid']}  contractor "
+                f"{row['contractor_uuid']}  invoice journal {row['journal_batch_number'] or '-'}"
+                f"  at {row['at']}",
+                file=out,
+            )
+            print(f"  why: {row['reason']}", file=out)
+            if row["fix"]:
+                print(f"  fix: {row['fix']}", file=out)
+    for kind in ("worker", "employment", "vendor"):
+        for row in store.latest_people_decisions(kind):
+            if row["outcome"] == "failed":
+                count += 1
+                print(
+                    f"FAILED  {kind} {row['dynamics_key']}  gusto {row['gusto_uuid']}  "
+                    f"at {row['at']}",
+                    file=out,
+                )
+                print(f"  why: {row['detail']}", file=out)
+                if row["fix"]:
+                    print(f"  fix: {row['fix']}", file=out)
+    return count
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    for line in (header, *rows):
+        print(
+            "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip(), file=out
+        )
+
+
+def _people(store: AuditStore, command: str, out: TextIO) -> int:
+    kinds = ("worker", "employment") if command == "workers" else ("vendor",)
+    rows = [row for kind in kinds for row in store.latest_people_decisions(kind)]
+    _table(
+        ("kind", "dynamics", "legal entity", "last action", "outcome", "at", "detail"),
+        [
+            (
+                row["kind"],
+                row["dynamics_key"],
+                row["legal_entity"] or "",
+                row["action"],
+                row["outcome"],
+                row["at"],
+                row["detail"] or "",
+            )
+            for row in rows
+        ],
+        out,
+    )
+    print(f"{len(rows)} {command[:-1]} record(s) acted on", file=out)
+    return 0
+
+
+def _invoices(store: AuditStore, out: TextIO) -> int:
+    rows = store.latest_payment_outcomes()
+    _table(
+        ("invoice journal", "legal entity", "date", "vendor", "invoice", "amount", "outcome"),
+        [
+            (
+                row["journal_batch_number"] or "-",
+                row["legal_entity"] or "-",
+                row["invoice_date"] or "-",
+                row["vendor_account"] or "-",
+                row["invoice_number"] or "-",
+                row["amount"] or "-",
+                row["outcome"],
+            )
+            for row in rows
+        ],
+        out,
+    )
+    in_dynamics = [r for r in rows if r["outcome"] in (outcomes.POSTED, outcomes.ALREADY_POSTED)]
+    total = sum((Decimal(r["amount"]) for r in in_dynamics if r["amount"]), Decimal(0))
+    print(
+        f"{len(rows)} contractor payment(s); {len(in_dynamics)} invoice(s) in Dynamics "
+        f"totalling {total}",
+        file=out,
+    )
+    return 0
+
+
+def _replay_payment(
+    store: AuditStore, config: dict[str, Any], payment_uuid: str, out: TextIO
+) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    if not config.get("mapping_file"):
+        print("the config has no mapping_file", file=sys.stderr)
+        return 2
+    try:
+        mapping = load_mapping(config["mapping_file"])
+        client = build_client(config, store)
+        processor = PayrollProcessor(mapping, store, client, dry_run=bool(config.get("dry_run")))
+        payables = PayablesSync(
+            mapping, store, client, lambda: processor.reference, dry_run=processor.dry_run
+        )
+        result = payables.replay(payment_uuid)
+    except (MappingError, SettingsError, DynamicsAuthError, ODataError, LookupError) as exc:
+        print(f"replay of contractor payment {payment_uuid} failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"contractor payment {payment_uuid}: {result.outcome} (invoice journal "
+        f"{result.journal_batch_number or '-'}, vendor {result.vendor_account or '-'})",
+        file=out,
+    )
+    if result.reason:
+        print(f"  {result.reason}", file=out)
+    if result.fix:
+        print(f"  fix: {result.fix}", file=out)
+    return 1 if result.failed else 0
 
 
 def _journals(store: AuditStore, out: TextIO) -> int:

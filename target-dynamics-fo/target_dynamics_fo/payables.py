@@ -281,6 +281,7 @@ class PayablesSync:
         # (company, contractor) -> why the contractor has no vendor in this run
         self._vendor_failures: dict[tuple[str, str], str] = {}
         self._warned: set[str] = set()
+        self._pending: list[dict[str, Any]] = []
 
     # -- reference data -------------------------------------------------------------------
 
@@ -386,8 +387,35 @@ class PayablesSync:
             vendors[account.casefold()] = row
         return row
 
+    def remember_contractor(self, record: AbcMapping[str, Any]) -> None:
+        """Keep the contractor for replay and queue its vendor for :meth:`sync_vendors`."""
+        company_uuid = str(record.get("company_uuid") or "")
+        self.audit.save_contractor(company_uuid, record)
+        self._pending.append(dict(record))
+
+    def sync_vendors(self) -> None:
+        """Create or update the vendors of the contractors received so far."""
+        pending, self._pending = self._pending, []
+        for record in pending:
+            self.contractor(record)
+
     def contractor(self, record: AbcMapping[str, Any]) -> VendorPlan | None:
         """Create or update the contractor's vendor; never raises for bad data."""
+        try:
+            return self._contractor(record)
+        except ODataError as exc:
+            company_uuid = str(record.get("company_uuid") or "")
+            uuid = str(record.get("uuid") or "")
+            plan = VendorPlan(
+                "fail",
+                {},
+                f"Dynamics could not be read or written: {exc.message}",
+                "rerun once Dynamics answers (nothing is created twice)",
+            )
+            self._vendor_failed(company_uuid, uuid, "-", "", plan)
+            return plan
+
+    def _contractor(self, record: AbcMapping[str, Any]) -> VendorPlan | None:
         company_uuid = str(record.get("company_uuid") or "")
         uuid = str(record.get("uuid") or "")
         try:
@@ -422,28 +450,36 @@ class PayablesSync:
                 company_uuid, "vendor", uuid, account, le, plan.action, DRY_RUN, plan.detail
             )
             return plan
-        try:
-            if plan.action == "create":
-                self.client.post(VENDORS, plan.body)
-            else:
-                self.client.patch(
-                    VENDORS, {"dataAreaId": le, "VendorAccountNumber": account}, plan.body
-                )
-        except ODataError as exc:
-            # The write may have committed (lost answer, "already exists"): look again.
-            existing = self._vendor_lookup(le, account)
-            again = plan_vendor(record, company, account, existing)
-            if again.action != "none":
-                failed = VendorPlan(
-                    "fail",
-                    {},
-                    f"{plan.detail} failed: {exc.message}",
-                    "correct the cause in Dynamics or the mapping, then rerun",
-                )
-                self._vendor_failed(company_uuid, uuid, account, le, failed)
-                return failed
-        else:
+        attempt = 0
+        current = plan
+        while current.action in ("create", "update"):
+            attempt += 1
+            try:
+                if current.action == "create":
+                    self.client.post(VENDORS, current.body)
+                else:
+                    self.client.patch(
+                        VENDORS, {"dataAreaId": le, "VendorAccountNumber": account}, current.body
+                    )
+            except ODataError as exc:
+                # The write may have committed (lost answer, "already exists"): look again and
+                # plan again; only an unclear answer is worth more than one more look.
+                unclear = isinstance(exc, WriteOutcomeUnknownError) or exc.record_exists
+                if attempt > 1 and not (unclear and attempt < self.client.max_retries):
+                    failed = VendorPlan(
+                        "fail",
+                        {},
+                        f"{plan.detail} failed: {exc.message}",
+                        "correct the cause in Dynamics or the mapping, then rerun",
+                    )
+                    self._vendor_failed(company_uuid, uuid, account, le, failed)
+                    return failed
+                if isinstance(exc, WriteOutcomeUnknownError):
+                    self.sleep(self.client.backoff(attempt))
+                current = plan_vendor(record, company, account, self._vendor_lookup(le, account))
+                continue
             self._vendor_lookup(le, account)
+            break
         self.summary.bump(f"vendors {'created' if plan.action == 'create' else 'updated'}")
         self.audit.record_people_decision(
             company_uuid, "vendor", uuid, account, le, plan.action, DONE, plan.detail
@@ -479,6 +515,21 @@ class PayablesSync:
         return self._run(record)
 
     def _run(self, record: AbcMapping[str, Any]) -> PaymentResult:
+        try:
+            return self._run_payment(record)
+        except ODataError as exc:
+            return self._finish(
+                record,
+                outcomes.REFUSED,
+                None,
+                None,
+                None,
+                f"contractor payment {record.get('uuid')}: Dynamics could not be read or "
+                f"written: {exc.message}",
+                "nothing was posted; " + REPLAY_HINT.format(uuid=record.get("uuid")),
+            )
+
+    def _run_payment(self, record: AbcMapping[str, Any]) -> PaymentResult:
         payment_uuid = str(record.get("uuid") or "")
         company_uuid = str(record.get("company_uuid") or "")
         contractor_uuid = str(record.get("contractor_uuid") or "")

@@ -22,7 +22,13 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.client import ODataClient, ODataError, fo_date, odata_literal
+from target_dynamics_fo.client import (
+    ODataClient,
+    ODataError,
+    WriteOutcomeUnknownError,
+    fo_date,
+    odata_literal,
+)
 from target_dynamics_fo.journal import (
     DimensionFormat,
     DimensionFormatError,
@@ -501,6 +507,7 @@ class PeopleSync:
         self._employments: dict[str, list[Employment]] = {}
         self._legal_entities: set[str] | None = None
         self._warned: set[str] = set()
+        self._pending: list[dict[str, Any]] = []
 
     # -- reading Dynamics -----------------------------------------------------------------
 
@@ -568,8 +575,30 @@ class PeopleSync:
 
     # -- one employee ---------------------------------------------------------------------
 
+    def remember(self, record: AbcMapping[str, Any]) -> None:
+        """Queue an employee; :meth:`sync_pending` runs after the payrolls are posted."""
+        self._pending.append(dict(record))
+
+    def sync_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for record in pending:
+            self.employee(record)
+
     def employee(self, record: AbcMapping[str, Any]) -> WorkerPlan | None:
         """Bring Dynamics in line with one Gusto employee record; never raises for bad data."""
+        try:
+            return self._employee(record)
+        except ODataError as exc:
+            self._failed(
+                str(record.get("company_uuid") or ""),
+                str(record.get("uuid") or "(no uuid)"),
+                "",
+                "",
+                [f"Dynamics could not be read or written: {exc.message}"],
+            )
+            return None
+
+    def _employee(self, record: AbcMapping[str, Any]) -> WorkerPlan | None:
         company_uuid = str(record.get("company_uuid") or "")
         uuid = str(record.get("uuid") or "(no uuid)")
         try:
@@ -587,7 +616,7 @@ class PeopleSync:
         except PeopleError as exc:
             self._failed(company_uuid, uuid, "", company.legal_entity, exc.problems)
             return None
-        return self._sync(desired, retry=True)
+        return self._sync(desired)
 
     def _dimensions(
         self, record: AbcMapping[str, Any], company: CompanyMapping
@@ -606,7 +635,7 @@ class PeopleSync:
                 f"employee {uuid}: employment dimensions left unchanged: " + "; ".join(problems)
             )
 
-    def _sync(self, desired: DesiredWorker, *, retry: bool) -> WorkerPlan:
+    def _sync(self, desired: DesiredWorker, attempt: int = 1) -> WorkerPlan:
         workers = self._load()
         key = desired.personnel_number.casefold()
         plan = plan_worker(desired, workers.get(key), self._employments.get(key, []))
@@ -622,7 +651,7 @@ class PeopleSync:
             )
             return plan
         if not plan.actions:
-            if retry:
+            if attempt == 1:
                 self.summary.bump("unchanged")
                 self._decide(desired, "worker", desired.personnel_number, "none", UNCHANGED)
             else:
@@ -642,13 +671,17 @@ class PeopleSync:
                 else:
                     self.client.patch(action.entity, action.key, action.body)
             except ODataError as exc:
-                # The write may have committed (lost answer, "already exists"): look again.
-                self._refresh(desired.personnel_number)
-                if retry:
+                # The write may have committed (lost answer, "already exists"), or another
+                # writer changed the person: look again and plan again, never resend blindly.
+                unclear = isinstance(exc, WriteOutcomeUnknownError) or exc.record_exists
+                if attempt == 1 or (unclear and attempt < self.client.max_retries):
                     LOGGER.warning(
                         "%s failed (%s); looking it up again", action.detail, exc.message
                     )
-                    return self._sync(desired, retry=False)
+                    if isinstance(exc, WriteOutcomeUnknownError):
+                        self.client.sleep(self.client.backoff(attempt))
+                    self._refresh(desired.personnel_number)
+                    return self._sync(desired, attempt + 1)
                 self._decide(
                     desired,
                     action.record_kind,
@@ -664,12 +697,34 @@ class PeopleSync:
                     _fix_for(exc.message),
                 )
                 return plan
+            self._remember(desired.personnel_number, action)
             self.summary.bump(action.kind)
             self._decide(desired, action.record_kind, target, action.kind, DONE, action.detail)
             LOGGER.info("%s", action.detail)
-        if not self.dry_run:
-            self._refresh(desired.personnel_number)
         return plan
+
+    def _remember(self, personnel_number: str, action: Action) -> None:
+        """Apply a confirmed write to the run's copy of Dynamics (no re-read per person)."""
+        key = personnel_number.casefold()
+        workers = self._load()
+        if action.entity == WORKERS:
+            workers[key] = {**workers.get(key, {}), **action.body}
+            return
+        employments = self._employments.setdefault(key, [])
+        if action.key is None:
+            employments.append(Employment.from_row(action.body))
+            return
+        for index, old in enumerate(employments):
+            if old.key() == action.key:
+                row = {
+                    "PersonnelNumber": old.personnel_number,
+                    "LegalEntityId": old.legal_entity,
+                    "EmploymentStartDate": old.raw_start,
+                    "EmploymentEndDate": old.raw_end,
+                    "DimensionDisplayValue": old.dimension_display,
+                    **action.body,
+                }
+                employments[index] = Employment.from_row(row)
 
     def _decide(  # noqa: PLR0917
         self,

@@ -96,6 +96,49 @@ class PayrollsSink(BatchSink):
 class EmployeesSink(_AuditedSink):
     def handle(self, record: dict[str, Any]) -> None:
         self.owner.runtime.processor.remember_employee(record)
+        # Workers are synchronised after the payrolls are posted (see target.py).
+        self.owner.runtime.people.remember(record)
+
+
+class ContractorsSink(_AuditedSink):
+    def handle(self, record: dict[str, Any]) -> None:
+        self.owner.runtime.payables.remember_contractor(record)
+
+
+class ContractorPaymentsSink(BatchSink):
+    """Buffers payments until the drain, after the payrolls' (sinks drain in stream order)."""
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: Record,
+        key_properties: list[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.owner: TargetDynamicsFO = target  # type: ignore[assignment]
+
+    def _parse_timestamps_in_record(self, record: Record, schema: Record, treatment: Any) -> None:
+        return
+
+    def process_record(self, record: Record, context: Record) -> None:
+        runtime = self.owner.runtime
+        runtime.audit.record_received(
+            self.stream_name,
+            _key(record, list(self.key_properties)),
+            record,
+            record.get("company_uuid"),
+        )
+        # Stored now, not at the drain: a payment that later fails is replayable from here.
+        runtime.audit.store_payment(record)
+        super().process_record(record, context)
+
+    def process_batch(self, context: Record) -> None:
+        payables = self.owner.runtime.payables
+        # Vendors first: a payment posts only to a vendor that exists.
+        payables.sync_vendors()
+        for record in context.get("records", []):
+            payables.payment(record)
 
 
 class DepartmentsSink(_AuditedSink):
@@ -109,7 +152,7 @@ class LocationsSink(_AuditedSink):
 
 
 class RecordedSink(_AuditedSink):
-    """Streams kept in the audit trail only (companies; people sync comes in a later issue)."""
+    """Streams kept in the audit trail only."""
 
 
 class IgnoredSink(RecordSink):
@@ -131,7 +174,7 @@ SINKS: dict[str, type[RecordSink] | type[BatchSink]] = {
     "departments": DepartmentsSink,
     "locations": LocationsSink,
     "companies": RecordedSink,
-    "contractors": RecordedSink,
-    "contractor_payments": RecordedSink,
+    "contractors": ContractorsSink,
+    "contractor_payments": ContractorPaymentsSink,
     "workers": RecordedSink,
 }

@@ -1,4 +1,4 @@
-"""target-dynamics-fo: posts processed Gusto payrolls into Dynamics 365 F&O general journals."""
+"""target-dynamics-fo: Gusto payrolls -> F&O journals; people -> workers; contractors -> AP."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from singer_sdk.target_base import Target
 from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
 from target_dynamics_fo.client import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_RETRIES
 from target_dynamics_fo.mapping import load_mapping
+from target_dynamics_fo.payables import PayablesSync
+from target_dynamics_fo.people import PeopleSync
 from target_dynamics_fo.processor import PayrollProcessor
 from target_dynamics_fo.settings import build_client
 from target_dynamics_fo.sinks import SINKS, IgnoredSink
@@ -39,6 +41,16 @@ class Runtime:
             dry_run=bool(self.config.get("dry_run")),
             dry_run_output=self.config.get("dry_run_output"),
         )
+
+    @cached_property
+    def people(self) -> PeopleSync:
+        p = self.processor
+        return PeopleSync(p.mapping, p.audit, p.client, lambda: p.reference, dry_run=p.dry_run)
+
+    @cached_property
+    def payables(self) -> PayablesSync:
+        p = self.processor
+        return PayablesSync(p.mapping, p.audit, p.client, lambda: p.reference, dry_run=p.dry_run)
 
     def started(self, name: str) -> bool:
         return name in self.__dict__
@@ -81,8 +93,8 @@ class TargetDynamicsFO(Target):
         th.Property(
             "authority_host",
             th.StringType,
-            default="https://login.microsoftonline.com",
-            description="Entra authority host.",
+            # No schema default: it would hide the authority host stored by `connect dynamics`.
+            description="Entra authority host (default https://login.microsoftonline.com).",
         ),
         th.Property(
             "ca_bundle",
@@ -157,12 +169,27 @@ class TargetDynamicsFO(Target):
         runtime = self.runtime
         if not runtime.started("processor"):
             return
+        # Full-table streams, so after the STATE: vendors of contractors without payments in
+        # this run, then workers, once every payroll and payment of the run is in Dynamics.
+        if runtime.started("payables"):
+            runtime.payables.sync_vendors()
+        if runtime.started("people"):
+            runtime.people.sync_pending()
         runtime.processor.finish()
-        failures = runtime.processor.summary.failures
+        failures = len(runtime.processor.summary.failures)
+        syncs: list[PeopleSync | PayablesSync] = []
+        if runtime.started("people"):
+            syncs.append(runtime.people)
+        if runtime.started("payables"):
+            syncs.append(runtime.payables)
+        for sync in syncs:
+            sync.finish()
+            failures += len(sync.summary.failures)
         if failures:
             self.logger.error(
-                "%d payroll(s) need attention; see `target-dynamics-fo-audit failures`.",
-                len(failures),
+                "%d payroll(s), people or payment(s) need attention; see "
+                "`target-dynamics-fo-audit failures`.",
+                failures,
             )
             sys.stdout.flush()
             sys.exit(1)
