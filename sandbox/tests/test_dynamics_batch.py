@@ -79,7 +79,10 @@ def journal_ops(dyn: DynamicsSandbox, jbn: str, second_account: str = "210400") 
 
 
 def send(http: PinnedSession, dyn: DynamicsSandbox, body: bytes, ctype: str) -> requests.Response:
-    return http.post(f"{dyn.url}/data/$batch", data=body, headers={"Content-Type": ctype})
+    resp: requests.Response = http.post(
+        f"{dyn.url}/data/$batch", data=body, headers={"Content-Type": ctype}
+    )
+    return resp
 
 
 @pytest.mark.parametrize("crlf", [True, False])

@@ -26,10 +26,15 @@ def _fresh(dyn: DynamicsSandbox) -> None:
     dyn.reset()
 
 
-def admin(dyn: DynamicsSandbox, path: str, body: dict | None = None) -> requests.Response:
+def admin(
+    dyn: DynamicsSandbox, path: str, body: dict[str, object] | None = None
+) -> requests.Response:
     session = PinnedSession(dyn.ca_bundle)
     url = f"{dyn.url}/_sandbox/{path}"
-    return session.post(url, json=body or {}) if body is not None else session.get(url)
+    resp: requests.Response = (
+        session.post(url, json=body or {}) if body is not None else session.get(url)
+    )
+    return resp
 
 
 def test_throttle_next_gives_429_with_retry_after(

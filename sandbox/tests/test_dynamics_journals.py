@@ -32,9 +32,10 @@ def _fresh(dyn: DynamicsSandbox) -> None:
 
 
 def header(http: PinnedSession, dyn: DynamicsSandbox, **body: Any) -> requests.Response:
-    return http.post(
+    resp: requests.Response = http.post(
         f"{dyn.url}/data/LedgerJournalHeaders", json={"JournalName": "Payroll", **body}
     )
+    return resp
 
 
 def line(http: PinnedSession, dyn: DynamicsSandbox, jbn: str, **body: Any) -> requests.Response:
@@ -47,11 +48,12 @@ def line(http: PinnedSession, dyn: DynamicsSandbox, jbn: str, **body: Any) -> re
     }
     # Amounts go out as JSON numbers with their exact digits, never through float.
     text = dumps(payload)
-    return http.post(
+    resp: requests.Response = http.post(
         f"{dyn.url}/data/LedgerJournalLines",
         data=text,
         headers={"Content-Type": "application/json"},
     )
+    return resp
 
 
 def infolog(resp: requests.Response) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from gd_sandbox.dynamics import DynamicsSandbox
@@ -29,13 +30,15 @@ def _fresh(dyn: DynamicsSandbox) -> None:
     dyn.configure(page_size=4)
 
 
-def get(http: PinnedSession, dyn: DynamicsSandbox, path: str, **params: str) -> dict:
+def get(http: PinnedSession, dyn: DynamicsSandbox, path: str, **params: str) -> dict[str, Any]:
     resp = http.get(f"{dyn.url}/data/{path}", params=params)
     assert resp.status_code == 200, resp.text
     return loads(resp.content)  # type: ignore[no-any-return]
 
 
-def all_pages(http: PinnedSession, dyn: DynamicsSandbox, path: str, **params: str) -> list[dict]:
+def all_pages(
+    http: PinnedSession, dyn: DynamicsSandbox, path: str, **params: str
+) -> list[dict[str, Any]]:
     page = get(http, dyn, path, **params)
     rows = list(page["value"])
     while "@odata.nextLink" in page:
