@@ -25,6 +25,7 @@ from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.client import (
     ODataClient,
     ODataError,
+    Operation,
     WriteOutcomeUnknownError,
     fo_date,
     odata_literal,
@@ -657,51 +658,83 @@ class PeopleSync:
             else:
                 self.summary.bump("confirmed by look-up after an unclear write")
             return plan
-        for action in plan.actions:
-            target = _target_key(desired, action)
-            if self.dry_run:
+        if self.dry_run:
+            for action in plan.actions:
                 self.summary.bump(f"{action.kind} (dry run)")
-                self._decide(
-                    desired, action.record_kind, target, action.kind, DRY_RUN, action.detail
-                )
-                continue
-            try:
-                if action.key is None:
-                    self.client.post(action.entity, action.body)
-                else:
-                    self.client.patch(action.entity, action.key, action.body)
-            except ODataError as exc:
-                # The write may have committed (lost answer, "already exists"), or another
-                # writer changed the person: look again and plan again, never resend blindly.
-                unclear = isinstance(exc, WriteOutcomeUnknownError) or exc.record_exists
-                if attempt == 1 or (unclear and attempt < self.client.max_retries):
-                    LOGGER.warning(
-                        "%s failed (%s); looking it up again", action.detail, exc.message
-                    )
-                    if isinstance(exc, WriteOutcomeUnknownError):
-                        self.client.sleep(self.client.backoff(attempt))
-                    self._refresh(desired.personnel_number)
-                    return self._sync(desired, attempt + 1)
                 self._decide(
                     desired,
                     action.record_kind,
-                    target,
+                    _target_key(desired, action),
+                    action.kind,
+                    DRY_RUN,
+                    action.detail,
+                )
+            return plan
+        try:
+            self._write(plan.actions)
+        except ODataError as exc:
+            # The write may have committed (lost answer, "already exists"), or another writer
+            # changed the person: look again and plan again, never resend blindly.
+            unclear = isinstance(exc, WriteOutcomeUnknownError) or exc.record_exists
+            details = "; ".join(a.detail for a in plan.actions)
+            if attempt == 1 or (unclear and attempt < self.client.max_retries):
+                LOGGER.warning("%s failed (%s); looking it up again", details, exc.message)
+                if isinstance(exc, WriteOutcomeUnknownError):
+                    self.client.sleep(self.client.backoff(attempt))
+                self._refresh(desired.personnel_number)
+                return self._sync(desired, attempt + 1)
+            fix = _fix_for(exc.message)
+            for action in plan.actions:
+                self._decide(
+                    desired,
+                    action.record_kind,
+                    _target_key(desired, action),
                     action.kind,
                     FAILED,
                     f"{action.detail}: {exc.message}",
-                    _fix_for(exc.message),
+                    fix,
                 )
-                self.summary.fail(
-                    f"employee {desired.employee_uuid} (worker {desired.personnel_number})",
-                    f"{action.detail}: {exc.message}",
-                    _fix_for(exc.message),
-                )
-                return plan
+            self.summary.fail(
+                f"employee {desired.employee_uuid} (worker {desired.personnel_number})",
+                f"{details}: nothing was saved: {exc.message}",
+                fix,
+            )
+            return plan
+        for action in plan.actions:
             self._remember(desired.personnel_number, action)
             self.summary.bump(action.kind)
-            self._decide(desired, action.record_kind, target, action.kind, DONE, action.detail)
+            self._decide(
+                desired,
+                action.record_kind,
+                _target_key(desired, action),
+                action.kind,
+                DONE,
+                action.detail,
+            )
             LOGGER.info("%s", action.detail)
         return plan
+
+    def _write(self, actions: Sequence[Action]) -> None:
+        """One person's writes in ONE changeset: a worker never exists without its employment."""
+        if len(actions) == 1:
+            action = actions[0]
+            if action.key is None:
+                self.client.post(action.entity, action.body)
+            else:
+                self.client.patch(action.entity, action.key, action.body)
+            return
+        self.client.batch(
+            [
+                Operation(
+                    "POST" if a.key is None else "PATCH",
+                    a.entity,
+                    a.body,
+                    key=a.key,
+                    odata_type="Worker" if a.entity == WORKERS else "Employment",
+                )
+                for a in actions
+            ]
+        )
 
     def _remember(self, personnel_number: str, action: Action) -> None:
         """Apply a confirmed write to the run's copy of Dynamics (no re-read per person)."""
