@@ -112,6 +112,16 @@ def main() -> int:
         audit_env = dict(env)
         run(["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "journals"], audit_env)
 
+        step("Workers and employments (leavers end on their termination date), vendors, AP invoices")
+        for what in ("workers", "vendors", "invoices"):
+            lines = run(
+                ["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), what],
+                audit_env, quiet=True,
+            ).splitlines()
+            ended = [line for line in lines if "ending" in line or "end employment" in line][:4]
+            shown = lines[:6] + ([*ended, "  ..."] if len(lines) > 7 else []) + lines[-1:]
+            print("\n".join(dict.fromkeys(shown)))
+
         step("Running the pipeline again from scratch (--full-refresh): exactly once, nothing new is posted")
         run([str(BIN / "meltano"), "run", "--full-refresh", "tap-gusto", "target-dynamics-fo"], env, quiet=True)
         run(["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "summary"], audit_env)
