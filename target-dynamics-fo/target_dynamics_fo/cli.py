@@ -298,7 +298,8 @@ def _show(store: AuditStore, payroll_uuid: str, out: TextIO) -> int:
         kind = "dry run" if journal["dry_run"] else "built"
         print(
             f"journal {journal['journal_batch_number']} ({kind} {journal['built_at']}) "
-            f"{journal['legal_entity']} {journal['trans_date']} hash {journal['content_hash'][:16]} "
+            f"{journal['legal_entity']} {journal['trans_date']} "
+            f"hash {journal['content_hash'][:16]} "
             f"lines {journal['line_count']} debit {journal['total_debit']} credit "
             f"{journal['total_credit']}",
             file=out,
