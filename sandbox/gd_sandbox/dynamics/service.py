@@ -66,14 +66,14 @@ class FnoService:
         self.default_company = seed.DEFAULT_COMPANY
         self._seq = _Sequences()
         self._seq_lock = threading.Lock()
+        self._defaults: dict[str, dict[str, Any]] = {}
         self.reseed()
 
     # ---------------------------------------------------------------- seed / config
 
     def reseed(self) -> None:
         with self.store.lock:
-            for table in self.store.tables.values():
-                table.clear()
+            self.store.clear()
             self._seq = _Sequences()
             for set_name, rows in seed.seed_rows().items():
                 entity = ENTITY_DEFS[set_name]
@@ -142,13 +142,17 @@ class FnoService:
 
     # ---------------------------------------------------------------- rows
 
-    def complete_row(self, entity: EntityDef, partial: dict[str, Any]) -> dict[str, Any]:
-        row: dict[str, Any] = {}
-        for name in entity.fields:
-            if name in partial and partial[name] is not None:
-                row[name] = coerce_value(entity, name, partial[name])
-            else:
-                row[name] = entity.default_for(name)
+    def complete_row(
+        self, entity: EntityDef, partial: dict[str, Any], *, coerced: bool = False
+    ) -> dict[str, Any]:
+        defaults = self._defaults.get(entity.set_name)
+        if defaults is None:
+            defaults = {name: entity.default_for(name) for name in entity.fields}
+            self._defaults[entity.set_name] = defaults
+        row = dict(defaults)
+        for name, value in partial.items():
+            if value is not None:
+                row[name] = value if coerced else coerce_value(entity, name, value)
         if entity.company_scoped:
             row["dataAreaId"] = str(row["dataAreaId"] or self.default_company).lower()
         return row
@@ -259,7 +263,7 @@ class FnoService:
         self._writable(entity)
         values = self.parse_body(entity, body, quoted_decimals=quoted_decimals)
         with self.store.transaction():
-            row = self.complete_row(entity, values)
+            row = self.complete_row(entity, values, coerced=True)
             self._assign_keys(entity, row, values)
             if entity.company_scoped:
                 self._check_company(entity.aot_name, row["dataAreaId"])
@@ -269,7 +273,7 @@ class FnoService:
             if validator is not None:
                 validator(row, None, values)
             self.store.put(set_name, row)
-            self._after_write(set_name, row)
+            self._after_write(set_name, row, None)
             return row
 
     def update(
@@ -304,7 +308,7 @@ class FnoService:
                 if self.store.get(set_name, row) is not None:
                     raise write_error(entity.aot_name, *self._duplicate_infolog(entity, row))
             self.store.put(set_name, row)
-            self._after_write(set_name, row)
+            self._after_write(set_name, row, old)
             return row
 
     def delete(self, set_name: str, keys: dict[str, Any]) -> None:
@@ -322,9 +326,8 @@ class FnoService:
                         "cannot be deleted.",
                     )
                 line_set = set_name.replace("Headers", "Lines")
-                for line in self.store.rows(line_set):
-                    if self._same_journal(line, old):
-                        self.store.delete(line_set, line)
+                for line in self._lines_of(line_set, old):
+                    self.store.delete(line_set, line)
             if set_name in ("LedgerJournalLines", "VendInvoiceJournalLines"):
                 header = self._header_for(set_name, old)
                 if header is not None and header["IsPosted"] == "Yes":
@@ -334,7 +337,7 @@ class FnoService:
                         "cannot be changed.",
                     )
             self.store.delete(set_name, old)
-            self._after_write(set_name, old)
+            self._after_write(set_name, None, old)
 
     def _writable(self, entity: EntityDef) -> None:
         if entity.read_only:
@@ -383,7 +386,7 @@ class FnoService:
         elif name in ("LedgerJournalLines", "VendInvoiceJournalLines") and not given.get(
             "LineNumber"
         ):
-            numbers = [r["LineNumber"] for r in self.store.rows(name) if self._same_journal(r, row)]
+            numbers = [r["LineNumber"] for r in self._lines_of(name, row)]
             row["LineNumber"] = max(numbers, default=_ZERO) + 1
         elif name == "VendorsV2" and not given.get("VendorAccountNumber"):
             row["VendorAccountNumber"] = self._next_free(
@@ -409,11 +412,9 @@ class FnoService:
                 if self.store.get(set_name, {**row, field_name: candidate}) is None:
                     return candidate
 
-    @staticmethod
-    def _same_journal(a: dict[str, Any], b: dict[str, Any]) -> bool:
-        return bool(
-            a["dataAreaId"] == b["dataAreaId"]
-            and str(a["JournalBatchNumber"]).casefold() == str(b["JournalBatchNumber"]).casefold()
+    def _lines_of(self, line_set: str, journal: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.store.journal_rows(
+            line_set, journal["dataAreaId"], str(journal["JournalBatchNumber"])
         )
 
     def _header_for(self, line_set: str, line: dict[str, Any]) -> dict[str, Any] | None:
@@ -422,7 +423,11 @@ class FnoService:
             {"dataAreaId": line["dataAreaId"], "JournalBatchNumber": line["JournalBatchNumber"]},
         )
 
-    def _after_write(self, set_name: str, row: dict[str, Any]) -> None:
+    def _after_write(
+        self, set_name: str, new: dict[str, Any] | None, old: dict[str, Any] | None
+    ) -> None:
+        row = new if new is not None else old
+        assert row is not None
         if set_name == "Employments":
             # Worker status follows the open-ended employments (no wall clock involved).
             worker = self.store.get("Workers", {"PersonnelNumber": row["PersonnelNumber"]})
@@ -443,16 +448,20 @@ class FnoService:
                     self.store.put("Workers", {**worker, "WorkerStatus": status})
         if set_name == "LedgerJournalLines":
             header = self._header_for(set_name, row)
-            if header is not None:
-                lines = [r for r in self.store.rows(set_name) if self._same_journal(r, header)]
-                self.store.put(
-                    "LedgerJournalHeaders",
-                    {
-                        **header,
-                        "JournalTotalDebit": sum((r["DebitAmount"] for r in lines), _ZERO),
-                        "JournalTotalCredit": sum((r["CreditAmount"] for r in lines), _ZERO),
-                    },
-                )
+            if header is None:
+                return
+            if old is None and new is not None:
+                # Inserts are the hot path (thousands per payroll): add instead of re-summing.
+                debit = header["JournalTotalDebit"] + new["DebitAmount"]
+                credit = header["JournalTotalCredit"] + new["CreditAmount"]
+            else:
+                lines = self._lines_of(set_name, header)
+                debit = sum((r["DebitAmount"] for r in lines), _ZERO)
+                credit = sum((r["CreditAmount"] for r in lines), _ZERO)
+            self.store.put(
+                "LedgerJournalHeaders",
+                {**header, "JournalTotalDebit": debit, "JournalTotalCredit": credit},
+            )
 
     # ---------------------------------------------------------------- validation helpers
 
@@ -727,25 +736,11 @@ class FnoService:
 
     def _voucher_for(self, header: dict[str, Any], row: dict[str, Any]) -> str:
         """New voucher "in connection with balance": reuse the journal's open voucher."""
-        lines = [
-            r
-            for r in self.store.rows("LedgerJournalLines")
-            if self._same_journal(r, header) and r["LineNumber"] != row["LineNumber"]
-        ]
-        if lines:
-            last = max(lines, key=lambda r: r["LineNumber"])
-            same = [r for r in lines if r["Voucher"] == last["Voucher"]]
-            balance = sum(
-                (
-                    r["DebitAmount"] - r["CreditAmount"]
-                    if not r["OffsetAccountDisplayValue"]
-                    else _ZERO
-                    for r in same
-                ),
-                _ZERO,
-            )
-            if balance != _ZERO and last["TransDate"] == row["TransDate"]:
-                return str(last["Voucher"])
+        open_voucher = self._open_voucher(header, row)
+        if open_voucher is not None:
+            voucher, trans_date, balance = open_voucher
+            if balance != _ZERO and trans_date == row["TransDate"]:
+                return voucher
         jn = self.store.get(
             "JournalNames", {"dataAreaId": header["dataAreaId"], "Name": header["JournalName"]}
         )
@@ -753,6 +748,28 @@ class FnoService:
         with self._seq_lock:
             n = self._seq.next(f"voucher:{header['dataAreaId']}:{series}", 0)
         return f"{series}{n:06d}"
+
+    def _open_voucher(
+        self, header: dict[str, Any], row: dict[str, Any]
+    ) -> tuple[str, str, Decimal] | None:
+        """(voucher, date, balance) of the voucher of the line before ``row``."""
+        company, jbn = header["dataAreaId"], str(header["JournalBatchNumber"])
+        previous = self.store.get(
+            "LedgerJournalLines",
+            {"dataAreaId": company, "JournalBatchNumber": jbn, "LineNumber": row["LineNumber"] - 1},
+        )
+        if previous is None:
+            # Gaps or fractional line numbers: fall back to the highest line below this one.
+            earlier = [
+                r
+                for r in self._lines_of("LedgerJournalLines", header)
+                if r["LineNumber"] < row["LineNumber"]
+            ]
+            if not earlier:
+                return None
+            previous = max(earlier, key=_line_number)
+        voucher = str(previous["Voucher"])
+        return voucher, previous["TransDate"], self.store.voucher_balance(company, jbn, voucher)
 
     def _validate_VendInvoiceJournalHeaders(  # noqa: N802
         self, row: dict[str, Any], old: dict[str, Any] | None, given: dict[str, Any]
@@ -935,7 +952,7 @@ class FnoService:
             lines = [
                 _posting_view(r, vendor=line_set == "VendInvoiceJournalLines")
                 for r in sorted(
-                    (r for r in self.store.rows(line_set) if self._same_journal(r, header)),
+                    self._lines_of(line_set, header),
                     key=lambda r: r["LineNumber"],
                 )
             ]
@@ -1047,3 +1064,8 @@ def _posting_view(line: dict[str, Any], *, vendor: bool) -> dict[str, Any]:
         "DocumentDate": line["InvoiceDate"] if vendor else line["DocumentDate"],
         "JournalCategory": "VendInvoiceRegister" if vendor else "Daily",
     }
+
+
+def _line_number(row: dict[str, Any]) -> Decimal:
+    number: Decimal = row["LineNumber"]
+    return number
