@@ -10,6 +10,7 @@ from http import HTTPStatus
 from urllib.parse import urlparse
 
 import requests
+from gd_vault.faultpoints import hit
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.pagination import BaseAPIPaginator
@@ -188,9 +189,11 @@ class GustoStream(RESTStream[int]):
     ) -> requests.Response:
         connection.limiter.acquire()
         request = connection.auth(prepared_request.copy())
+        hit("tap.request.before")
         response = self.requests_session.send(
             request, timeout=self.timeout, allow_redirects=self.allow_redirects
         )
+        hit("tap.request.after")
         if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
             connection.limiter.throttled(response_retry_after(response))
         return response

@@ -6,6 +6,8 @@ import datetime as dt
 import typing as t
 from decimal import Decimal
 
+from gd_vault.faultpoints import hit
+
 from tap_gusto import schemas
 from tap_gusto.client import GustoStream
 from tap_gusto.dates import horizon, windows
@@ -304,7 +306,9 @@ class PayrollsStream(PagedFetchMixin):
                         continue
                     done_this_run.add(uuid)
                     record = self.fetch_payroll(context, company, uuid, item)
+                    hit("tap.payroll.before_emit")
                     yield record
+                    hit("tap.payroll.after_emit")
                     # The SDK wrote the record before asking for the next one.
                     if record.get("processed") and processed_date:
                         emitted[uuid] = processed_date

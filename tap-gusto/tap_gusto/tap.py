@@ -6,8 +6,10 @@ import datetime as dt
 from functools import cached_property
 from typing import Any
 
+from gd_vault.faultpoints import hit
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.helpers._state import StateWriter
 
 from tap_gusto.auth import CompanyConnection, ConnectionRegistry, resolve_api_url
 from tap_gusto.client import DEFAULT_API_VERSION, MAX_PAGE_SIZE, GustoStream
@@ -20,6 +22,15 @@ from tap_gusto.tokens import TokenManager, resolve_app_credentials
 DEFAULT_LOOKBACK_DAYS = 31
 DEFAULT_MAX_REQUESTS_PER_MINUTE = 190
 VERSION = "0.1.0"
+
+
+class _KillPointStateWriter(StateWriter):
+    """The SDK's state writer with kill points on both sides of each STATE message."""
+
+    def write_state(self, state: Any) -> None:
+        hit("tap.state.before")
+        super().write_state(state)
+        hit("tap.state.after")
 
 
 class TapGusto(Tap):
@@ -140,6 +151,7 @@ class TapGusto(Tap):
         super().__init__(*args, **kwargs)
         # (HTTP status or None for connection errors, seconds waited) of every retry.
         self.retry_waits: list[tuple[int | None, float]] = []
+        self._state_writer = _KillPointStateWriter(self.message_writer)
         self.version_mismatch_logged = False
 
     def discover_streams(self) -> list[GustoStream]:

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 import requests
+from gd_vault.faultpoints import hit
 
 from tap_gusto.errors import GustoAuthError, ReconnectRequiredError
 
@@ -213,6 +214,7 @@ class TokenManager:
                 self._sleep(wait or min(2.0**attempt, 10.0))
             wait = 0.0
             _crash_point("before_refresh_request")
+            hit("tap.refresh.before_request")
             try:
                 response = self.session.post(
                     self.token_url, json=body, headers=headers, timeout=TOKEN_TIMEOUT_SECONDS
@@ -227,6 +229,7 @@ class TokenManager:
                 )
                 continue
             _crash_point("after_refresh_response")
+            hit("tap.refresh.after_response")
             if response.status_code == 200:
                 return self._parse_token_response(response)
             error, description = _oauth_error(response)
@@ -303,7 +306,9 @@ class TokenManager:
             record["pending_refresh_token"] = None
 
         # Durable before first use: Vault.update replaces the file atomically after fsync.
+        hit("tap.store.before_write")
         self.vault.update(write)
+        hit("tap.store.after_write")
         if not still_connected:
             raise ReconnectRequiredError(
                 f"Gusto company {self.company_uuid} was disconnected from the credential store "

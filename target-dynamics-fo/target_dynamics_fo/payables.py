@@ -23,6 +23,8 @@ from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gd_vault.faultpoints import hit
+
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.client import (
@@ -686,7 +688,9 @@ class PayablesSync:
         while True:
             attempt += 1
             try:
+                hit("target.invoice.batch.before")
                 self.client.batch(ops, journal_number=number)
+                hit("target.invoice.batch.after")
             except WriteOutcomeUnknownError as exc:
                 LOGGER.warning(
                     "Invoice journal %s: %s; looking it up before any retry", number, exc

@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gd_vault.faultpoints import hit
+
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.client import (
     MAX_BATCH_OPERATIONS,
@@ -109,6 +111,7 @@ class JournalPoster:
         self.sleep = sleep or client.sleep
 
     def find_header(self, legal_entity: str, journal_batch_number: str) -> dict[str, Any] | None:
+        hit("target.lookup.before")
         rows = self.client.get_all(
             HEADER_ENTITY,
             cross_company=True,
@@ -118,6 +121,7 @@ class JournalPoster:
             ),
             journal_number=journal_batch_number,
         )
+        hit("target.lookup.after")
         return rows[0] if rows else None
 
     def operations(
@@ -187,7 +191,9 @@ class JournalPoster:
         while True:
             attempt += 1
             try:
+                hit("target.batch.before")
                 self.client.batch(ops, journal_number=number)
+                hit("target.batch.after")
             except WriteOutcomeUnknownError as exc:
                 LOGGER.warning("Journal %s: %s; looking it up before any retry", number, exc)
                 found = self.find_header(journal.legal_entity, number)
@@ -271,6 +277,7 @@ class JournalPoster:
             reason=reason,
             fix=fix,
         )
+        hit("target.audit.before_outcome")
         self.audit.record_outcome(
             journal.payroll_uuid,
             outcome,
@@ -280,6 +287,7 @@ class JournalPoster:
             reason=reason,
             fix=fix,
         )
+        hit("target.audit.after_outcome")
         return result
 
 

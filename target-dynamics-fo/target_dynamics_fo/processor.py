@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gd_vault.faultpoints import hit
+
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.client import ODataClient
@@ -160,6 +162,7 @@ class PayrollProcessor:
     def reference(self) -> ReferenceData:
         if self._reference is None:
             entities = {c.legal_entity for c in self.mapping.companies.values()}
+            hit("target.reference.before")
             self._reference = load_reference(self.client, entities)
         return self._reference
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gd_vault.faultpoints import hit
 from singer_sdk.sinks import BatchSink, RecordSink
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class _AuditedSink(RecordSink):
         return
 
     def process_record(self, record: Record, context: Record) -> None:
+        hit("target.record.received")
         self.owner.runtime.audit.record_received(
             self.stream_name,
             _key(record, list(self.key_properties)),
@@ -82,6 +84,7 @@ class PayrollsSink(BatchSink):
         return None
 
     def process_record(self, record: Record, context: Record) -> None:
+        hit("target.record.received")
         runtime = self.owner.runtime
         runtime.audit.record_received(
             self.stream_name,
@@ -91,6 +94,7 @@ class PayrollsSink(BatchSink):
         )
         # Stored now, not at the drain: a payroll that later fails is replayable from here.
         runtime.audit.store_payroll(record)
+        hit("target.payroll.stored")
         super().process_record(record, context)
 
     def process_batch(self, context: Record) -> None:
@@ -128,6 +132,7 @@ class ContractorPaymentsSink(BatchSink):
         return
 
     def process_record(self, record: Record, context: Record) -> None:
+        hit("target.record.received")
         runtime = self.owner.runtime
         runtime.audit.record_received(
             self.stream_name,

@@ -6,6 +6,7 @@ import sys
 from functools import cached_property
 from typing import Any
 
+from gd_vault.faultpoints import hit
 from singer_sdk import typing as th
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
@@ -155,6 +156,11 @@ class TargetDynamicsFO(Target):
     @cached_property
     def runtime(self) -> Runtime:
         return Runtime(dict(self.config))
+
+    def _write_state_message(self, state: dict[str, Any]) -> None:
+        hit("target.state.before")
+        super()._write_state_message(state)
+        hit("target.state.after")
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         return SINKS.get(stream_name, IgnoredSink)
