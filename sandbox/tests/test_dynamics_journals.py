@@ -10,7 +10,7 @@ import pytest
 import requests
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.dynamics.odata import dumps, loads
-from gd_sandbox.dynamics.testing import PinnedSession, data_session
+from gd_sandbox.dynamics.testing import Op, PinnedSession, batch_request, data_session
 
 DATE = "2026-01-15T12:00:00Z"
 
@@ -428,3 +428,52 @@ def test_quoted_amounts_allowed_with_ieee754_opt_in(
     )
     assert resp.status_code == 201, resp.text
     assert dyn.entities["LedgerJournalLines"][0]["DebitAmount"] == Decimal("10.05")
+
+
+def test_voucher_allocation_in_connection_with_balance(
+    http: PinnedSession, dyn: DynamicsSandbox
+) -> None:
+    header(http, dyn, JournalBatchNumber="V-1")
+    amounts = [("600100", "DebitAmount", "5.00"), ("210400", "CreditAmount", "5.00"),
+               ("600110", "DebitAmount", "2.50"), ("210400", "CreditAmount", "1.00"),
+               ("210400", "CreditAmount", "1.50"), ("600120", "DebitAmount", "9.99")]  # fmt: skip
+    vouchers = []
+    for number, (account, side, amount) in enumerate(amounts, start=1):
+        resp = line(
+            http,
+            dyn,
+            "V-1",
+            LineNumber=number,
+            AccountDisplayValue=account,
+            **{side: Decimal(amount)},
+        )
+        assert resp.status_code == 201, resp.text
+        vouchers.append(resp.json()["Voucher"])
+    assert vouchers[0] == vouchers[1]
+    assert vouchers[2] == vouchers[3] == vouchers[4] != vouchers[1]
+    assert vouchers[5] not in vouchers[:5]
+
+
+def test_failed_changeset_leaves_voucher_balances_intact(
+    http: PinnedSession, dyn: DynamicsSandbox
+) -> None:
+    header(http, dyn, JournalBatchNumber="V-2")
+    first = line(
+        http, dyn, "V-2", LineNumber=1, AccountDisplayValue="600100", DebitAmount=Decimal("3.00")
+    )
+    common = {"JournalBatchNumber": "V-2", "CurrencyCode": "USD", "TransDate": DATE}
+    good = {**common, "LineNumber": 2, "AccountDisplayValue": "210400", "CreditAmount": 3}
+    bad = {**common, "LineNumber": 3, "AccountDisplayValue": "nope", "DebitAmount": 1}
+    body, ctype = batch_request(
+        [[Op("POST", "LedgerJournalLines", good), Op("POST", "LedgerJournalLines", bad)]]
+    )
+    assert (
+        http.post(f"{dyn.url}/data/$batch", data=body, headers={"Content-Type": ctype}).status_code
+        == 200
+    )
+    assert len(dyn.entities["LedgerJournalLines"]) == 1
+    # Line 1's voucher is still open (3.00 out of balance), so line 2 joins it.
+    second = line(
+        http, dyn, "V-2", LineNumber=2, AccountDisplayValue="210400", CreditAmount=Decimal("3.00")
+    )
+    assert second.json()["Voucher"] == first.json()["Voucher"]
