@@ -225,3 +225,12 @@ def test_certificate_signed_by_unregistered_key_is_refused(dyn: DynamicsSandbox)
     result = app.acquire_token_for_client(scopes=[f"{dyn.url}/.default"])
     assert result["error"] == "invalid_client"
     assert result["error_codes"] == [700027]
+
+
+def test_token_endpoint_outage_fault(dyn: DynamicsSandbox) -> None:
+    dyn.faults["token_unavailable_next"] = 1
+    # MSAL raises on a 5xx from the token endpoint (and remembers Retry-After per app).
+    with pytest.raises(msal.exceptions.MsalServiceError, match="503"):
+        _app(dyn).acquire_token_for_client(scopes=[f"{dyn.url}/.default"])
+    assert "access_token" in _app(dyn).acquire_token_for_client(scopes=[f"{dyn.url}/.default"])
+    assert dyn.stats["requests"]["token"]["POST"] == {"503": 1, "200": 1}

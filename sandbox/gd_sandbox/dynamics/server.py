@@ -47,6 +47,7 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "unavailable_next": 0,
     "lose_response_next_write": 0,
     "drop_connection_next": 0,
+    "token_unavailable_next": 0,
     "expire_tokens": False,
     "rate_limit_requests": 0,
     "rate_limit_window_seconds": 300,
@@ -365,6 +366,20 @@ class DynamicsSandbox:
         m = re.fullmatch(r"/([^/]+)/oauth2/(v2\.0/)?token", path)
         if m and method == "POST":
             body = read_body()
+            if self._take_fault("token_unavailable_next"):
+                self._stats.count("token", "POST", 503)
+                return Response(
+                    503,
+                    dumps(
+                        EntraError(
+                            503,
+                            "temporarily_unavailable",
+                            90033,
+                            "A transient error has occurred. Please try again.",
+                        ).body()
+                    ).encode(),
+                    [("Content-Type", "application/json; charset=utf-8"), ("Retry-After", "1")],
+                )
             form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
             tenant, v1 = m.group(1), m.group(2) is None
             return self._entra_call(
