@@ -25,9 +25,11 @@ test: venv
 
 chaos: venv
 	@$(BIN)/python -m pytest -m chaos -s $(PYTEST_ARGS)
+	@$(BIN)/python scripts/fault_table.py
 
 bench: venv
-	@$(BIN)/python bench/run.py
+	@$(BIN)/python bench/tap_extract.py
+	@$(BIN)/python bench/target_post.py
 
 lint: venv
 	@$(BIN)/ruff check .
