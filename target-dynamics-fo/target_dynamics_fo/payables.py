@@ -284,6 +284,7 @@ class PayablesSync:
         self._vendor_failures: dict[tuple[str, str], str] = {}
         self._warned: set[str] = set()
         self._pending: list[dict[str, Any]] = []
+        self._dry_run_vendors: set[tuple[str, str]] = set()
 
     # -- reference data -------------------------------------------------------------------
 
@@ -447,6 +448,8 @@ class PayablesSync:
             )
             return plan
         if self.dry_run:
+            # The dry run's invoices may name this vendor: it would exist by then.
+            self._dry_run_vendors.add((le, account.casefold()))
             self.summary.bump(f"vendor {plan.action} (dry run)")
             self.audit.record_people_decision(
                 company_uuid, "vendor", uuid, account, le, plan.action, DRY_RUN, plan.detail
@@ -581,6 +584,7 @@ class PayablesSync:
         vendor_problem = self._vendor_failures.get((company_uuid, contractor_uuid))
         if (
             vendor_problem is None
+            and (le, account.casefold()) not in self._dry_run_vendors
             and self._vendors_of(le).get(account.casefold()) is None
             and self._vendor_lookup(le, account) is None
         ):

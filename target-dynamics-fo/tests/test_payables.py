@@ -285,3 +285,17 @@ def test_reference_gaps_are_reported_together_before_anything_is_written(
     assert "vendor group 'NOPE'" in reason and "'Payroll' in rsc is of type 'Daily'" in reason
     assert [v for v in dyn.entities["VendorsV2"] if v["VendorAccountNumber"] == VENDOR] == []
     assert headers(dyn) == []
+
+
+def test_dry_run_writes_nothing_and_counts_new_vendors_as_there(
+    dyn: DynamicsSandbox, tmp_path: Path
+) -> None:
+    sync = sync_for(dyn, tmp_path)
+    sync.dry_run = True
+    sync.remember_contractor(contractor())
+    sync.sync_vendors()
+    result = sync.payment(payment())
+    assert result.outcome == "dry_run" and not result.failed
+    assert sync.summary.failures == []
+    assert [v for v in dyn.entities["VendorsV2"] if v["VendorAccountNumber"] == VENDOR] == []
+    assert headers(dyn) == []
