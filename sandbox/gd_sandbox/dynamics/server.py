@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from .batch import BatchResponse, BatchResult, parse_batch, render_batch
+from .batch import BatchOperation, BatchResponse, BatchResult, parse_batch, render_batch
 from .entities import ENTITY_DEFS
 from .entra import Entra, EntraError
 from .metadata import csdl_document
@@ -130,6 +130,12 @@ class _Stats:
 
 class _CloseConnection(Exception):  # noqa: N818
     """Raised to end a request by closing the socket without any response."""
+
+
+class _ChangesetFailed(Exception):  # noqa: N818
+    def __init__(self, response: BatchResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
 class DynamicsSandbox:
@@ -448,10 +454,7 @@ class DynamicsSandbox:
             return Response(
                 401,
                 b"",
-                [
-                    ("WWW-Authenticate", f'Bearer authorization_uri="{self.authority}"'),
-                    ("Content-Length", "0"),
-                ],
+                [("WWW-Authenticate", f'Bearer authorization_uri="{self.authority}"')],
             )
         retry_after: int | None = None
         if self._take_fault("throttle_next"):
@@ -624,30 +627,26 @@ class DynamicsSandbox:
         content_type, payload = render_batch(result)
         return Response(200, payload, [("Content-Type", content_type), ("OData-Version", "4.0")])
 
-    def _changeset(self, operations: list[Any]) -> list[BatchResponse]:
+    def _changeset(self, operations: list[BatchOperation]) -> list[BatchResponse]:
+        """All or nothing: the first failing operation rolls back the changeset and is the
+        only part answered, as F&O does."""
         responses: list[BatchResponse] = []
         locations: dict[str, str] = {}
-
-        class _Abort(Exception):  # noqa: N818
-            pass
-
-        failed: list[BatchResponse] = []
         try:
             with self.store.transaction():
                 for op in operations:
                     resp = self._batch_op(op.method, op.url, op.headers, op.body, locations)
-                    br = self._as_batch_response(resp, op.content_id)
+                    answer = self._as_batch_response(resp, op.content_id)
                     if resp.status >= 400:
-                        failed.append(br)
-                        raise _Abort
+                        raise _ChangesetFailed(answer)
                     if op.content_id is not None:
                         loc = dict(resp.headers).get("Location")
                         if loc:
                             locations[op.content_id] = loc
-                    responses.append(br)
-        except _Abort:
+                    responses.append(answer)
+        except _ChangesetFailed as failed:
             self._stats.bump("changesets_rolled_back")
-            return failed
+            return [failed.response]
         self._stats.bump("changesets_committed")
         return responses
 
@@ -806,12 +805,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not body_cache:
             read_body()  # keep the connection in sync for the next request
         self.send_response(resp.status, resp.reason)
-        names = {n.lower() for n, _ in resp.headers}
         for name, value in resp.headers:
             if name.lower() != "content-length":
                 self.send_header(name, value)
-        if "content-length" not in names or resp.body:
-            pass
         self.send_header("Content-Length", str(len(resp.body)))
         self.send_header("request-id", str(uuid.uuid4()))
         self.end_headers()
