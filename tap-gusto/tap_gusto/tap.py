@@ -10,6 +10,7 @@ from gd_vault.faultpoints import hit
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.helpers._state import StateWriter
+from singer_sdk.streams import Stream
 
 from tap_gusto.auth import CompanyConnection, ConnectionRegistry, resolve_api_url
 from tap_gusto.client import DEFAULT_API_VERSION, MAX_PAGE_SIZE, GustoStream
@@ -156,6 +157,21 @@ class TapGusto(Tap):
 
     def discover_streams(self) -> list[GustoStream]:
         return [stream_type(self) for stream_type in STREAM_TYPES]
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        # The SDK sorts streams by name, which sends contractor_payments before contractors: a
+        # target that creates a vendor from the contractors stream would then meet payments to
+        # vendors it has not created yet. Sync in STREAM_TYPES order (reference data, people,
+        # payrolls, contractors, their payments) instead.
+        loaded = super().streams
+        order: dict[type[Stream], int] = {kind: index for index, kind in enumerate(STREAM_TYPES)}
+        ordered = sorted(loaded.values(), key=lambda s: order.get(type(s), len(order)))
+        if list(loaded.values()) == ordered:
+            return loaded
+        reordered = {stream.name: stream for stream in ordered}
+        self._streams = reordered
+        return reordered
 
     # -- settings helpers ------------------------------------------------------------
 
