@@ -174,7 +174,7 @@ def _people(store: AuditStore, command: str, out: TextIO) -> int:
         ],
         out,
     )
-    print(f"{len(rows)} {command[:-1]} record(s) acted on", file=out)
+    print(f"{len(rows)} {' and '.join(kinds)} record(s) acted on", file=out)
     return 0
 
 
