@@ -294,6 +294,7 @@ class DynamicsSandbox:
             "environment_url": self.url,
             "authority": self.authority,
             "tenant_id": self.tenant_id,
+            "tenant_domain": self.entra.tenant_domain if self.entra else None,
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "ca_bundle": self.ca_bundle,
