@@ -78,6 +78,21 @@ def test_hire_worker_and_employment(http: PinnedSession, dyn: DynamicsSandbox) -
         },
     )
     assert "Worker '999999' does not exist" in infolog(ghost)
+    bad_dims = http.post(
+        f"{dyn.url}/data/Employments",
+        json={
+            "PersonnelNumber": "000101",
+            "LegalEntityId": "rsc",
+            "EmploymentStartDate": "2030-01-01T12:00:00Z",
+            "DimensionDisplayValue": "100-999-DEN",
+        },
+    )
+    assert "Value '999' for financial dimension 'Department' does not exist" in infolog(bad_dims)
+    dims = http.patch(
+        employment_url(dyn, pn, "2026-02-02T12:00:00Z"),
+        json={"DimensionDisplayValue": "100-110-DEN"},
+    )
+    assert dims.status_code == 204
     bad_le = http.post(
         f"{dyn.url}/data/Employments",
         json={

@@ -902,6 +902,9 @@ class FnoService:
         self._check_company(aot, row["LegalEntityId"])
         if row["EmploymentStartDate"] == "1900-01-01T12:00:00Z":
             raise write_error(aot, "Error: Field 'EmploymentStartDate' must be filled in.")
+        self.check_default_dimensions(
+            aot, row["LegalEntityId"], "DimensionDisplayValue", row["DimensionDisplayValue"]
+        )
         if row["EmploymentEndDate"] < row["EmploymentStartDate"]:
             raise write_error(
                 aot,
