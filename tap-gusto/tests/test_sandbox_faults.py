@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
+import requests.adapters
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault
 from tap_gusto.errors import GustoAPIError, ReconnectRequiredError
@@ -116,8 +120,17 @@ def test_revoked_refresh_token_asks_to_reconnect(
 
 
 def test_one_second_tokens_refresh_many_times_without_invalid_grant(
-    tmp_path: Path, vault: Vault
+    tmp_path: Path, vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Each request takes at least 50 ms (as a real network would), so the run outlives several
+    # 1-second tokens however fast the sandbox answers.
+    real_send = requests.adapters.HTTPAdapter.send
+
+    def slow_send(self: requests.adapters.HTTPAdapter, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.05)
+        return real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", slow_send)
     with GustoSandbox(port=0, seed="demo", token_lifetime=1) as gusto:
         connect_companies(vault, gusto)
         # Payrolls of both companies: long enough (dozens of multi-page payrolls) for the
