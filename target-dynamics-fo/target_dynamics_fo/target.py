@@ -166,10 +166,11 @@ class TargetDynamicsFO(Target):
         return SINKS.get(stream_name, IgnoredSink)
 
     def process_endofpipe(self) -> None:
-        """Drain (post) and write state, then log the summary; exit 1 if a payroll was refused.
+        """Drain (post) and write state, sync workers, log the summaries; exit 1 on a failure.
 
-        The non-zero exit comes after every other payroll was posted and the state written,
-        so a scheduler alerts without losing the work that succeeded.
+        A refused payroll or contractor payment, or a worker or vendor that could not be
+        synchronised, exits 1 after everything else was posted and the state written, so a
+        scheduler alerts without losing the work that succeeded.
         """
         super().process_endofpipe()
         runtime = self.runtime
