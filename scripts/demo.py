@@ -112,7 +112,7 @@ def main() -> int:
         audit_env = dict(env)
         run(["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "journals"], audit_env)
 
-        step("Workers and employments (leavers end on their termination date), vendors, AP invoices")
+        step("Workers and employments (leavers end on their last day), vendors, AP invoices")
         for what in ("workers", "vendors", "invoices"):
             lines = run(
                 ["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), what],
