@@ -47,7 +47,8 @@ def vault_key_env() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def gusto_sandbox() -> Iterator[GustoSandbox]:
-    with GustoSandbox(port=0, seed="demo") as gusto:
+    # A generous rate limit keeps the session fast; rate limiting has its own tests.
+    with GustoSandbox(port=0, seed="demo", rate_limit_per_minute=6000) as gusto:
         yield gusto
 
 
@@ -118,7 +119,13 @@ def tap_config_file(
 ) -> Path:
     path = tmp_path_factory.mktemp("tap") / "tap-config.json"
     path.write_text(
-        json.dumps({"api_url": gusto_sandbox.url, "credentials_store": str(credential_store)})
+        json.dumps(
+            {
+                "api_url": gusto_sandbox.url,
+                "credentials_store": str(credential_store),
+                "max_requests_per_minute": 6000,
+            }
+        )
     )
     return path
 

@@ -225,8 +225,7 @@ class PayrollProcessor:
     # -- payrolls -------------------------------------------------------------------------
 
     def process(self, record: AbcMapping[str, Any]) -> PostResult:
-        """Store the record for replay, then build, check and post (or write) its journal."""
-        self.audit.store_payroll(record)
+        """Build, check and post (or write) the journal of a record the sink has stored."""
         refs = self._refs_for(record, None)
         self.audit.set_payroll_employee_refs(
             str(record.get("payroll_uuid")), [_ref_dict(r) for r in refs.values()]
@@ -253,7 +252,9 @@ class PayrollProcessor:
             if not isinstance(comp, AbcMapping):
                 continue
             euuid = str(comp.get("employee_uuid"))
-            ref = known.get(euuid) or (used or {}).get(euuid)
+            # A replay uses the references the payroll was first built with; the latest known
+            # ones fill in employees that were missing then.
+            ref = (used or {}).get(euuid) or known.get(euuid)
             if ref is not None:
                 refs[euuid] = ref
         return refs
