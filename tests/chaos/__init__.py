@@ -1,0 +1,1 @@
+"""Chaos tests: kill points, external SIGKILLs and reruns of the real pipeline."""

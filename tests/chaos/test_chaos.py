@@ -1,0 +1,287 @@
+"""Kill the pipeline at named points and at random moments, under faults; reruns must converge.
+
+Every episode starts from an empty Dynamics sandbox and an empty audit store, arms one round of
+every fault on both sides (Gusto 429/503/dropped connection, Dynamics 429 with Retry-After, 503,
+a response lost after the commit, a dropped connection, all access tokens expired mid-run), runs
+`tap-gusto | target-dynamics-fo` with a kill, then reruns with the last STATE the target printed
+until a run ends cleanly, and checks Dynamics, the audit store and the Gusto grant.
+
+The bounded test is part of `make test`; the large one (`-m chaos`, `make chaos`) takes
+CHAOS_SEED / CHAOS_KILLS / CHAOS_EXTERNAL_KILLS from the environment and prints its table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from gd_sandbox.dynamics import DynamicsSandbox
+from gd_sandbox.gusto import GustoSandbox
+from gd_vault import faultpoints
+from resilience_log import record
+
+from chaos.harness import (
+    ChaosPipeline,
+    Expected,
+    arm_faults,
+    check_exactly_once,
+    check_tokens,
+    choose_kills,
+    expected_work,
+    seed_from_env,
+    short_token_lifetimes,
+)
+
+RIDGELINE = "0c991fcc-d01e-50c4-90c6-d27026b49396"
+SUMMIT = "ee2ce936-5d04-5cda-8909-6ace20a55be1"
+GUSTO_TOKEN_SECONDS = 4
+DYNAMICS_TOKEN_SECONDS = 900
+EXPIRE_DYNAMICS_TOKENS_AFTER = 2.0
+BOUNDED_SEED = 20261128
+
+
+@dataclass
+class World:
+    gusto: GustoSandbox
+    dyn: DynamicsSandbox
+    store: Path
+    mapping: Path
+    root: Path
+    companies: list[str]
+    start: dt.date
+    invalid_grants_before: int
+    episodes: int = 0
+
+    def expected(self) -> Expected:
+        return expected_work(self.gusto, self.companies, self.start)
+
+    def pipeline(self) -> ChaosPipeline:
+        self.episodes += 1
+        self.dyn.reset()
+        return ChaosPipeline.create(
+            self.root / f"episode-{self.episodes:03d}",
+            self.gusto,
+            self.store,
+            self.mapping,
+            company_ids=self.companies,
+            start_date=self.start,
+        )
+
+    def arm(self) -> tuple[float, Callable[[], object]]:
+        arm_faults(self.gusto, self.dyn)
+        return (
+            EXPIRE_DYNAMICS_TOKENS_AFTER,
+            lambda: self.dyn.set_faults({"expire_tokens": True}),
+        )
+
+
+def _world(
+    gusto: GustoSandbox,
+    dyn: DynamicsSandbox,
+    store: Path,
+    mapping: Path,
+    root: Path,
+    companies: list[str],
+    days: int,
+) -> Iterator[World]:
+    with short_token_lifetimes(gusto, dyn, GUSTO_TOKEN_SECONDS, DYNAMICS_TOKEN_SECONDS):
+        yield World(
+            gusto,
+            dyn,
+            store,
+            mapping,
+            root,
+            companies,
+            gusto.today - dt.timedelta(days=days),
+            gusto.stats.snapshot()["invalid_grants"],
+        )
+    dyn.reset()
+
+
+@dataclass
+class Episode:
+    kill: str
+    fired: bool
+    runs: int
+    problems: list[str]
+
+
+def run_episode(
+    world: World,
+    *,
+    kill_at: str | None = None,
+    external: tuple[str, float] | None = None,
+    faults: bool = True,
+) -> Episode:
+    pipeline = world.pipeline()
+    during = world.arm() if faults else None
+    first = pipeline.run(kill_at=kill_at, external_kill=external, during=during)
+    if not first.clean:
+        pipeline.run_until_clean()
+    problems = check_exactly_once(world.gusto, world.dyn, pipeline, world.expected())
+    return Episode(first.kill or "none", first.killed, len(pipeline.runs), problems)
+
+
+def traced_counts(world: World) -> tuple[dict[str, int], Episode]:
+    """A run under faults with no kill, counting how often each kill point is reached."""
+    trace = world.root / "trace"
+    os.environ[faultpoints.TRACE_ENV] = str(trace)
+    try:
+        episode = run_episode(world)
+    finally:
+        del os.environ[faultpoints.TRACE_ENV]
+    counts: Counter[str] = Counter()
+    for path in trace.glob("*.json"):
+        counts.update(json.loads(path.read_text()))
+    return dict(counts), episode
+
+
+def _record(episode: Episode, name: str) -> None:
+    record(
+        "kill" if episode.kill != "none" else "fault",
+        name,
+        episode.kill
+        if episode.kill != "none"
+        else "Gusto 429+503+dropped connection, Dynamics 429 (Retry-After)+503+lost response+"
+        "dropped connection, tokens expiring mid-run on both sides",
+        "reruns converge: every payroll exactly one balanced journal, every contractor payment "
+        "one AP invoice, audit complete, no invalid_grant",
+        f"{'killed' if episode.fired else 'not reached'}; clean after {episode.runs} run(s); "
+        + ("; ".join(episode.problems) if episode.problems else "all checks hold"),
+        passed=not episode.problems,
+    )
+
+
+def _tokens_ok(world: World) -> None:
+    problems = check_tokens(world.gusto, world.store, world.companies, world.invalid_grants_before)
+    record(
+        "fault",
+        "refresh tokens after all kills",
+        f"Gusto tokens living {GUSTO_TOKEN_SECONDS}s, kills inside refresh and store writes",
+        "no invalid_grant; the stored grant still refreshes",
+        "; ".join(problems) or "no invalid_grant; stored grant refreshed",
+        passed=not problems,
+    )
+    assert not problems, problems
+
+
+# ------------------------------------------------------------------ bounded (make test)
+
+
+@pytest.fixture
+def bounded_world(
+    gusto_sandbox: GustoSandbox,
+    dynamics_sandbox: DynamicsSandbox,
+    credential_store: Path,
+    mapping_file: Path,
+    tmp_path: Path,
+) -> Iterator[World]:
+    # The small company and five weeks (two or three payrolls) keep this inside `make test`;
+    # the large run covers Ridgeline's 120 employees and its contractor payments.
+    yield from _world(
+        gusto_sandbox,
+        dynamics_sandbox,
+        credential_store,
+        mapping_file,
+        tmp_path,
+        [SUMMIT],
+        days=35,
+    )
+
+
+BOUNDED_PHASES = (
+    ("tap.refresh.after_response", "tap.store.before_write", "tap.payroll.before_emit"),
+    ("target.batch.after", "target.lookup.after", "target.audit.before_outcome"),
+)
+
+
+def test_bounded_chaos_kills_converge_to_exactly_once(bounded_world: World) -> None:
+    world = bounded_world
+    seed = seed_from_env(BOUNDED_SEED)
+    rng = random.Random(seed)
+    counts, clean = traced_counts(world)
+    _record(clean, "faults on both sides, no kill")
+    assert not clean.problems, clean.problems
+    kills = []
+    for phase in BOUNDED_PHASES:
+        reachable = [p for p in phase if counts.get(p)]
+        point = rng.choice(reachable)
+        kills.append(f"{point}:{rng.randint(1, counts[point])}")
+    for spec in kills:
+        episode = run_episode(world, kill_at=spec, faults=False)
+        _record(episode, f"kill at {spec}")
+        assert episode.fired, f"kill point {spec} was not reached (seed {seed})"
+        assert not episode.problems, (spec, seed, episode.problems)
+    victim = rng.choice(["tap", "target"])
+    external = run_episode(world, external=(victim, rng.uniform(0.5, 3.0)), faults=False)
+    _record(external, "external SIGKILL (bounded)")
+    assert not external.problems, (external.kill, seed, external.problems)
+    _tokens_ok(world)
+
+
+# ------------------------------------------------------------------ large (make chaos)
+
+
+@pytest.fixture
+def large_world(
+    gusto_sandbox: GustoSandbox,
+    dynamics_sandbox: DynamicsSandbox,
+    credential_store: Path,
+    mapping_file: Path,
+    tmp_path: Path,
+) -> Iterator[World]:
+    yield from _world(
+        gusto_sandbox,
+        dynamics_sandbox,
+        credential_store,
+        mapping_file,
+        tmp_path,
+        [RIDGELINE, SUMMIT],
+        days=int(os.environ.get("CHAOS_DAYS") or 45),
+    )
+
+
+@pytest.mark.chaos
+def test_large_chaos_run(large_world: World) -> None:
+    world = large_world
+    seed = seed_from_env(random.SystemRandom().randrange(1, 2**31))
+    kills_wanted = int(os.environ.get("CHAOS_KILLS") or 30)
+    externals = int(os.environ.get("CHAOS_EXTERNAL_KILLS") or 6)
+    print(f"\nchaos seed {seed} (reproduce: CHAOS_SEED={seed} make chaos)")
+    rng = random.Random(seed)
+    counts, clean = traced_counts(world)
+    _record(clean, "faults on both sides, no kill (large)")
+    rows: list[tuple[str, Episode]] = [("faults only", clean)]
+    specs = choose_kills(seed, kills_wanted * 2, counts, faultpoints.POINTS)
+    fired: set[str] = set()
+    for spec in specs:
+        if len(fired) >= kills_wanted:
+            break
+        episode = run_episode(world, kill_at=spec)
+        rows.append((spec, episode))
+        _record(episode, f"kill at {spec}")
+        if episode.fired:
+            fired.add(spec)
+    for _ in range(externals):
+        victim = rng.choice(["tap", "target"])
+        episode = run_episode(world, external=(victim, rng.uniform(0.3, 12.0)))
+        rows.append(("external", episode))
+        _record(episode, f"external SIGKILL #{len(rows)}")
+    print(f"\n{'kill':48} {'fired':6} {'runs':5} result")
+    for _, episode in rows:
+        print(
+            f"{episode.kill[:48]:48} {'yes' if episode.fired else 'no':6} {episode.runs:<5} "
+            f"{'ok' if not episode.problems else '; '.join(episode.problems)[:120]}"
+        )
+    print(f"distinct kill points fired: {len(fired)} of {len(specs)} tried; seed {seed}")
+    failed = [(spec, e.problems) for spec, e in rows if e.problems]
+    assert not failed, (seed, failed)
+    assert len(fired) >= kills_wanted, f"only {len(fired)} kill points fired (seed {seed})"
+    _tokens_ok(world)
