@@ -358,7 +358,8 @@ def plan_worker(
     # A rehire: the employment that was open before the new hire date ends on the termination.
     if desired.previous_end is not None:
         ended: list[Employment] = []
-        for e in mine:
+        for row in mine:
+            e = row
             if (
                 e.start < desired.hire_date
                 and e.start <= desired.previous_end
@@ -375,7 +376,8 @@ def plan_worker(
                         f"{desired.hire_date.isoformat()})",
                     )
                 )
-                e = replace(e, end=desired.previous_end, raw_end=fo_date(desired.previous_end))  # noqa: PLW2901 - the rest of the plan sees it ended
+                # The rest of the plan sees it ended.
+                e = replace(e, end=desired.previous_end, raw_end=fo_date(desired.previous_end))
             ended.append(e)
         mine = ended
 
