@@ -123,9 +123,19 @@ class EntraTokenProvider:
                     http_client=PinnedSession(self._ca_bundle) if self._ca_bundle else None,
                 )
             except ValueError as exc:
+                detail = self._clean(str(exc)).splitlines()[0][:200] if str(exc) else ""
+                if "authority configuration" not in detail:
+                    raise DynamicsAuthError(
+                        f"The Entra credential for client id {self.client_id} is not usable: "
+                        f"{detail}. Check the client secret, or the certificate PEM and its "
+                        "thumbprint."
+                    ) from exc
+                # MSAL says this when the tenant's OpenID configuration is not found.
                 raise DynamicsAuthError(
-                    f"Cannot reach the Entra authority {self.authority}: {self._clean(str(exc))}. "
-                    "Check tenant_id and authority_host."
+                    f"Microsoft Entra does not know tenant {self.tenant_id!r} at "
+                    f"{self.authority}: check tenant_id (the directory id or domain of the "
+                    "tenant that owns the F&O environment) and authority_host. "
+                    f"({detail})"
                 ) from exc
             except Exception as exc:
                 raise DynamicsAuthError(
