@@ -1,7 +1,8 @@
-"""`make demo`: start both sandboxes, connect them, run the real Meltano pipeline, show what was posted.
+"""`make demo`: start both sandboxes, connect them, run the real Meltano pipeline, show the result.
 
-Everything happens on 127.0.0.1; no account anywhere is needed. The demo is re-runnable: each run
-starts fresh sandboxes, a fresh credential store and a fresh audit trail under `.gusto-dynamics/sandbox/`.
+Everything happens on 127.0.0.1; no account anywhere is needed. The demo is re-runnable: each
+run starts fresh sandboxes, a fresh credential store and a fresh audit trail under
+`.gusto-dynamics/sandbox/`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def step(title: str) -> None:
     print(f"\n==> {title}", flush=True)
 
 
-def run(args: list[str], env: dict[str, str], *, stdin: str | None = None, quiet: bool = False) -> str:
+def run(
+    args: list[str], env: dict[str, str], *, stdin: str | None = None, quiet: bool = False
+) -> str:
     result = subprocess.run(
         args, cwd=ROOT, env=env, input=stdin, text=True, capture_output=True, check=False
     )
@@ -45,7 +48,11 @@ def start_sandboxes(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[st
     log = (WORK / "sandbox.log").open("w")
     proc = subprocess.Popen(
         [str(BIN / "python"), "-m", "gd_sandbox", "up", "--state-dir", str(STATE_DIR)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not endpoints_file.exists():
@@ -74,24 +81,57 @@ def main() -> int:
         print(f"Dynamics F&O:  {dyn['url']}  (Entra ID on the same host, self-signed TLS)")
 
         step("Creating an encrypted credential store (key file with mode 0600)")
-        run(["gusto-dynamics", "key", "generate", "--file", env["GUSTO_DYNAMICS_VAULT_KEY_FILE"]], env)
+        run(
+            ["gusto-dynamics", "key", "generate", "--file", env["GUSTO_DYNAMICS_VAULT_KEY_FILE"]],
+            env,
+        )
 
-        step("Connecting each Gusto company (OAuth authorization-code grant, one token set per company)")
+        step(
+            "Connecting each Gusto company "
+            "(OAuth authorization-code grant, one token set per company)"
+        )
         for company in gusto["companies"]:
             run(
-                ["gusto-dynamics", "connect", "gusto", "--api-url", gusto["url"],
-                 "--client-id", gusto["client_id"], "--client-secret-stdin",
-                 "--browser", "http", "--company", company["uuid"]],
-                env, stdin=gusto["client_secret"] + "\n",
+                [
+                    "gusto-dynamics",
+                    "connect",
+                    "gusto",
+                    "--api-url",
+                    gusto["url"],
+                    "--client-id",
+                    gusto["client_id"],
+                    "--client-secret-stdin",
+                    "--browser",
+                    "http",
+                    "--company",
+                    company["uuid"],
+                ],
+                env,
+                stdin=gusto["client_secret"] + "\n",
             )
 
         step("Connecting Dynamics 365 F&O (Entra ID client credentials)")
         run(
-            ["gusto-dynamics", "connect", "dynamics", "--name", "sandbox",
-             "--environment-url", dyn["url"], "--tenant-id", dyn["tenant_id"],
-             "--client-id", dyn["client_id"], "--client-secret-stdin",
-             "--authority-host", dyn["url"], "--ca-bundle", dyn["ca_bundle"]],
-            env, stdin=dyn["client_secret"] + "\n",
+            [
+                "gusto-dynamics",
+                "connect",
+                "dynamics",
+                "--name",
+                "sandbox",
+                "--environment-url",
+                dyn["url"],
+                "--tenant-id",
+                dyn["tenant_id"],
+                "--client-id",
+                dyn["client_id"],
+                "--client-secret-stdin",
+                "--authority-host",
+                dyn["url"],
+                "--ca-bundle",
+                dyn["ca_bundle"],
+            ],
+            env,
+            stdin=dyn["client_secret"] + "\n",
         )
         run(["gusto-dynamics", "status"], env)
 
@@ -100,7 +140,10 @@ def main() -> int:
         run([str(BIN / "meltano"), "install"], env, quiet=True)
         subprocess.run(
             [str(BIN / "meltano"), "state", "clear", "--force", STATE_ID],
-            cwd=ROOT, env=env, capture_output=True, check=False,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            check=False,
         )
 
         step("meltano run tap-gusto target-dynamics-fo")
@@ -110,24 +153,40 @@ def main() -> int:
 
         step("Journals posted to Dynamics (read back from the audit trail)")
         audit_env = dict(env)
-        run(["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "journals"], audit_env)
+        run(
+            ["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "journals"],
+            audit_env,
+        )
 
         step("Workers and employments (leavers end on their last day), vendors, AP invoices")
         for what in ("workers", "vendors", "invoices"):
             lines = run(
                 ["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), what],
-                audit_env, quiet=True,
+                audit_env,
+                quiet=True,
             ).splitlines()
             ended = [line for line in lines if "ending" in line or "end employment" in line][:4]
             shown = lines[:6] + ([*ended, "  ..."] if len(lines) > 7 else []) + lines[-1:]
             print("\n".join(dict.fromkeys(shown)))
 
-        step("Running the pipeline again from scratch (--full-refresh): exactly once, nothing new is posted")
-        run([str(BIN / "meltano"), "run", "--full-refresh", "tap-gusto", "target-dynamics-fo"], env, quiet=True)
-        run(["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "summary"], audit_env)
+        step(
+            "Running the pipeline again from scratch (--full-refresh): "
+            "exactly once, nothing new is posted"
+        )
+        run(
+            [str(BIN / "meltano"), "run", "--full-refresh", "tap-gusto", "target-dynamics-fo"],
+            env,
+            quiet=True,
+        )
+        run(
+            ["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "summary"],
+            audit_env,
+        )
 
         print(f"\nAudit trail: {WORK / 'audit.sqlite'}")
-        print("Try: target-dynamics-fo-audit --audit-db .gusto-dynamics/sandbox/audit.sqlite failures")
+        print(
+            "Try: target-dynamics-fo-audit --audit-db .gusto-dynamics/sandbox/audit.sqlite failures"
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
