@@ -284,6 +284,18 @@ class PayrollProcessor:
                 f"{label}: {exc}",
                 f"add the company to the mapping file, {hint}",
             )
+        if not isinstance(record.get("totals"), AbcMapping):
+            # The builder can balance a journal without them, but only Gusto's own totals prove
+            # that the employee lines read are the whole payroll; never post unchecked.
+            return self._refuse(
+                payroll_uuid,
+                company_uuid,
+                company.legal_entity,
+                f"{label} carries no totals object, so its journal cannot be checked against "
+                "Gusto's own payroll totals",
+                f"resend the payroll as Gusto returns it with include=totals (as tap-gusto "
+                f"does), {hint}",
+            )
         gaps = self.gaps_for(company)
         if gaps:
             listing = "; ".join(gaps)
