@@ -18,7 +18,7 @@ from tap_gusto.dates import parse_date
 from tap_gusto.errors import GustoAuthError
 from tap_gusto.limiter import RateLimiter
 from tap_gusto.streams import STREAM_TYPES
-from tap_gusto.tokens import TokenManager, resolve_app_credentials
+from tap_gusto.tokens import TokenManager, now_iso, resolve_app_credentials
 
 DEFAULT_LOOKBACK_DAYS = 31
 DEFAULT_MAX_REQUESTS_PER_MINUTE = 190
@@ -154,6 +154,36 @@ class TapGusto(Tap):
         self.retry_waits: list[tuple[int | None, float]] = []
         self._state_writer = _KillPointStateWriter(self.message_writer)
         self.version_mismatch_logged = False
+
+    # The SDK marks sync_all final so that taps don't change the sync loop; this only wraps it
+    # to note the outcome for `gusto-dynamics status`, and the loop itself is untouched.
+    def sync_all(self) -> None:  # type: ignore[misc]
+        try:
+            super().sync_all()
+        except Exception as exc:
+            self._record_run(ok=False, message=f"extraction failed: {type(exc).__name__}: {exc}")
+            raise
+        self._record_run(ok=True, message="extraction completed")
+
+    def _record_run(self, *, ok: bool, message: str) -> None:
+        """Note the run per company in the store's status section, for `gusto-dynamics status`."""
+        if "connections" not in self.__dict__:
+            return  # never reached Gusto (e.g. no company connected): nothing to record
+        finished_at = now_iso()
+        companies = list(self.company_ids)
+
+        def apply(data: dict[str, Any]) -> None:
+            status = data.setdefault("status", {})
+            for company in companies:
+                entry = status.setdefault(f"gusto:{company}", {})
+                entry.update(
+                    last_run_at=finished_at, last_run_ok=ok, last_run_message=message[:300]
+                )
+
+        try:
+            self.vault.update(apply)
+        except Exception as exc:  # the extraction result matters more than this note
+            self.logger.warning("Could not record the run in the credential store: %s", exc)
 
     def discover_streams(self) -> list[GustoStream]:
         return [stream_type(self) for stream_type in STREAM_TYPES]

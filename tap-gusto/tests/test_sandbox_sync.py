@@ -156,6 +156,26 @@ def test_store_has_rotated_tokens_and_refresh_time(env: dict[str, Any]) -> None:
     assert env["gusto"].stats.snapshot()["invalid_grants"] == 0
 
 
+def test_run_outcome_recorded_per_company_for_status(env: dict[str, Any]) -> None:
+    status = env["vault"].read()["status"]
+    for company in env["gusto"].company_uuids:
+        entry = status[f"gusto:{company}"]
+        assert entry["last_run_ok"] is True
+        assert entry["last_run_at"]
+        assert entry["last_run_message"] == "extraction completed"
+
+
+def test_failed_run_recorded_as_failed(env: dict[str, Any]) -> None:
+    config = {**env["config"], "api_version": "2019-01-01"}  # refused by Gusto with a 406
+    with pytest.raises(Exception, match="2019-01-01"):
+        run_tap(config, streams=["companies"])
+    status = env["vault"].read()["status"]
+    for company in env["gusto"].company_uuids:
+        assert status[f"gusto:{company}"]["last_run_ok"] is False
+        assert "2019-01-01" in status[f"gusto:{company}"]["last_run_message"]
+    run_tap(env["config"], streams=["companies"])  # leave the shared store as the others expect
+
+
 def test_contractor_payments_flattened_with_money(env: dict[str, Any]) -> None:
     payments = records(env["messages"], "contractor_payments")
     assert payments
