@@ -153,7 +153,7 @@ def _record(episode: Episode, name: str) -> None:
         "dropped connection, tokens expiring mid-run on both sides",
         "reruns converge: every payroll exactly one balanced journal, every contractor payment "
         "one AP invoice, audit complete, no invalid_grant",
-        f"{'killed' if episode.fired else 'not reached'}; clean after {episode.runs} run(s); "
+        f"{'killed' if episode.fired else 'no kill fired'}; clean after {episode.runs} run(s); "
         + ("; ".join(episode.problems) if episode.problems else "all checks hold"),
         passed=not episode.problems,
     )
