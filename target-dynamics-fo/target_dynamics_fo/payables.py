@@ -17,18 +17,14 @@ share), all with the same invoice number and voucher.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gd_vault.faultpoints import hit
-
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.client import (
-    ODataBatchError,
     ODataClient,
     ODataError,
     Operation,
@@ -51,7 +47,13 @@ from target_dynamics_fo.people import (
     UNCHANGED,
     SyncSummary,
 )
-from target_dynamics_fo.posting import DESCRIPTION_LENGTH, HASH_PREFIX_LENGTH, hash_in_description
+from target_dynamics_fo.posting import (
+    HASH_PREFIX_LENGTH,
+    described,
+    send_once,
+    stored_hash,
+    worth_another_look,
+)
 from target_dynamics_fo.reference import ReferenceData, dimension_gaps, main_account_gaps
 
 LOGGER = logging.getLogger("target_dynamics_fo.payables")
@@ -173,13 +175,7 @@ def plan_vendor(
 
 def invoice_description(invoice: VendorInvoice) -> str:
     """Header Description ending in ``#<hash prefix>`` (60 characters at most)."""
-    text = invoice.description.strip()
-    present = hash_in_description(text)
-    if present and invoice.content_hash.startswith(present) and len(text) <= DESCRIPTION_LENGTH:
-        return text
-    marker = f"#{invoice.content_hash[:HASH_PREFIX_LENGTH]}"
-    room = DESCRIPTION_LENGTH - len(marker) - 1
-    return f"{text[:room].rstrip()} {marker}"
+    return described(invoice.description, invoice.content_hash)
 
 
 def vendor_display_value(account: str, delimiter: str) -> str:
@@ -467,10 +463,7 @@ class PayablesSync:
                         VENDORS, {"dataAreaId": le, "VendorAccountNumber": account}, current.body
                     )
             except ODataError as exc:
-                # The write may have committed (lost answer, "already exists"): look again and
-                # plan again; only an unclear answer is worth more than one more look.
-                unclear = isinstance(exc, WriteOutcomeUnknownError) or exc.record_exists
-                if attempt > 1 and not (unclear and attempt < self.client.max_retries):
+                if not worth_another_look(self.client, exc, attempt, self.sleep):
                     failed = VendorPlan(
                         "fail",
                         {},
@@ -479,8 +472,6 @@ class PayablesSync:
                     )
                     self._vendor_failed(company_uuid, uuid, account, le, failed)
                     return failed
-                if isinstance(exc, WriteOutcomeUnknownError):
-                    self.sleep(self.client.backoff(attempt))
                 current = plan_vendor(record, company, account, self._vendor_lookup(le, account))
                 continue
             self._vendor_lookup(le, account)
@@ -684,50 +675,32 @@ class PayablesSync:
         ) -> PaymentResult:
             return self._finish(record, outcome, le, number, invoice.vendor_account, reason, fix)
 
-        found = self._find_header(le, number)
-        if found is not None:
-            return self._classify(invoice, found, finish, just_sent=False)
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                hit("target.invoice.batch.before")
-                self.client.batch(ops, journal_number=number)
-                hit("target.invoice.batch.after")
-            except WriteOutcomeUnknownError as exc:
-                LOGGER.warning(
-                    "Invoice journal %s: %s; looking it up before any retry", number, exc
-                )
-                found = self._find_header(le, number)
-                if found is not None:
-                    return self._classify(invoice, found, finish, just_sent=True)
-                wait = self.client.backoff(attempt)
-                elapsed = time.monotonic() - started
-                if (
-                    attempt >= self.client.max_retries
-                    or elapsed + wait > self.client.deadline_seconds
-                ):
-                    return finish(
-                        outcomes.REFUSED,
-                        f"Dynamics did not confirm invoice journal {number} after {attempt} "
-                        f"attempts and it is not there: {exc.message}",
-                        f"nothing was posted; {hint} once Dynamics is reachable",
-                    )
-                self.sleep(wait)
-                continue
-            except ODataError as exc:
-                if isinstance(exc, ODataBatchError) and exc.record_exists:
-                    found = self._find_header(le, number)
-                    if found is not None:
-                        return self._classify(invoice, found, finish, just_sent=False)
-                return finish(
-                    outcomes.REFUSED,
-                    f"Dynamics rejected invoice journal {number} for contractor payment "
-                    f"{invoice.payment_uuid}; nothing was saved: {exc.message}",
-                    _fix_for(exc.message, hint),
-                )
-            return finish(outcomes.POSTED)
+        sent = send_once(
+            self.client,
+            ops,
+            number,
+            lambda: self._find_header(le, number),
+            self.sleep,
+            ("target.invoice.batch.before", "target.invoice.batch.after"),
+            "Invoice journal",
+        )
+        if sent.header is not None:
+            return self._classify(invoice, sent.header, finish, just_sent=sent.just_sent)
+        if isinstance(sent.error, WriteOutcomeUnknownError):
+            return finish(
+                outcomes.REFUSED,
+                f"Dynamics did not confirm invoice journal {number} after {sent.attempts} "
+                f"attempts and it is not there: {sent.error.message}",
+                f"nothing was posted; {hint} once Dynamics is reachable",
+            )
+        if sent.error is not None:
+            return finish(
+                outcomes.REFUSED,
+                f"Dynamics rejected invoice journal {number} for contractor payment "
+                f"{invoice.payment_uuid}; nothing was saved: {sent.error.message}",
+                _fix_for(sent.error.message, hint),
+            )
+        return finish(outcomes.POSTED)
 
     def _find_header(self, legal_entity: str, number: str) -> dict[str, Any] | None:
         rows = self.client.get_all(
@@ -750,8 +723,8 @@ class PayablesSync:
         just_sent: bool,
     ) -> PaymentResult:
         number = invoice.journal_batch_number
-        stored = hash_in_description(str(header.get("Description") or ""))
-        if stored is not None and invoice.content_hash.startswith(stored):
+        same, stored = stored_hash(header, invoice.content_hash)
+        if same:
             if just_sent:
                 return finish(outcomes.POSTED, "confirmed by lookup after a lost response")
             return finish(

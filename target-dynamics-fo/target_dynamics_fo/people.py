@@ -26,7 +26,6 @@ from target_dynamics_fo.client import (
     ODataClient,
     ODataError,
     Operation,
-    WriteOutcomeUnknownError,
     fo_date,
     odata_literal,
 )
@@ -36,6 +35,7 @@ from target_dynamics_fo.journal import (
     default_dimension_display_value,
 )
 from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
+from target_dynamics_fo.posting import worth_another_look
 from target_dynamics_fo.reference import ReferenceData, dimension_gaps
 
 LOGGER = logging.getLogger("target_dynamics_fo.people")
@@ -675,14 +675,9 @@ class PeopleSync:
         try:
             self._write(plan.actions)
         except ODataError as exc:
-            # The write may have committed (lost answer, "already exists"), or another writer
-            # changed the person: look again and plan again, never resend blindly.
-            unclear = isinstance(exc, WriteOutcomeUnknownError) or exc.record_exists
             details = "; ".join(a.detail for a in plan.actions)
-            if attempt == 1 or (unclear and attempt < self.client.max_retries):
+            if worth_another_look(self.client, exc, attempt, self.client.sleep):
                 LOGGER.warning("%s failed (%s); looking it up again", details, exc.message)
-                if isinstance(exc, WriteOutcomeUnknownError):
-                    self.client.sleep(self.client.backoff(attempt))
                 self._refresh(desired.personnel_number)
                 return self._sync(desired, attempt + 1)
             fix = _fix_for(exc.message)

@@ -23,6 +23,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -80,20 +81,109 @@ class PostResult:
         return self.outcome in outcomes.FAILURE_OUTCOMES
 
 
-def header_description(journal: Journal) -> str:
-    """The header Description: the builder's text, ending with ``#<hash prefix>``."""
-    text = journal.description.strip()
+def described(description: str, content_hash: str) -> str:
+    """A header Description: the builder's text, ending with ``#<hash prefix>``."""
+    text = description.strip()
     present = hash_in_description(text)
-    if present and journal.content_hash.startswith(present) and len(text) <= DESCRIPTION_LENGTH:
+    if present and content_hash.startswith(present) and len(text) <= DESCRIPTION_LENGTH:
         return text
-    marker = f"#{journal.content_hash[:HASH_PREFIX_LENGTH]}"
+    marker = f"#{content_hash[:HASH_PREFIX_LENGTH]}"
     room = DESCRIPTION_LENGTH - len(marker) - 1
     return f"{text[:room].rstrip()} {marker}"
+
+
+def header_description(journal: Journal) -> str:
+    """The header Description: the builder's text, ending with ``#<hash prefix>``."""
+    return described(journal.description, journal.content_hash)
 
 
 def hash_in_description(description: str | None) -> str | None:
     match = _HASH_IN_DESCRIPTION.search(description or "")
     return match.group(1) if match else None
+
+
+def stored_hash(header: AbcMapping[str, Any], content_hash: str) -> tuple[bool, str | None]:
+    """Whether a header found in Dynamics holds this content, and the hash prefix it holds."""
+    stored = hash_in_description(str(header.get("Description") or ""))
+    return stored is not None and content_hash.startswith(stored), stored
+
+
+def worth_another_look(
+    client: ODataClient, exc: ODataError, attempt: int, sleep: Callable[[float], None]
+) -> bool:
+    """After a failed single-record write: look the record up and plan again, or give up?
+
+    The write may have committed (lost answer, "already exists") or another writer changed the
+    record, so the caller never resends blindly: it looks again. The first failure always earns
+    one more look; only an unclear answer earns more, up to the client's retry limit. After a
+    lost answer this waits the client's backoff first.
+    """
+    unclear = isinstance(exc, WriteOutcomeUnknownError) or exc.record_exists
+    if not (attempt <= 1 or (unclear and attempt < client.max_retries)):
+        return False
+    if isinstance(exc, WriteOutcomeUnknownError):
+        sleep(client.backoff(attempt))
+    return True
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What :func:`send_once` came to.
+
+    ``header`` is set when the header is in Dynamics (``just_sent`` when it was found only after
+    this run's write lost its answer, so this run wrote it); ``error`` when nothing was saved, or
+    when Dynamics never confirmed (a :class:`WriteOutcomeUnknownError`); neither when it posted.
+    """
+
+    header: dict[str, Any] | None = None
+    just_sent: bool = False
+    error: ODataError | None = None
+    attempts: int = 0
+
+
+def send_once(  # noqa: PLR0917
+    client: ODataClient,
+    ops: Sequence[Operation],
+    number: str,
+    find: Callable[[], dict[str, Any] | None],
+    sleep: Callable[[float], None],
+    faults: tuple[str, str],
+    what: str,
+) -> Sent:
+    """One header-and-lines changeset into Dynamics exactly once (see the module docstring).
+
+    ``find`` looks the header up by its deterministic number; ``faults`` name the fault points
+    around the ``$batch``; ``what`` names the document in the log.
+    """
+    found = find()
+    if found is not None:
+        return Sent(found)
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            hit(faults[0])
+            client.batch(list(ops), journal_number=number)
+            hit(faults[1])
+        except WriteOutcomeUnknownError as exc:
+            LOGGER.warning("%s %s: %s; looking it up before any retry", what, number, exc)
+            found = find()
+            if found is not None:
+                return Sent(found, just_sent=True, attempts=attempt)
+            wait = client.backoff(attempt)
+            elapsed = time.monotonic() - started
+            if attempt >= client.max_retries or elapsed + wait > client.deadline_seconds:
+                return Sent(error=exc, attempts=attempt)
+            sleep(wait)
+            continue
+        except ODataError as exc:
+            if isinstance(exc, ODataBatchError) and exc.record_exists:
+                found = find()
+                if found is not None:
+                    return Sent(found, attempts=attempt)
+            return Sent(error=exc, attempts=attempt)
+        return Sent(attempts=attempt)
 
 
 class JournalPoster:
@@ -181,64 +271,47 @@ class JournalPoster:
                 fix="set summary_level: department for this company in the mapping file, then "
                 f"replay the payroll (target-dynamics-fo-audit replay {journal.payroll_uuid}).",
             )
-        found = self.find_header(journal.legal_entity, number)
-        if found is not None:
-            return self._classify(journal, found, just_sent=False)
-
-        ops = self.operations(journal, display_values, trans_date)
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                hit("target.batch.before")
-                self.client.batch(ops, journal_number=number)
-                hit("target.batch.after")
-            except WriteOutcomeUnknownError as exc:
-                LOGGER.warning("Journal %s: %s; looking it up before any retry", number, exc)
-                found = self.find_header(journal.legal_entity, number)
-                if found is not None:
-                    return self._classify(journal, found, just_sent=True)
-                wait = self.client.backoff(attempt)
-                elapsed = time.monotonic() - started
-                if (
-                    attempt >= self.client.max_retries
-                    or elapsed + wait > self.client.deadline_seconds
-                ):
-                    return self._finish(
-                        journal,
-                        outcomes.REFUSED,
-                        reason=f"Dynamics did not confirm journal {number} after {attempt} "
-                        f"attempts and it is not there: {exc.message}",
-                        fix="nothing was posted; rerun the pipeline or replay the payroll once "
-                        "Dynamics is reachable (exactly once is kept by the journal number).",
-                    )
-                self.sleep(wait)
-                continue
-            except ODataBatchError as exc:
-                if exc.record_exists:
-                    found = self.find_header(journal.legal_entity, number)
-                    if found is not None:
-                        return self._classify(journal, found, just_sent=False)
-                return self._finish(
-                    journal,
-                    outcomes.REFUSED,
-                    reason=f"Dynamics rejected journal {number}; nothing was saved: {exc.message}",
-                    fix=_fix_for(exc.message),
-                )
-            except ODataError as exc:
-                return self._finish(
-                    journal,
-                    outcomes.REFUSED,
-                    reason=f"posting journal {number} failed; nothing was saved: {exc.message}",
-                    fix=_fix_for(exc.message),
-                )
-            return self._finish(journal, outcomes.POSTED)
+        sent = send_once(
+            self.client,
+            self.operations(journal, display_values, trans_date),
+            number,
+            lambda: self.find_header(journal.legal_entity, number),
+            self.sleep,
+            ("target.batch.before", "target.batch.after"),
+            "Journal",
+        )
+        if sent.header is not None:
+            return self._classify(journal, sent.header, just_sent=sent.just_sent)
+        if isinstance(sent.error, WriteOutcomeUnknownError):
+            return self._finish(
+                journal,
+                outcomes.REFUSED,
+                reason=f"Dynamics did not confirm journal {number} after {sent.attempts} "
+                f"attempts and it is not there: {sent.error.message}",
+                fix="nothing was posted; rerun the pipeline or replay the payroll once "
+                "Dynamics is reachable (exactly once is kept by the journal number).",
+            )
+        if isinstance(sent.error, ODataBatchError):
+            return self._finish(
+                journal,
+                outcomes.REFUSED,
+                reason=f"Dynamics rejected journal {number}; nothing was saved: "
+                f"{sent.error.message}",
+                fix=_fix_for(sent.error.message),
+            )
+        if sent.error is not None:
+            return self._finish(
+                journal,
+                outcomes.REFUSED,
+                reason=f"posting journal {number} failed; nothing was saved: {sent.error.message}",
+                fix=_fix_for(sent.error.message),
+            )
+        return self._finish(journal, outcomes.POSTED)
 
     def _classify(self, journal: Journal, header: dict[str, Any], *, just_sent: bool) -> PostResult:
         number = journal.journal_batch_number
-        stored = hash_in_description(str(header.get("Description") or ""))
-        if stored is not None and journal.content_hash.startswith(stored):
+        same, stored = stored_hash(header, journal.content_hash)
+        if same:
             if just_sent:
                 # Our write committed but its answer was lost: this run posted it.
                 return self._finish(
