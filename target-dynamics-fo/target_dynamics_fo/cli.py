@@ -29,7 +29,8 @@ from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
 from target_dynamics_fo.auth import DynamicsAuthError
 from target_dynamics_fo.client import ODataError
 from target_dynamics_fo.mapping import MappingError, load_mapping
-from target_dynamics_fo.payables import PayablesSync
+from target_dynamics_fo.payables import PayablesSync, PaymentResult
+from target_dynamics_fo.posting import PostResult
 from target_dynamics_fo.processor import PayrollProcessor
 from target_dynamics_fo.settings import SettingsError, build_client
 
@@ -147,12 +148,31 @@ def _other_failures(store: AuditStore, out: TextIO) -> int:
     return count
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
+def _table(
+    header: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+    out: TextIO,
+    *,
+    right_from: int | None = None,
+) -> None:
+    """Aligned columns; the columns from ``right_from`` on (amounts, counts) flush right."""
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
     for line in (header, *rows):
-        print(
-            "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip(), file=out
-        )
+        cells = [
+            str(c).rjust(w) if right_from is not None and i >= right_from else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip(), file=out)
+
+
+def _report(headline: str, result: PostResult | PaymentResult, out: TextIO) -> int:
+    """A replay's outcome with its reason and fix; exit status 1 when it failed."""
+    print(headline, file=out)
+    if result.reason:
+        print(f"  {result.reason}", file=out)
+    if result.fix:
+        print(f"  fix: {result.fix}", file=out)
+    return 1 if result.failed else 0
 
 
 def _people(store: AuditStore, command: str, out: TextIO) -> int:
@@ -224,39 +244,32 @@ def _replay_payment(
     except (MappingError, SettingsError, DynamicsAuthError, ODataError, LookupError) as exc:
         print(f"replay of contractor payment {payment_uuid} failed: {exc}", file=sys.stderr)
         return 1
-    print(
+    return _report(
         f"contractor payment {payment_uuid}: {result.outcome} (invoice journal "
         f"{result.journal_batch_number or '-'}, vendor {result.vendor_account or '-'})",
-        file=out,
+        result,
+        out,
     )
-    if result.reason:
-        print(f"  {result.reason}", file=out)
-    if result.fix:
-        print(f"  fix: {result.fix}", file=out)
-    return 1 if result.failed else 0
 
 
 def _journals(store: AuditStore, out: TextIO) -> int:
     rows = store.posted_journals()
-    header = ("journal", "legal entity", "check date", "lines", "total debit", "total credit")
-    table = [
-        (
-            row["journal_batch_number"],
-            row["legal_entity"],
-            row["trans_date"],
-            str(row["line_count"]),
-            row["total_debit"],
-            row["total_credit"],
-        )
-        for row in rows
-    ]
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *table, strict=False)]
-    for line in (header, *table):
-        cells = [
-            str(c).rjust(w) if i >= 3 else str(c).ljust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        ]
-        print("  ".join(cells), file=out)
+    _table(
+        ("journal", "legal entity", "check date", "lines", "total debit", "total credit"),
+        [
+            (
+                row["journal_batch_number"],
+                row["legal_entity"],
+                row["trans_date"],
+                str(row["line_count"]),
+                row["total_debit"],
+                row["total_credit"],
+            )
+            for row in rows
+        ],
+        out,
+        right_from=3,
+    )
     debit = sum((Decimal(r["total_debit"]) for r in rows), Decimal(0))
     credit = sum((Decimal(r["total_credit"]) for r in rows), Decimal(0))
     print(f"{len(rows)} journal(s); total debit {debit}, total credit {credit}", file=out)
@@ -336,16 +349,12 @@ def _replay(store: AuditStore, config: dict[str, Any], payroll_uuid: str, out: T
     except (MappingError, SettingsError, DynamicsAuthError, ODataError, LookupError) as exc:
         print(f"replay of payroll {payroll_uuid} failed: {exc}", file=sys.stderr)
         return 1
-    print(
+    return _report(
         f"payroll {payroll_uuid}: {result.outcome} (journal {result.journal_batch_number or '-'}"
         f" in {result.legal_entity or '-'})",
-        file=out,
+        result,
+        out,
     )
-    if result.reason:
-        print(f"  {result.reason}", file=out)
-    if result.fix:
-        print(f"  fix: {result.fix}", file=out)
-    return 1 if result.failed else 0
 
 
 if __name__ == "__main__":
