@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gd_vault.faultpoints import hit
-from singer_sdk.sinks import BatchSink, RecordSink
+from singer_sdk.sinks import BatchSink, RecordSink, Sink
 
 if TYPE_CHECKING:
     from singer_sdk.target_base import Target
@@ -26,8 +26,8 @@ def _key(record: dict[str, Any], key_properties: list[str]) -> str:
     return "|".join(str(record.get(k)) for k in key_properties)
 
 
-class _AuditedSink(RecordSink):
-    """Records every incoming record's key and hash in the audit store."""
+class _TargetSink(Sink):
+    """What every sink of this target shares: its target, dates as sent, the received record."""
 
     def __init__(
         self,
@@ -44,7 +44,7 @@ class _AuditedSink(RecordSink):
         # see identical input (and identical content hashes).
         return
 
-    def process_record(self, record: Record, context: Record) -> None:
+    def _record_received(self, record: Record) -> None:
         hit("target.record.received")
         self.owner.runtime.audit.record_received(
             self.stream_name,
@@ -52,30 +52,24 @@ class _AuditedSink(RecordSink):
             record,
             record.get("company_uuid"),
         )
+
+
+class _AuditedSink(_TargetSink, RecordSink):
+    """Records every incoming record's key and hash in the audit store."""
+
+    def process_record(self, record: Record, context: Record) -> None:
+        self._record_received(record)
         self.handle(record)
 
     def handle(self, record: dict[str, Any]) -> None:
         """Stream-specific work after the record is in the audit trail."""
 
 
-class PayrollsSink(BatchSink):
+class PayrollsSink(_TargetSink, BatchSink):
     """Buffers payrolls until the drain, then posts each (employees seen by then are known)."""
 
     # A payroll record can be large (every employee); drain every few so memory stays flat.
     MAX_SIZE_DEFAULT = 20
-
-    def __init__(
-        self,
-        target: Target,
-        stream_name: str,
-        schema: Record,
-        key_properties: list[str] | None,
-    ) -> None:
-        super().__init__(target, stream_name, schema, key_properties)
-        self.owner: TargetDynamicsFO = target  # type: ignore[assignment]
-
-    def _parse_timestamps_in_record(self, record: Record, schema: Record, treatment: Any) -> None:
-        return
 
     def get_validator(self) -> None:
         # The journal builder parses every field it uses (amounts as exact decimals, dates,
@@ -84,16 +78,9 @@ class PayrollsSink(BatchSink):
         return None
 
     def process_record(self, record: Record, context: Record) -> None:
-        hit("target.record.received")
-        runtime = self.owner.runtime
-        runtime.audit.record_received(
-            self.stream_name,
-            _key(record, list(self.key_properties)),
-            record,
-            record.get("company_uuid"),
-        )
+        self._record_received(record)
         # Stored now, not at the drain: a payroll that later fails is replayable from here.
-        runtime.audit.store_payroll(record)
+        self.owner.runtime.audit.store_payroll(record)
         hit("target.payroll.stored")
         super().process_record(record, context)
 
@@ -115,33 +102,13 @@ class ContractorsSink(_AuditedSink):
         self.owner.runtime.payables.remember_contractor(record)
 
 
-class ContractorPaymentsSink(BatchSink):
+class ContractorPaymentsSink(_TargetSink, BatchSink):
     """Buffers payments until the drain, after the payrolls' (sinks drain in stream order)."""
 
-    def __init__(
-        self,
-        target: Target,
-        stream_name: str,
-        schema: Record,
-        key_properties: list[str] | None,
-    ) -> None:
-        super().__init__(target, stream_name, schema, key_properties)
-        self.owner: TargetDynamicsFO = target  # type: ignore[assignment]
-
-    def _parse_timestamps_in_record(self, record: Record, schema: Record, treatment: Any) -> None:
-        return
-
     def process_record(self, record: Record, context: Record) -> None:
-        hit("target.record.received")
-        runtime = self.owner.runtime
-        runtime.audit.record_received(
-            self.stream_name,
-            _key(record, list(self.key_properties)),
-            record,
-            record.get("company_uuid"),
-        )
+        self._record_received(record)
         # Stored now, not at the drain: a payment that later fails is replayable from here.
-        runtime.audit.store_payment(record)
+        self.owner.runtime.audit.store_payment(record)
         super().process_record(record, context)
 
     def process_batch(self, context: Record) -> None:
