@@ -6,8 +6,6 @@ with the contractor's department dimensions when known; credit the contractor's 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
@@ -15,7 +13,14 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from target_dynamics_fo.journal import NO_AMOUNT, TEXT_LIMIT, journal_batch_number, split_amount
+from target_dynamics_fo.journal import (
+    NO_AMOUNT,
+    TEXT_LIMIT,
+    Balanced,
+    content_digest,
+    journal_batch_number,
+    split_amount,
+)
 from target_dynamics_fo.mapping import CompanyMapping, DimensionShare, MappingError
 from target_dynamics_fo.money import (
     CENT,
@@ -61,7 +66,7 @@ class InvoiceLine:
 
 
 @dataclass(frozen=True)
-class VendorInvoice:
+class VendorInvoice(Balanced):
     company_uuid: str
     payment_uuid: str
     contractor_uuid: str
@@ -80,14 +85,6 @@ class VendorInvoice:
     warnings: tuple[str, ...] = field(default=())
 
     @property
-    def total_debit(self) -> Decimal:
-        return sum((line.debit for line in self.lines), ZERO)
-
-    @property
-    def total_credit(self) -> Decimal:
-        return sum((line.credit for line in self.lines), ZERO)
-
-    @property
     def amount(self) -> Decimal:
         """What the company owes the vendor (negative for a correction that reduces it)."""
         vendor = next(line for line in self.lines if line.account_type == "Vend")
@@ -103,8 +100,7 @@ def payment_content_hash(payment: AbcMapping[str, Any]) -> str:
             content[key] = canonical_amount(parse_amount(value, where=key, max_places=6))
         except AmountError:
             content[key] = None if value is None else f"!{value!r}"
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return content_digest(content)
 
 
 def invoice_number(payment_uuid: str) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from target_dynamics_fo.mapping import CompanyMapping, DimensionShare, MappingError, TaxAccounts
 from target_dynamics_fo.money import (
@@ -119,8 +119,36 @@ class JournalLine:
     component: str
 
 
+class _Amounts(Protocol):
+    @property
+    def debit(self) -> Decimal: ...
+
+    @property
+    def credit(self) -> Decimal: ...
+
+
+class Balanced:
+    """Debit and credit totals of a journal's lines (a GL journal or an AP invoice journal)."""
+
+    lines: Sequence[_Amounts]
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((line.debit for line in self.lines), ZERO)
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((line.credit for line in self.lines), ZERO)
+
+
+def content_digest(content: Any) -> str:
+    """sha256 hex of canonical JSON: the content hash both builders stamp on their journals."""
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
-class Journal:
+class Journal(Balanced):
     company_uuid: str
     payroll_uuid: str
     legal_entity: str
@@ -133,14 +161,6 @@ class Journal:
     content_hash: str
     lines: tuple[JournalLine, ...]
     warnings: tuple[str, ...] = field(default=())
-
-    @property
-    def total_debit(self) -> Decimal:
-        return sum((line.debit for line in self.lines), ZERO)
-
-    @property
-    def total_credit(self) -> Decimal:
-        return sum((line.credit for line in self.lines), ZERO)
 
 
 # ---- identity -----------------------------------------------------------------------------
@@ -246,9 +266,7 @@ def payroll_content_hash(payroll: AbcMapping[str, Any]) -> str:
             entry[key] = value
         employees.append(entry)
     top["employee_compensations"] = employees
-    canonical = _canonical(top, money_keys)
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return content_digest(_canonical(top, money_keys))
 
 
 # ---- display values -----------------------------------------------------------------------
