@@ -12,7 +12,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -241,18 +241,35 @@ class AuditStore:
         with self._lock, self._db:
             yield self._db
 
+    def _insert(self, table: str, row: Mapping[str, Any]) -> None:
+        """One row, its columns named by ``row``'s keys (always this module's own names)."""
+        sql = (
+            f"INSERT INTO {table} ({', '.join(row)}) "  # noqa: S608 - names are ours; values bound
+            f"VALUES ({', '.join('?' * len(row))})"
+        )
+        with self._tx() as db:
+            db.execute(sql, tuple(row.values()))
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
     # -- incoming records -------------------------------------------------------------------
 
     def record_received(
         self, stream: str, key: str, record: Mapping[str, Any], company_uuid: str | None
     ) -> str:
         digest = record_sha256(record)
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO records (received_at, stream, record_key, company_uuid, sha256) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (_now(), stream, key, company_uuid, digest),
-            )
+        self._insert(
+            "records",
+            {
+                "received_at": _now(),
+                "stream": stream,
+                "record_key": key,
+                "company_uuid": company_uuid,
+                "sha256": digest,
+            },
+        )
         return digest
 
     def store_payroll(
@@ -317,11 +334,10 @@ class AuditStore:
             )
 
     def employee_refs(self, company_uuid: str) -> dict[str, dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT employee_uuid, ref_json FROM employee_refs WHERE company_uuid=?",
-                (company_uuid,),
-            ).fetchall()
+        rows = self._rows(
+            "SELECT employee_uuid, ref_json FROM employee_refs WHERE company_uuid=?",
+            (company_uuid,),
+        )
         return {row["employee_uuid"]: from_json(row["ref_json"]) for row in rows}
 
     # -- journals ---------------------------------------------------------------------------
@@ -398,12 +414,17 @@ class AuditStore:
         journal_number: str | None = None,
         error: str | None = None,
     ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO requests (at, method, entity, status, journal_number, error) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (_now(), method, entity, status, journal_number, error),
-            )
+        self._insert(
+            "requests",
+            {
+                "at": _now(),
+                "method": method,
+                "entity": entity,
+                "status": status,
+                "journal_number": journal_number,
+                "error": error,
+            },
+        )
 
     def record_outcome(
         self,
@@ -416,31 +437,28 @@ class AuditStore:
         reason: str | None = None,
         fix: str | None = None,
     ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO outcomes (at, payroll_uuid, company_uuid, legal_entity, "
-                "journal_batch_number, outcome, reason, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _now(),
-                    payroll_uuid,
-                    company_uuid,
-                    legal_entity,
-                    journal_batch_number,
-                    outcome,
-                    reason,
-                    fix,
-                ),
-            )
+        self._insert(
+            "outcomes",
+            {
+                "at": _now(),
+                "payroll_uuid": payroll_uuid,
+                "company_uuid": company_uuid,
+                "legal_entity": legal_entity,
+                "journal_batch_number": journal_batch_number,
+                "outcome": outcome,
+                "reason": reason,
+                "fix": fix,
+            },
+        )
 
     # -- reports ----------------------------------------------------------------------------
 
     def latest_outcomes(self) -> list[sqlite3.Row]:
         """The most recent outcome of every payroll the target has seen."""
-        with self._lock:
-            return self._db.execute(
-                "SELECT o.* FROM outcomes o JOIN (SELECT payroll_uuid, MAX(id) AS id FROM "
-                "outcomes GROUP BY payroll_uuid) last ON o.id = last.id ORDER BY o.id"
-            ).fetchall()
+        return self._rows(
+            "SELECT o.* FROM outcomes o JOIN (SELECT payroll_uuid, MAX(id) AS id FROM "
+            "outcomes GROUP BY payroll_uuid) last ON o.id = last.id ORDER BY o.id"
+        )
 
     def failures(self) -> list[sqlite3.Row]:
         """Payrolls whose latest outcome still needs a person."""
@@ -448,42 +466,37 @@ class AuditStore:
 
     def posted_journals(self) -> list[sqlite3.Row]:
         """One row per journal that is in Dynamics (posted by us or found already there)."""
-        with self._lock:
-            return self._db.execute(
-                "SELECT j.journal_batch_number, j.legal_entity, j.trans_date, j.line_count, "
-                "j.total_debit, j.total_credit, j.payroll_uuid, j.company_uuid, o.outcome "
-                "FROM outcomes o JOIN (SELECT payroll_uuid, MAX(id) AS id FROM outcomes "
-                "WHERE outcome IN (?, ?) GROUP BY payroll_uuid) last ON o.id = last.id "
-                "JOIN journals j ON j.id = (SELECT MAX(id) FROM journals WHERE "
-                "payroll_uuid = o.payroll_uuid AND dry_run = 0 AND journal_batch_number = "
-                "o.journal_batch_number) ORDER BY j.trans_date, j.journal_batch_number",
-                (POSTED, ALREADY_POSTED),
-            ).fetchall()
+        return self._rows(
+            "SELECT j.journal_batch_number, j.legal_entity, j.trans_date, j.line_count, "
+            "j.total_debit, j.total_credit, j.payroll_uuid, j.company_uuid, o.outcome "
+            "FROM outcomes o JOIN (SELECT payroll_uuid, MAX(id) AS id FROM outcomes "
+            "WHERE outcome IN (?, ?) GROUP BY payroll_uuid) last ON o.id = last.id "
+            "JOIN journals j ON j.id = (SELECT MAX(id) FROM journals WHERE "
+            "payroll_uuid = o.payroll_uuid AND dry_run = 0 AND journal_batch_number = "
+            "o.journal_batch_number) ORDER BY j.trans_date, j.journal_batch_number",
+            (POSTED, ALREADY_POSTED),
+        )
 
     def outcomes_for(self, payroll_uuid: str) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(
-                "SELECT * FROM outcomes WHERE payroll_uuid=? ORDER BY id", (payroll_uuid,)
-            ).fetchall()
+        return self._rows(
+            "SELECT * FROM outcomes WHERE payroll_uuid=? ORDER BY id", (payroll_uuid,)
+        )
 
     def journals_for(self, payroll_uuid: str) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(
-                "SELECT * FROM journals WHERE payroll_uuid=? ORDER BY id", (payroll_uuid,)
-            ).fetchall()
+        return self._rows(
+            "SELECT * FROM journals WHERE payroll_uuid=? ORDER BY id", (payroll_uuid,)
+        )
 
     def journal_lines(self, journal_id: int) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(
-                "SELECT * FROM journal_lines WHERE journal_id=? ORDER BY line_number",
-                (journal_id,),
-            ).fetchall()
+        return self._rows(
+            "SELECT * FROM journal_lines WHERE journal_id=? ORDER BY line_number",
+            (journal_id,),
+        )
 
     def requests_for_journal(self, journal_number: str) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(
-                "SELECT * FROM requests WHERE journal_number=? ORDER BY id", (journal_number,)
-            ).fetchall()
+        return self._rows(
+            "SELECT * FROM requests WHERE journal_number=? ORDER BY id", (journal_number,)
+        )
 
     def request_count(self) -> int:
         with self._lock:
@@ -511,42 +524,36 @@ class AuditStore:
         detail: str | None = None,
         fix: str | None = None,
     ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO people_decisions (at, company_uuid, kind, gusto_uuid, dynamics_key, "
-                "legal_entity, action, outcome, detail, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _now(),
-                    company_uuid,
-                    kind,
-                    gusto_uuid,
-                    dynamics_key,
-                    legal_entity,
-                    action,
-                    outcome,
-                    detail,
-                    fix,
-                ),
-            )
+        self._insert(
+            "people_decisions",
+            {
+                "at": _now(),
+                "company_uuid": company_uuid,
+                "kind": kind,
+                "gusto_uuid": gusto_uuid,
+                "dynamics_key": dynamics_key,
+                "legal_entity": legal_entity,
+                "action": action,
+                "outcome": outcome,
+                "detail": detail,
+                "fix": fix,
+            },
+        )
 
     def people_decisions(self, kind: str | None = None) -> list[sqlite3.Row]:
-        with self._lock:
-            if kind is None:
-                return self._db.execute("SELECT * FROM people_decisions ORDER BY id").fetchall()
-            return self._db.execute(
-                "SELECT * FROM people_decisions WHERE kind=? ORDER BY id", (kind,)
-            ).fetchall()
+        if kind is None:
+            return self._rows("SELECT * FROM people_decisions ORDER BY id")
+        return self._rows("SELECT * FROM people_decisions WHERE kind=? ORDER BY id", (kind,))
 
     def latest_people_decisions(self, kind: str) -> list[sqlite3.Row]:
         """The last decision about each Gusto person of one kind (worker, employment, vendor)."""
-        with self._lock:
-            return self._db.execute(
-                "SELECT d.* FROM people_decisions d JOIN (SELECT gusto_uuid, dynamics_key, "
-                "MAX(id) AS id FROM people_decisions WHERE kind=? AND outcome != 'unchanged' "
-                "GROUP BY gusto_uuid, "
-                "dynamics_key) last ON d.id = last.id ORDER BY d.company_uuid, d.dynamics_key",
-                (kind,),
-            ).fetchall()
+        return self._rows(
+            "SELECT d.* FROM people_decisions d JOIN (SELECT gusto_uuid, dynamics_key, "
+            "MAX(id) AS id FROM people_decisions WHERE kind=? AND outcome != 'unchanged' "
+            "GROUP BY gusto_uuid, "
+            "dynamics_key) last ON d.id = last.id ORDER BY d.company_uuid, d.dynamics_key",
+            (kind,),
+        )
 
     def save_contractor(self, company_uuid: str, record: Mapping[str, Any]) -> None:
         with self._tx() as db:
@@ -608,28 +615,24 @@ class AuditStore:
         lines: list[dict[str, Any]],
         dry_run: bool,
     ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO invoices (built_at, payment_uuid, company_uuid, contractor_uuid, "
-                "legal_entity, journal_batch_number, vendor_account, invoice_number, "
-                "invoice_date, content_hash, amount, lines_json, dry_run) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _now(),
-                    payment_uuid,
-                    company_uuid,
-                    contractor_uuid,
-                    legal_entity,
-                    journal_batch_number,
-                    vendor_account,
-                    invoice_number,
-                    invoice_date,
-                    content_hash,
-                    str(amount),
-                    to_json(lines),
-                    1 if dry_run else 0,
-                ),
-            )
+        self._insert(
+            "invoices",
+            {
+                "built_at": _now(),
+                "payment_uuid": payment_uuid,
+                "company_uuid": company_uuid,
+                "contractor_uuid": contractor_uuid,
+                "legal_entity": legal_entity,
+                "journal_batch_number": journal_batch_number,
+                "vendor_account": vendor_account,
+                "invoice_number": invoice_number,
+                "invoice_date": invoice_date,
+                "content_hash": content_hash,
+                "amount": str(amount),
+                "lines_json": to_json(lines),
+                "dry_run": 1 if dry_run else 0,
+            },
+        )
 
     def record_payment_outcome(  # noqa: PLR0917 - one column each
         self,
@@ -643,41 +646,36 @@ class AuditStore:
         reason: str | None = None,
         fix: str | None = None,
     ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO payment_outcomes (at, payment_uuid, company_uuid, contractor_uuid, "
-                "legal_entity, journal_batch_number, vendor_account, outcome, reason, fix) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _now(),
-                    payment_uuid,
-                    company_uuid,
-                    contractor_uuid,
-                    legal_entity,
-                    journal_batch_number,
-                    vendor_account,
-                    outcome,
-                    reason,
-                    fix,
-                ),
-            )
+        self._insert(
+            "payment_outcomes",
+            {
+                "at": _now(),
+                "payment_uuid": payment_uuid,
+                "company_uuid": company_uuid,
+                "contractor_uuid": contractor_uuid,
+                "legal_entity": legal_entity,
+                "journal_batch_number": journal_batch_number,
+                "vendor_account": vendor_account,
+                "outcome": outcome,
+                "reason": reason,
+                "fix": fix,
+            },
+        )
 
     def latest_payment_outcomes(self) -> list[sqlite3.Row]:
         """The most recent outcome of every contractor payment, with its invoice if built."""
-        with self._lock:
-            return self._db.execute(
-                "SELECT o.*, i.invoice_number, i.invoice_date, i.amount FROM payment_outcomes o "
-                "JOIN (SELECT payment_uuid, MAX(id) AS id FROM payment_outcomes GROUP BY "
-                "payment_uuid) last ON o.id = last.id LEFT JOIN invoices i ON i.id = (SELECT "
-                "MAX(id) FROM invoices WHERE payment_uuid = o.payment_uuid) "
-                "ORDER BY i.invoice_date, o.payment_uuid"
-            ).fetchall()
+        return self._rows(
+            "SELECT o.*, i.invoice_number, i.invoice_date, i.amount FROM payment_outcomes o "
+            "JOIN (SELECT payment_uuid, MAX(id) AS id FROM payment_outcomes GROUP BY "
+            "payment_uuid) last ON o.id = last.id LEFT JOIN invoices i ON i.id = (SELECT "
+            "MAX(id) FROM invoices WHERE payment_uuid = o.payment_uuid) "
+            "ORDER BY i.invoice_date, o.payment_uuid"
+        )
 
     def payment_outcomes_for(self, payment_uuid: str) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(
-                "SELECT * FROM payment_outcomes WHERE payment_uuid=? ORDER BY id", (payment_uuid,)
-            ).fetchall()
+        return self._rows(
+            "SELECT * FROM payment_outcomes WHERE payment_uuid=? ORDER BY id", (payment_uuid,)
+        )
 
 
 def _opt_str(value: Any) -> str | None:
