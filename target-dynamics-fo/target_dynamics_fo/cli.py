@@ -107,15 +107,21 @@ def _failures(store: AuditStore, out: TextIO) -> int:
         )
         return 0
     for row in rows:
-        print(
+        _failure(
             f"{row['outcome'].upper()}  payroll {row['payroll_uuid']}  company "
             f"{row['company_uuid']}  journal {row['journal_batch_number'] or '-'}  at {row['at']}",
-            file=out,
+            row["reason"],
+            row["fix"],
+            out,
         )
-        print(f"  why: {row['reason']}", file=out)
-        if row["fix"]:
-            print(f"  fix: {row['fix']}", file=out)
     return 1
+
+
+def _failure(headline: str, why: str | None, fix: str | None, out: TextIO) -> None:
+    print(headline, file=out)
+    print(f"  why: {why}", file=out)
+    if fix:
+        print(f"  fix: {fix}", file=out)
 
 
 def _other_failures(store: AuditStore, out: TextIO) -> int:
@@ -124,27 +130,25 @@ def _other_failures(store: AuditStore, out: TextIO) -> int:
     for row in store.latest_payment_outcomes():
         if row["outcome"] in outcomes.FAILURE_OUTCOMES:
             count += 1
-            print(
+            _failure(
                 f"{row['outcome'].upper()}  contractor payment {row['payment_uuid']}  contractor "
                 f"{row['contractor_uuid']}  invoice journal {row['journal_batch_number'] or '-'}"
                 f"  at {row['at']}",
-                file=out,
+                row["reason"],
+                row["fix"],
+                out,
             )
-            print(f"  why: {row['reason']}", file=out)
-            if row["fix"]:
-                print(f"  fix: {row['fix']}", file=out)
     for kind in ("worker", "employment", "vendor"):
         for row in store.latest_people_decisions(kind):
             if row["outcome"] == "failed":
                 count += 1
-                print(
+                _failure(
                     f"FAILED  {kind} {row['dynamics_key']}  gusto {row['gusto_uuid']}  "
                     f"at {row['at']}",
-                    file=out,
+                    row["detail"],
+                    row["fix"],
+                    out,
                 )
-                print(f"  why: {row['detail']}", file=out)
-                if row["fix"]:
-                    print(f"  fix: {row['fix']}", file=out)
     return count
 
 
