@@ -278,7 +278,6 @@ class PayablesSync:
         self._vendors: dict[str, dict[str, dict[str, Any]]] = {}
         # (company, contractor) -> why the contractor has no vendor in this run
         self._vendor_failures: dict[tuple[str, str], str] = {}
-        self._warned: set[str] = set()
         self._pending: list[dict[str, Any]] = []
         self._dry_run_vendors: set[tuple[str, str]] = set()
 
@@ -351,14 +350,8 @@ class PayablesSync:
         gaps.extend(dimension_gaps(ref, company))
         self._gaps[company.company_uuid] = gaps
         if gaps:
-            what = f"vendors and AP invoices of company {company.company_uuid} ({le})"
-            self.summary.fail(
-                what,
-                "Dynamics reference data does not cover the mapping: " + "; ".join(gaps),
-                "fix Dynamics or the mapping as listed, then rerun (nothing was written)",
-            )
-            LOGGER.error(
-                "%s: nothing written; reference data gaps:\n  - %s", what, "\n  - ".join(gaps)
+            self.summary.gaps(
+                f"vendors and AP invoices of company {company.company_uuid} ({le})", gaps, LOGGER
             )
         return gaps
 
@@ -779,16 +772,10 @@ class PayablesSync:
         return result
 
     def _warn(self, text: str) -> None:
-        if text not in self._warned:
-            self._warned.add(text)
-            self.summary.warnings.append(text)
-            LOGGER.warning("%s", text)
+        self.summary.warn(text, LOGGER)
 
     def finish(self) -> list[str]:
-        lines = self.summary.lines()
-        for line in lines:
-            LOGGER.info("%s", line)
-        return lines
+        return self.summary.log(LOGGER)
 
 
 def _contractor_name(contractor: AbcMapping[str, Any] | None) -> str:

@@ -466,12 +466,35 @@ class SyncSummary:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (what, why, fix)
     warnings: list[str] = field(default_factory=list)
+    _warned: set[str] = field(default_factory=set, repr=False)
 
     def bump(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
 
     def fail(self, what: str, why: str, fix: str) -> None:
         self.failures.append((what, why, fix))
+
+    def warn(self, text: str, logger: logging.Logger) -> None:
+        """Keep and log a warning once a run, however many records repeat it."""
+        if text not in self._warned:
+            self._warned.add(text)
+            self.warnings.append(text)
+            logger.warning("%s", text)
+
+    def gaps(self, what: str, gaps: Sequence[str], logger: logging.Logger) -> None:
+        """Dynamics lacks reference data the mapping needs: nothing of ``what`` is written."""
+        self.fail(
+            what,
+            "Dynamics reference data does not cover the mapping: " + "; ".join(gaps),
+            "fix Dynamics or the mapping as listed, then rerun (nothing was written)",
+        )
+        logger.error("%s: nothing written; reference data gaps:\n  - %s", what, "\n  - ".join(gaps))
+
+    def log(self, logger: logging.Logger) -> list[str]:
+        lines = self.lines()
+        for line in lines:
+            logger.info("%s", line)
+        return lines
 
     def lines(self) -> list[str]:
         counted = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items())) or "nothing"
@@ -509,7 +532,6 @@ class PeopleSync:
         self._workers: dict[str, dict[str, Any]] | None = None
         self._employments: dict[str, list[Employment]] = {}
         self._legal_entities: set[str] | None = None
-        self._warned: set[str] = set()
         self._pending: list[dict[str, Any]] = []
 
     # -- reading Dynamics -----------------------------------------------------------------
@@ -565,14 +587,10 @@ class PeopleSync:
             gaps.extend(dimension_gaps(ref, company))
             self._gaps[company.company_uuid] = gaps
             if gaps:
-                what = f"workers of company {company.company_uuid} ({company.legal_entity})"
-                self.summary.fail(
-                    what,
-                    "Dynamics reference data does not cover the mapping: " + "; ".join(gaps),
-                    "fix Dynamics or the mapping as listed, then rerun (nothing was written)",
-                )
-                LOGGER.error(
-                    "%s: nothing written; reference data gaps:\n  - %s", what, "\n  - ".join(gaps)
+                self.summary.gaps(
+                    f"workers of company {company.company_uuid} ({company.legal_entity})",
+                    gaps,
+                    LOGGER,
                 )
         return self._gaps[company.company_uuid]
 
@@ -808,16 +826,10 @@ class PeopleSync:
         LOGGER.error("employee %s not synchronised: %s", employee_uuid, why)
 
     def _warn(self, text: str) -> None:
-        if text not in self._warned:
-            self._warned.add(text)
-            self.summary.warnings.append(text)
-            LOGGER.warning("%s", text)
+        self.summary.warn(text, LOGGER)
 
     def finish(self) -> list[str]:
-        lines = self.summary.lines()
-        for line in lines:
-            LOGGER.info("%s", line)
-        return lines
+        return self.summary.log(LOGGER)
 
 
 def _target_key(desired: DesiredWorker, action: Action) -> str:
