@@ -1,0 +1,159 @@
+"""The pipeline exactly as a user runs it: `gusto-dynamics connect ...` then `meltano run`.
+
+This is `make demo` with assertions: real CLIs, real Meltano (plugins installed from the local
+folders by `meltano install`), credentials only in the encrypted store, state kept by Meltano in
+the `sandbox` environment. Meltano's system database is a temporary file so the test does not
+touch the demo's state.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gd_sandbox.dynamics import DynamicsSandbox
+from gd_sandbox.gusto import GustoSandbox
+from gd_vault import Vault, generate_key
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+STATE_ID = "sandbox:tap-gusto-to-target-dynamics-fo"
+PAYROLL_DETAIL_ROUTE = "GET /v1/companies/{company_id}/payrolls/{payroll_id}"
+
+pytestmark = pytest.mark.slow
+
+
+def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
+    result = subprocess.run(
+        args, cwd=ROOT, env=env, input=stdin, text=True, capture_output=True, check=False
+    )
+    assert result.returncode == 0, (
+        f"{args[:3]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    )
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    work = tmp_path_factory.mktemp("meltano")
+    key = generate_key()
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "GUSTO_DYNAMICS_VAULT": str(work / "vault.enc"),
+        "GUSTO_DYNAMICS_VAULT_KEY": key.decode() if isinstance(key, bytes) else str(key),
+        "MELTANO_ENVIRONMENT": "sandbox",
+        "MELTANO_DATABASE_URI": f"sqlite:///{work / 'meltano.db'}",
+        "TARGET_DYNAMICS_FO_AUDIT_DB": str(work / "audit.sqlite"),
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    with (
+        GustoSandbox(port=0, seed="demo", rate_limit_per_minute=6000) as gusto,
+        DynamicsSandbox(port=0) as dyn,
+    ):
+        for company in gusto.company_uuids:
+            run(
+                ["gusto-dynamics", "connect", "gusto", "--api-url", gusto.url,
+                 "--client-id", gusto.client_id, "--client-secret-stdin",
+                 "--browser", "http", "--company", company],
+                env, stdin=gusto.client_secret + "\n",
+            )  # fmt: skip
+        run(
+            ["gusto-dynamics", "connect", "dynamics", "--name", "sandbox",
+             "--environment-url", dyn.url, "--tenant-id", dyn.tenant_id,
+             "--client-id", dyn.client_id, "--client-secret-stdin",
+             "--authority-host", dyn.url, "--ca-bundle", dyn.ca_bundle],
+            env, stdin=dyn.client_secret + "\n",
+        )  # fmt: skip
+        run([str(BIN / "meltano"), "install"], env)
+        first = run([str(BIN / "meltano"), "run", "tap-gusto", "target-dynamics-fo"], env)
+        headers_after_first = [dict(h) for h in dyn.entities["LedgerJournalHeaders"]]
+        details_after_first = gusto.stats.snapshot()["per_route"].get(PAYROLL_DETAIL_ROUTE, 0)
+        state = run([str(BIN / "meltano"), "state", "get", STATE_ID], env)
+        second = run([str(BIN / "meltano"), "run", "tap-gusto", "target-dynamics-fo"], env)
+        yield {
+            "env": env,
+            "work": work,
+            "gusto": gusto,
+            "dyn": dyn,
+            "first": first,
+            "second": second,
+            "headers_after_first": headers_after_first,
+            "details_after_first": details_after_first,
+            "state": state,
+        }
+
+
+def processed_payroll_count(gusto: GustoSandbox) -> int:
+    return sum(
+        1 for company in gusto.info()["companies"] for p in company["payrolls"] if p["processed"]
+    )
+
+
+def test_meltano_run_posts_one_journal_per_processed_payroll(project: dict[str, Any]) -> None:
+    headers = project["headers_after_first"]
+    numbers = [h["JournalBatchNumber"] for h in headers]
+    assert len(numbers) == len(set(numbers)) == processed_payroll_count(project["gusto"])
+    for header in headers:
+        assert header["IsPosted"] == "No"
+        assert header["JournalTotalDebit"] == header["JournalTotalCredit"] > 0
+
+
+def test_meltano_keeps_per_company_payroll_bookmarks(project: dict[str, Any]) -> None:
+    text = project["state"]
+    state, _ = json.JSONDecoder().raw_decode(text[text.index("{") :])
+    partitions = state["singer_state"]["bookmarks"]["payrolls"]["partitions"]
+    companies = {p["context"]["company_uuid"] for p in partitions}
+    assert companies == set(project["gusto"].company_uuids)
+    for partition in partitions:
+        assert isinstance(partition["replication_key_value"], str)  # never a float
+
+
+def test_second_meltano_run_reads_no_payroll_again_and_posts_nothing(
+    project: dict[str, Any],
+) -> None:
+    details = project["gusto"].stats.snapshot()["per_route"].get(PAYROLL_DETAIL_ROUTE, 0)
+    assert details == project["details_after_first"], "the rerun fetched payroll detail again"
+    after = project["dyn"].entities["LedgerJournalHeaders"]
+    assert len(after) == len(project["headers_after_first"])
+
+
+def test_status_shows_the_run_and_no_secret(project: dict[str, Any]) -> None:
+    out = run(["gusto-dynamics", "status", "--json"], project["env"])
+    report, _ = json.JSONDecoder().raw_decode(out[out.index("{") :])
+    text = json.dumps(report)
+    assert "last_run_ok" in text
+    data = Vault.open(
+        project["env"]["GUSTO_DYNAMICS_VAULT"], key=project["env"]["GUSTO_DYNAMICS_VAULT_KEY"]
+    ).read()
+    for company in project["gusto"].company_uuids:
+        assert data["status"][f"gusto:{company}"]["last_run_ok"] is True
+        token = data["gusto"]["companies"][company]["refresh_token"]
+        assert token not in text
+
+
+def test_meltano_files_hold_no_secret(project: dict[str, Any]) -> None:
+    data = Vault.open(
+        project["env"]["GUSTO_DYNAMICS_VAULT"], key=project["env"]["GUSTO_DYNAMICS_VAULT_KEY"]
+    ).read()
+    secrets = [project["gusto"].client_secret, project["dyn"].client_secret]
+    for company in data["gusto"]["companies"].values():
+        secrets += [company["refresh_token"], company["access_token"]]
+    needles = [s.encode() for s in secrets if s]
+    needles += [base64.b64encode(s.encode()) for s in secrets if s]
+    files = [project["work"] / "meltano.db", project["work"] / "audit.sqlite"]
+    files += [p for p in (ROOT / ".meltano").rglob("*") if p.is_file() and "venv" not in p.parts]
+    outputs = (project["first"] + project["second"] + project["state"]).encode()
+    for path in files:
+        blob = path.read_bytes()
+        for needle in needles:
+            assert needle not in blob, f"a secret is stored in clear in {path}"
+    for needle in needles:
+        assert needle not in outputs, "a secret was printed by meltano"
