@@ -30,7 +30,8 @@ def p(
 
 COMPANY_UUID = p("company_uuid", S, required=True, description="Gusto company UUID")
 
-ADDRESS = obj(
+# Shared fragments: one definition per Gusto shape that several streams embed.
+ADDRESS_FIELDS = (
     p("street_1", S),
     p("street_2", S),
     p("city", S),
@@ -39,10 +40,17 @@ ADDRESS = obj(
     p("country", S),
     p("active", B),
 )
+ADDRESS = obj(*ADDRESS_FIELDS)
+NAMED = obj(p("uuid", S), p("name", S))
+UUID_ONLY = obj(p("uuid", S))
 
-COMPANIES = th.PropertiesList(
-    p("uuid", S, required=True),
-    COMPANY_UUID,
+
+def company_record(*props: th.Property[Any]) -> dict[str, Any]:
+    """A stream keyed by its own ``uuid`` that belongs to one company."""
+    return th.PropertiesList(p("uuid", S, required=True), COMPANY_UUID, *props).to_dict()
+
+
+COMPANIES = company_record(
     p("name", S),
     p("trade_name", S),
     p("slug", S),
@@ -61,15 +69,15 @@ COMPANIES = th.PropertiesList(
         "compensations",
         obj(
             p("hourly", arr(obj(p("uuid", S), p("name", S), p("multiple", N)))),
-            p("fixed", arr(obj(p("uuid", S), p("name", S)))),
-            p("paid_time_off", arr(obj(p("uuid", S), p("name", S)))),
+            p("fixed", arr(NAMED)),
+            p("paid_time_off", arr(NAMED)),
         ),
     ),
     p(
         "primary_payroll_admin",
         obj(p("first_name", S), p("last_name", S), p("phone", S), p("email", S)),
     ),
-).to_dict()
+)
 
 COMPENSATION = obj(
     p("uuid", S),
@@ -113,9 +121,7 @@ TERMINATION = obj(
     p("run_termination_payroll", B),
 )
 
-EMPLOYEES = th.PropertiesList(
-    p("uuid", S, required=True),
-    COMPANY_UUID,
+EMPLOYEES = company_record(
     p("first_name", S),
     p("middle_initial", S),
     p("last_name", S),
@@ -160,39 +166,27 @@ EMPLOYEES = th.PropertiesList(
     p("hired_at", S),
     p("flsa_status", S),
     p("historical", B),
-).to_dict()
+)
 
-DEPARTMENTS = th.PropertiesList(
-    p("uuid", S, required=True),
-    COMPANY_UUID,
+DEPARTMENTS = company_record(
     p("title", S),
     p("version", S),
-    p("employees", arr(obj(p("uuid", S)))),
-    p("contractors", arr(obj(p("uuid", S)))),
-).to_dict()
+    p("employees", arr(UUID_ONLY)),
+    p("contractors", arr(UUID_ONLY)),
+)
 
-LOCATIONS = th.PropertiesList(
-    p("uuid", S, required=True),
-    COMPANY_UUID,
+LOCATIONS = company_record(
     p("version", S),
     p("phone_number", S),
-    p("street_1", S),
-    p("street_2", S),
-    p("city", S),
-    p("state", S),
-    p("zip", S),
-    p("country", S),
-    p("active", B),
+    *ADDRESS_FIELDS,
     p("inactive", B),
     p("mailing_address", B),
     p("filing_address", B),
     p("created_at", S),
     p("updated_at", S),
-).to_dict()
+)
 
-PAY_SCHEDULES = th.PropertiesList(
-    p("uuid", S, required=True),
-    COMPANY_UUID,
+PAY_SCHEDULES = company_record(
     p("version", S),
     p("frequency", S),
     p("anchor_pay_date", S),
@@ -204,7 +198,7 @@ PAY_SCHEDULES = th.PropertiesList(
     p("auto_pilot", B),
     p("auto_payroll", B),
     p("active", B),
-).to_dict()
+)
 
 PAY_PERIODS = th.PropertiesList(
     COMPANY_UUID,
@@ -365,9 +359,7 @@ PAYROLLS = th.PropertiesList(
     p("employee_compensations", arr(EMPLOYEE_COMPENSATION)),
 ).to_dict()
 
-CONTRACTORS = th.PropertiesList(
-    p("uuid", S, required=True),
-    COMPANY_UUID,
+CONTRACTORS = company_record(
     p("version", S),
     p("type", S),
     p("wage_type", S),
@@ -392,11 +384,9 @@ CONTRACTORS = th.PropertiesList(
     p("department_title", S),
     p("file_new_hire_report", B),
     p("work_state", S),
-).to_dict()
+)
 
-CONTRACTOR_PAYMENTS = th.PropertiesList(
-    p("uuid", S, required=True),
-    COMPANY_UUID,
+CONTRACTOR_PAYMENTS = company_record(
     p("contractor_uuid", S),
     p("date", D),
     p("bonus", N),
@@ -409,4 +399,4 @@ CONTRACTOR_PAYMENTS = th.PropertiesList(
     p("status", S),
     p("wage_type", S),
     p("may_cancel", B),
-).to_dict()
+)
