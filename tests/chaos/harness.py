@@ -424,25 +424,24 @@ def check_tokens(
 def choose_kills(
     seed: int, count: int, trace: dict[str, int], points: tuple[str, ...]
 ) -> list[str]:
-    """``count`` distinct ``<point>:<n>`` specs, every reachable point first, then deeper hits."""
+    """Up to ``count`` distinct ``<point>:<n>`` kills, n within the traced hits of the point.
+
+    Round robin over the reachable points in a seeded order, each point's hits in a seeded
+    order, so every reachable point is tried before any point is tried twice.
+    """
     rng = random.Random(seed)
     reachable = [p for p in points if trace.get(p, 0) > 0]
+    rng.shuffle(reachable)
+    queues: dict[str, list[int]] = {}
+    for point in reachable:
+        hits = list(range(1, trace[point] + 1))
+        rng.shuffle(hits)
+        queues[point] = hits
     chosen: list[str] = []
-    seen: set[str] = set()
-    order = reachable[:]
-    rng.shuffle(order)
-    while len(chosen) < count and reachable:
-        for point in order:
-            if len(chosen) >= count:
-                break
-            for _ in range(10):
-                spec = f"{point}:{rng.randint(1, trace[point])}"
-                if spec not in seen:
-                    seen.add(spec)
-                    chosen.append(spec)
-                    break
-        if len(seen) >= sum(trace[p] for p in reachable):
-            break
+    while len(chosen) < count and any(queues.values()):
+        for point in reachable:
+            if queues[point] and len(chosen) < count:
+                chosen.append(f"{point}:{queues[point].pop()}")
     return chosen
 
 

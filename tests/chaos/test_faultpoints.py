@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,7 +67,20 @@ def test_every_declared_point_is_called_by_a_plugin_and_no_undeclared_one() -> N
     code = "\n".join(
         path.read_text() for source in SOURCES for path in sorted(source.rglob("*.py"))
     )
-    called = set()
-    for chunk in code.split('hit("')[1:]:
-        called.add(chunk.split('"', 1)[0])
-    assert called == set(faultpoints.POINTS)
+    # Points are passed as literals, to hit() or to a helper that calls it (posting.send_once).
+    named = set(re.findall(r'"((?:tap|target)\.[a-z_]+(?:\.[a-z_]+)+)"', code))
+    assert named == set(faultpoints.POINTS)
+    assert "hit(" in code
+
+
+def test_kill_choice_is_seeded_distinct_and_within_the_traced_hits() -> None:
+    from chaos.harness import choose_kills  # noqa: PLC0415 - the harness imports the sandboxes
+
+    trace = {"tap.request.before": 3, "target.batch.after": 1, "tap.state.before": 0}
+    chosen = choose_kills(7, 10, trace, faultpoints.POINTS)
+    assert chosen == choose_kills(7, 10, trace, faultpoints.POINTS)
+    assert len(chosen) == len(set(chosen)) == 4
+    assert {c.rsplit(":", 1)[0] for c in chosen[:2]} == {"tap.request.before", "target.batch.after"}
+    for spec in chosen:
+        point, n = spec.rsplit(":", 1)
+        assert 1 <= int(n) <= trace[point]
