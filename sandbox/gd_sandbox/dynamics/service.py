@@ -655,12 +655,7 @@ class FnoService:
             if "PostingLayer" not in given:
                 row["PostingLayer"] = jn["PostingLayer"]
         else:
-            if old["IsPosted"] == "Yes":
-                raise write_error(
-                    aot,
-                    f"Error: Journal {old['JournalBatchNumber']} has been posted and cannot be "
-                    "changed.",
-                )
+            _refuse_posted(aot, old)
             if given.get("IsPosted") == "Yes":
                 raise write_error(
                     aot, "Error: IsPosted is set by posting the journal, not by an update."
@@ -676,26 +671,9 @@ class FnoService:
     ) -> None:
         aot = ENTITY_DEFS["LedgerJournalLines"].aot_name
         company = row["dataAreaId"]
-        self._check_company(aot, company)
-        self._require(aot, row, "JournalBatchNumber")
-        header = self._header_for("LedgerJournalLines", row)
-        if header is None:
-            raise write_error(
-                aot,
-                f"Error: Journal batch number '{row['JournalBatchNumber']}' does not exist in "
-                f"company '{company}'. Create the LedgerJournalHeaders record first.",
-            )
-        if header["IsPosted"] == "Yes":
-            raise write_error(
-                aot,
-                f"Error: Journal {header['JournalBatchNumber']} has been posted and cannot be "
-                "changed.",
-            )
-        row["JournalBatchNumber"] = header["JournalBatchNumber"]
+        header = self._open_journal_line(aot, "LedgerJournalLines", "LedgerJournalHeaders", row)
         self._require(aot, row, "CurrencyCode", "AccountDisplayValue")
-        if row["TransDate"] == "1900-01-01T12:00:00Z":
-            raise write_error(aot, "Error: Field 'TransDate' must be filled in.")
-        row["TransDate"] = row["TransDate"][:10] + "T12:00:00Z"
+        self._line_date(aot, row, "TransDate")
         self._check_currency(aot, row["CurrencyCode"], "CurrencyCode")
         self._check_amounts(aot, row, "DebitAmount", "CreditAmount")
         self.check_account(
@@ -724,6 +702,31 @@ class FnoService:
             row["Voucher"] = self._voucher_for(header, row)
         row["JournalNum"] = header["JournalBatchNumber"]
         row["AmountCUR"] = row["DebitAmount"] - row["CreditAmount"]
+
+    def _open_journal_line(
+        self, aot: str, line_set: str, header_set: str, row: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The header a new or changed journal line belongs to, which must exist unposted."""
+        company = row["dataAreaId"]
+        self._check_company(aot, company)
+        self._require(aot, row, "JournalBatchNumber")
+        header = self._header_for(line_set, row)
+        if header is None:
+            raise write_error(
+                aot,
+                f"Error: Journal batch number '{row['JournalBatchNumber']}' does not exist in "
+                f"company '{company}'. Create the {header_set} record first.",
+            )
+        _refuse_posted(aot, header)
+        row["JournalBatchNumber"] = header["JournalBatchNumber"]
+        return header
+
+    @staticmethod
+    def _line_date(aot: str, row: dict[str, Any], field_name: str) -> None:
+        # F&O stores a line date at noon UTC; its empty date is 1900-01-01.
+        if row[field_name] == "1900-01-01T12:00:00Z":
+            raise write_error(aot, f"Error: Field '{field_name}' must be filled in.")
+        row[field_name] = row[field_name][:10] + "T12:00:00Z"
 
     @staticmethod
     def _check_amounts(aot: str, row: dict[str, Any], debit: str, credit: str) -> None:
@@ -780,38 +783,17 @@ class FnoService:
         jn = self._journal_name(aot, row["dataAreaId"], row["JournalName"], "VendInvoiceRegister")
         if old is None and "Description" not in given:
             row["Description"] = jn["Description"]
-        if old is not None and old["IsPosted"] == "Yes":
-            raise write_error(
-                aot,
-                f"Error: Journal {old['JournalBatchNumber']} has been posted and cannot be "
-                "changed.",
-            )
+        if old is not None:
+            _refuse_posted(aot, old)
 
     def _validate_VendInvoiceJournalLines(  # noqa: N802
         self, row: dict[str, Any], old: dict[str, Any] | None, given: dict[str, Any]
     ) -> None:
         aot = ENTITY_DEFS["VendInvoiceJournalLines"].aot_name
         company = row["dataAreaId"]
-        self._check_company(aot, company)
-        self._require(aot, row, "JournalBatchNumber")
-        header = self._header_for("VendInvoiceJournalLines", row)
-        if header is None:
-            raise write_error(
-                aot,
-                f"Error: Journal batch number '{row['JournalBatchNumber']}' does not exist in "
-                f"company '{company}'. Create the VendInvoiceJournalHeaders record first.",
-            )
-        if header["IsPosted"] == "Yes":
-            raise write_error(
-                aot,
-                f"Error: Journal {header['JournalBatchNumber']} has been posted and cannot be "
-                "changed.",
-            )
-        row["JournalBatchNumber"] = header["JournalBatchNumber"]
+        self._open_journal_line(aot, "VendInvoiceJournalLines", "VendInvoiceJournalHeaders", row)
         self._require(aot, row, "Currency", "AccountDisplayValue")
-        if row["Date"] == "1900-01-01T12:00:00Z":
-            raise write_error(aot, "Error: Field 'Date' must be filled in.")
-        row["Date"] = row["Date"][:10] + "T12:00:00Z"
+        self._line_date(aot, row, "Date")
         self._check_currency(aot, row["Currency"], "Currency")
         self._check_amounts(aot, row, "Debit", "Credit")
         if row["AccountType"] != "Vend":
@@ -1072,3 +1054,12 @@ def _posting_view(line: dict[str, Any], *, vendor: bool) -> dict[str, Any]:
 def _line_number(row: dict[str, Any]) -> Decimal:
     number: Decimal = row["LineNumber"]
     return number
+
+
+def _refuse_posted(aot: str, journal: dict[str, Any]) -> None:
+    if journal["IsPosted"] == "Yes":
+        raise write_error(
+            aot,
+            f"Error: Journal {journal['JournalBatchNumber']} has been posted and cannot be "
+            "changed.",
+        )
