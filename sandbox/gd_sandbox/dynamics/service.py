@@ -683,21 +683,13 @@ class FnoService:
             self.check_default_dimensions(
                 aot, company, "DefaultDimensionDisplayValue", row["DefaultDimensionDisplayValue"]
             )
-        if row["OffsetAccountDisplayValue"]:
-            self.check_account(
+        if self._check_offset_account(aot, company, row) and row["OffsetAccountType"] != "Ledger":
+            self.check_default_dimensions(
                 aot,
                 company,
-                row["OffsetAccountType"],
-                row["OffsetAccountDisplayValue"],
-                "OffsetAccountDisplayValue",
+                "OffsetDefaultDimensionDisplayValue",
+                row["OffsetDefaultDimensionDisplayValue"],
             )
-            if row["OffsetAccountType"] != "Ledger":
-                self.check_default_dimensions(
-                    aot,
-                    company,
-                    "OffsetDefaultDimensionDisplayValue",
-                    row["OffsetDefaultDimensionDisplayValue"],
-                )
         if not row["Voucher"]:
             row["Voucher"] = self._voucher_for(header, row)
         row["JournalNum"] = header["JournalBatchNumber"]
@@ -720,6 +712,19 @@ class FnoService:
         _refuse_posted(aot, header)
         row["JournalBatchNumber"] = header["JournalBatchNumber"]
         return header
+
+    def _check_offset_account(self, aot: str, company: str, row: dict[str, Any]) -> bool:
+        """Check the line's offset account if it has one; whether it has."""
+        if not row["OffsetAccountDisplayValue"]:
+            return False
+        self.check_account(
+            aot,
+            company,
+            row["OffsetAccountType"],
+            row["OffsetAccountDisplayValue"],
+            "OffsetAccountDisplayValue",
+        )
+        return True
 
     @staticmethod
     def _line_date(aot: str, row: dict[str, Any], field_name: str) -> None:
@@ -806,14 +811,7 @@ class FnoService:
         self.check_default_dimensions(
             aot, company, "DefaultDimensionDisplayValue", row["DefaultDimensionDisplayValue"]
         )
-        if row["OffsetAccountDisplayValue"]:
-            self.check_account(
-                aot,
-                company,
-                row["OffsetAccountType"],
-                row["OffsetAccountDisplayValue"],
-                "OffsetAccountDisplayValue",
-            )
+        self._check_offset_account(aot, company, row)
         if not row["Voucher"]:
             with self._seq_lock:
                 n = self._seq.next(f"voucher:{company}:APIN", 0)
