@@ -19,11 +19,11 @@ import hmac
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from gd_sandbox.gusto import render
@@ -47,6 +47,14 @@ from gd_sandbox.gusto.money import ZERO, fmt1
 from gd_sandbox.gusto.oauth import SCOPES, SYSTEM_SCOPES, OAuthError, OAuthState, TokenRecord
 from gd_sandbox.gusto.payroll_calc import PayrollCalculator
 from gd_sandbox.gusto.webhooks import SUBSCRIPTION_TYPES, Webhooks
+
+
+class _HasUuid(Protocol):
+    @property
+    def uuid(self) -> str: ...
+
+
+_Item = TypeVar("_Item", bound=_HasUuid)
 
 SUPPORTED_API_VERSIONS = ("2025-06-15", "2025-11-15", "2026-02-01", "2026-06-15")
 DEFAULT_API_VERSION = "2025-06-15"
@@ -435,14 +443,20 @@ class GustoApp:
             raise HttpError(404, "not_found", f"Company {company_uuid} not found")
         return company
 
-    def _find_employee(self, ctx: Ctx, employee_uuid: str) -> Employee:
+    def _find_owned(
+        self, ctx: Ctx, kind: str, uuid: str, items: Callable[[Company], Iterable[_Item]]
+    ) -> tuple[Company, _Item]:
+        """An employee, department, location or contractor of a company the token may read."""
         with self.lock:
             for company in self.companies.values():
-                for emp in company.employees:
-                    if emp.uuid == employee_uuid:
+                for item in items(company):
+                    if item.uuid == uuid:
                         self._owned(ctx, company.uuid)
-                        return emp
-        raise HttpError(404, "not_found", f"Employee {employee_uuid} not found")
+                        return company, item
+        raise HttpError(404, "not_found", f"{kind} {uuid} not found")
+
+    def _find_employee(self, ctx: Ctx, employee_uuid: str) -> Employee:
+        return self._find_owned(ctx, "Employee", employee_uuid, lambda c: c.employees)[1]
 
     def _payroll(self, company: Company, payroll_uuid: str) -> PayrollMeta:
         for meta in company.payrolls:
@@ -694,23 +708,17 @@ class GustoApp:
         return self._list(ctx, items)
 
     def get_department(self, ctx: Ctx) -> Response:
-        for company in self.companies.values():
-            for dept in company.departments:
-                if dept.uuid == ctx.params["department_id"]:
-                    self._owned(ctx, company.uuid)
-                    return Response.json(200, render.department(dept, company))
-        raise HttpError(404, "not_found", f"Department {ctx.params['department_id']} not found")
+        company, dept = self._find_owned(
+            ctx, "Department", ctx.params["department_id"], lambda c: c.departments
+        )
+        return Response.json(200, render.department(dept, company))
 
     def list_locations(self, ctx: Ctx) -> Response:
         return self._list(ctx, [render.location(x) for x in self._company(ctx).locations])
 
     def get_location(self, ctx: Ctx) -> Response:
-        for company in self.companies.values():
-            for loc in company.locations:
-                if loc.uuid == ctx.params["location_id"]:
-                    self._owned(ctx, company.uuid)
-                    return Response.json(200, render.location(loc))
-        raise HttpError(404, "not_found", f"Location {ctx.params['location_id']} not found")
+        _, loc = self._find_owned(ctx, "Location", ctx.params["location_id"], lambda c: c.locations)
+        return Response.json(200, render.location(loc))
 
     def list_pay_schedules(self, ctx: Ctx) -> Response:
         company = self._company(ctx)
@@ -857,12 +865,10 @@ class GustoApp:
         return self._list(ctx, [render.contractor(k) for k in self._company(ctx).contractors])
 
     def get_contractor(self, ctx: Ctx) -> Response:
-        for company in self.companies.values():
-            for k in company.contractors:
-                if k.uuid == ctx.params["contractor_id"]:
-                    self._owned(ctx, company.uuid)
-                    return Response.json(200, render.contractor(k))
-        raise HttpError(404, "not_found", f"Contractor {ctx.params['contractor_id']} not found")
+        _, k = self._find_owned(
+            ctx, "Contractor", ctx.params["contractor_id"], lambda c: c.contractors
+        )
+        return Response.json(200, render.contractor(k))
 
     def list_contractor_payments(self, ctx: Ctx) -> Response:
         company = self._company(ctx)
