@@ -55,18 +55,7 @@ def company(c: Company, seed: str) -> dict[str, Any]:
         "pay_schedule_type": "single",
         "join_date": _iso(c.join_date),
         "funding_type": "ach",
-        "locations": [
-            {
-                "street_1": loc.street_1,
-                "street_2": None,
-                "city": loc.city,
-                "state": loc.state,
-                "zip": loc.zip,
-                "country": "USA",
-                "active": True,
-            }
-            for loc in c.locations
-        ],
+        "locations": [_address(loc) for loc in c.locations],
         "compensations": {
             "hourly": [
                 {"uuid": uid(seed, "earning", c.uuid, n), "name": n, "multiple": m}
@@ -94,6 +83,19 @@ def company(c: Company, seed: str) -> dict[str, Any]:
     }
 
 
+def _address(loc: Location) -> dict[str, Any]:
+    """The address fields Gusto repeats in a company's locations and a location."""
+    return {
+        "street_1": loc.street_1,
+        "street_2": None,
+        "city": loc.city,
+        "state": loc.state,
+        "zip": loc.zip,
+        "country": "USA",
+        "active": True,
+    }
+
+
 def department(d: Department, c: Company) -> dict[str, Any]:
     return {
         "uuid": d.uuid,
@@ -111,13 +113,7 @@ def location(loc: Location) -> dict[str, Any]:
         "company_uuid": loc.company_uuid,
         "version": version_hash(loc.uuid, loc.street_1, loc.city),
         "phone_number": loc.phone_number,
-        "street_1": loc.street_1,
-        "street_2": None,
-        "city": loc.city,
-        "state": loc.state,
-        "zip": loc.zip,
-        "country": "USA",
-        "active": True,
+        **_address(loc),
         "filing_address": loc.filing_address,
         "mailing_address": loc.filing_address,
         "created_at": "2021-03-01" + STAMP,
