@@ -31,7 +31,7 @@ import requests
 from gd_vault import Vault, VaultData, VaultError
 from gd_vault.redact import MASK
 from tap_gusto.client import DEFAULT_API_VERSION as GUSTO_API_VERSION
-from tap_gusto.tokens import DEFAULT_API_URL, company_record, now_iso
+from tap_gusto.tokens import DEFAULT_API_URL, company_record, now_iso, oauth_error
 from target_dynamics_fo.auth import DynamicsAuthError, EntraTokenProvider
 from target_dynamics_fo.client import ODataClient, ODataError
 
@@ -65,22 +65,6 @@ def read_secret(from_stdin: bool, prompt: str) -> str:
         source = "stdin" if from_stdin else "the prompt"
         raise ConnectError(f"No secret was given on {source}; nothing was stored.")
     return secret
-
-
-def _oauth_error(response: requests.Response) -> tuple[str, str]:
-    try:
-        payload = response.json()
-    except ValueError:
-        return "", ""
-    if not isinstance(payload, dict):
-        return "", ""
-    error = payload.get("error")
-    description = payload.get("error_description")
-    errors = payload.get("errors")
-    if not error and isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        error = errors[0].get("error_key") or errors[0].get("category")
-        description = errors[0].get("message")
-    return str(error or ""), str(description or "")[:300]
 
 
 # -- Gusto: loopback redirect receiver ------------------------------------------------------
@@ -241,7 +225,7 @@ class GustoOAuth:
             "exchange the authorization code",
         )
         if response.status_code != 200:
-            error, description = _oauth_error(response)
+            error, description = oauth_error(response, limit=300)
             detail = scrub(f"{error}: {description}", [self.app.client_secret, code])
             if error == "invalid_client" or response.status_code == 401:
                 hint = (
@@ -290,7 +274,7 @@ class GustoOAuth:
                 f"Cannot reach Gusto at {self.app.api_url} to {what} ({type(exc).__name__})."
             ) from None
         if response.status_code != 200:
-            error, description = _oauth_error(response)
+            error, description = oauth_error(response, limit=300)
             raise ConnectError(
                 f"Gusto answered HTTP {response.status_code} when asked to {what} "
                 f"({scrub(f'{error} {description}'.strip(), [access_token]) or 'no detail'}). "
@@ -333,7 +317,7 @@ class GustoOAuth:
             "revoke the token",
         )
         if response.status_code != 200:
-            error, description = _oauth_error(response)
+            error, description = oauth_error(response, limit=300)
             raise ConnectError(
                 f"Gusto refused to revoke the token (HTTP {response.status_code}, "
                 f"{scrub(f'{error} {description}'.strip(), [token, self.app.client_secret])})."
@@ -439,7 +423,7 @@ def _deliver_authorization(args: argparse.Namespace, url: str, server: CallbackS
                 "sandbox); use --browser system or none for real Gusto."
             ) from None
         if response.status_code >= 400 and response.url.split("?")[0] != server.redirect_uri:
-            error, description = _oauth_error(response)
+            error, description = oauth_error(response, limit=300)
             raise ConnectError(
                 f"Gusto's authorize endpoint answered HTTP {response.status_code} "
                 f"({error or 'no error code'}{': ' + description if description else ''}). "

@@ -232,7 +232,7 @@ class TokenManager:
             hit("tap.refresh.after_response")
             if response.status_code == 200:
                 return self._parse_token_response(response)
-            error, description = _oauth_error(response)
+            error, description = oauth_error(response)
             if response.status_code >= 500 or response.status_code == 429:
                 last_problem = f"HTTP {response.status_code}"
                 retry_after = response.headers.get("Retry-After", "").strip()
@@ -338,7 +338,8 @@ def _lifetime(record: Mapping[str, Any]) -> float | None:
     return float(expires_at) - issued
 
 
-def _oauth_error(response: requests.Response) -> tuple[str, str]:
+def oauth_error(response: requests.Response, limit: int = 200) -> tuple[str, str]:
+    """(error, description) of an OAuth error body (RFC 6749 or Gusto's ``errors`` list)."""
     try:
         payload = response.json()
     except ValueError:
@@ -352,4 +353,4 @@ def _oauth_error(response: requests.Response) -> tuple[str, str]:
         if isinstance(first, dict):
             error = first.get("error_key") or first.get("category")
             description = first.get("message")
-    return str(error or ""), str(description or "")[:200]
+    return str(error or ""), str(description or "")[:limit]
