@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +69,15 @@ def _token_reader(args: argparse.Namespace) -> Any:
 
 def _client(args: argparse.Namespace) -> tuple[Any, GustoAppClient]:
     store = open_vault(args)
-    try:
+    with _setup_errors():
         return store, GustoAppClient.from_store(store, args.api_url)
+
+
+@contextlib.contextmanager
+def _setup_errors() -> Iterator[None]:
+    """A failed webhook setup step ends the command with the step's own message."""
+    try:
+        yield
     except WebhookSetupError as exc:
         raise CommandError(str(exc)) from None
 
@@ -83,7 +92,7 @@ def _print_subscription(subscription: dict[str, Any]) -> None:
 def _subscribe(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     store, client = _client(args)
-    try:
+    with _setup_errors():
         types = parse_types(args.types)
         if not args.verification_token_stdin:
             emit(
@@ -99,8 +108,6 @@ def _subscribe(args: argparse.Namespace) -> int:
             wait_seconds=args.wait,
             token_reader=_token_reader(args),
         )
-    except WebhookSetupError as exc:
-        raise CommandError(str(exc)) from None
     _print_subscription(subscription)
     return 0
 
@@ -108,7 +115,7 @@ def _subscribe(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     store, client = _client(args)
-    try:
+    with _setup_errors():
         subscription = reverify(
             store,
             client,
@@ -116,18 +123,14 @@ def _verify(args: argparse.Namespace) -> int:
             wait_seconds=args.wait,
             token_reader=_token_reader(args),
         )
-    except WebhookSetupError as exc:
-        raise CommandError(str(exc)) from None
     _print_subscription(subscription)
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
     store, client = _client(args)
-    try:
+    with _setup_errors():
         remote = client.list()
-    except WebhookSetupError as exc:
-        raise CommandError(str(exc)) from None
     local = {uuid for uuid, _ in verification_tokens(store.read())}
     rows: list[dict[str, Any]] = [
         {

@@ -5,9 +5,10 @@ Nothing here logs or raises a token or the client secret.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -280,13 +281,8 @@ def subscribe(
     check_url(url)
     # The pending marker must exist before Gusto can POST the token (it may do so before its
     # 201 reaches us), and the receiver accepts unsigned handshakes only while it exists.
-    nonce = begin_pending(store, url) if token_reader is None else None
-    try:
+    with _pending(store, url, token_reader is None) as nonce:
         subscription = client.create_subscription(url, types)
-    except Exception:
-        if nonce is not None:
-            abandon_pending(store, nonce)
-        raise
     logger.info("created Gusto webhook subscription %s for %s", subscription["uuid"], url)
     return _verify(
         store,
@@ -312,14 +308,9 @@ def reverify(
     subscription = client.get(subscription_uuid)
     if not subscription.get("uuid"):
         raise WebhookSetupError(f"Gusto has no webhook subscription {subscription_uuid}")
-    nonce = None
-    if token_reader is None:
-        nonce = begin_pending(store, str(subscription.get("url", "")))
-        try:
+    with _pending(store, str(subscription.get("url", "")), token_reader is None) as nonce:
+        if nonce is not None:
             client.request_verification_token(subscription_uuid)
-        except Exception:
-            abandon_pending(store, nonce)
-            raise
     return _verify(
         store,
         client,
@@ -329,6 +320,22 @@ def reverify(
         wait_seconds=wait_seconds,
         poll_seconds=poll_seconds,
     )
+
+
+@contextlib.contextmanager
+def _pending(store: SecretStore, url: str, wanted: bool) -> Iterator[str | None]:
+    """The pending-verification marker (its nonce) while Gusto is asked to send a token.
+
+    Without ``wanted`` (the token is typed in) there is no marker. When the request to Gusto
+    fails the marker is removed again, so the receiver stops accepting unsigned handshakes.
+    """
+    nonce = begin_pending(store, url) if wanted else None
+    try:
+        yield nonce
+    except Exception:
+        if nonce is not None:
+            abandon_pending(store, nonce)
+        raise
 
 
 def _verify(
