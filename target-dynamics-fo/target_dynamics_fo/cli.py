@@ -230,12 +230,23 @@ def _invoices(store: AuditStore, out: TextIO) -> int:
     return 0
 
 
-def _replay_payment(
-    store: AuditStore, config: dict[str, Any], payment_uuid: str, out: TextIO
-) -> int:
+# What a replay reports as its failure (exit 1) rather than a traceback.
+REPLAY_ERRORS = (MappingError, SettingsError, DynamicsAuthError, ODataError, LookupError)
+
+
+def _replay_config(config: dict[str, Any]) -> bool:
+    """Log a replay's progress to stderr; whether the config can drive one."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     if not config.get("mapping_file"):
         print("the config has no mapping_file", file=sys.stderr)
+        return False
+    return True
+
+
+def _replay_payment(
+    store: AuditStore, config: dict[str, Any], payment_uuid: str, out: TextIO
+) -> int:
+    if not _replay_config(config):
         return 2
     try:
         mapping = load_mapping(config["mapping_file"])
@@ -245,7 +256,7 @@ def _replay_payment(
             mapping, store, client, lambda: processor.reference, dry_run=processor.dry_run
         )
         result = payables.replay(payment_uuid)
-    except (MappingError, SettingsError, DynamicsAuthError, ODataError, LookupError) as exc:
+    except REPLAY_ERRORS as exc:
         print(f"replay of contractor payment {payment_uuid} failed: {exc}", file=sys.stderr)
         return 1
     return _report(
@@ -335,9 +346,7 @@ def _show(store: AuditStore, payroll_uuid: str, out: TextIO) -> int:
 
 
 def _replay(store: AuditStore, config: dict[str, Any], payroll_uuid: str, out: TextIO) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
-    if not config.get("mapping_file"):
-        print("the config has no mapping_file", file=sys.stderr)
+    if not _replay_config(config):
         return 2
     try:
         mapping = load_mapping(config["mapping_file"])
@@ -350,7 +359,7 @@ def _replay(store: AuditStore, config: dict[str, Any], payroll_uuid: str, out: T
             dry_run_output=config.get("dry_run_output"),
         )
         result = processor.replay(payroll_uuid)
-    except (MappingError, SettingsError, DynamicsAuthError, ODataError, LookupError) as exc:
+    except REPLAY_ERRORS as exc:
         print(f"replay of payroll {payroll_uuid} failed: {exc}", file=sys.stderr)
         return 1
     return _report(
