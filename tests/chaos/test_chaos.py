@@ -291,6 +291,8 @@ def large_world(
 
 
 @pytest.mark.chaos
+# Dozens of full pipeline runs: far beyond the suite's per-test timeout, which guards make test.
+@pytest.mark.timeout(int(os.environ.get("CHAOS_TIMEOUT") or 5400))
 def test_large_chaos_run(large_world: World) -> None:
     world = large_world
     seed = seed_from_env(random.SystemRandom().randrange(1, 2**31))
