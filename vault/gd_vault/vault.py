@@ -175,7 +175,10 @@ class Vault:
     def _ensure_dir(self) -> None:
         directory = self._path.parent
         if not directory.exists():
-            directory.mkdir(parents=True, mode=0o700)
+            try:
+                directory.mkdir(parents=True, mode=0o700)
+            except FileExistsError:
+                return  # another thread or process created it first (and set its mode)
             # mkdir's mode is filtered by the umask; be explicit.
             directory.chmod(0o700)
 

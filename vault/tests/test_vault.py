@@ -251,6 +251,29 @@ def test_concurrent_threads_lose_no_update(key: bytes, store_path: Path) -> None
     assert vault.read()["counter"] == 60
 
 
+def test_first_writers_racing_to_create_the_store_directory_all_succeed(
+    key: bytes, tmp_path: Path
+) -> None:
+    vault = Vault.open(tmp_path / "new" / "dir" / "vault.enc")
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        start.wait()
+        try:
+            vault.update(lambda data: data.update(counter=data.get("counter", 0) + 1))
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert vault.read()["counter"] == 8
+
+
 def test_lock_excludes_across_processes(key: bytes, store_path: Path, tmp_path: Path) -> None:
     ready, release = tmp_path / "ready", tmp_path / "release"
     holder = subprocess.Popen(
