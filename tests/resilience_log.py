@@ -22,10 +22,26 @@ def log_path() -> Path:
     return Path(os.environ.get(LOG_ENV) or DEFAULT_LOG)
 
 
+# Sources whose older cases this process has already dropped (see `record`).
+_fresh_sources: set[str] = set()
+
+
 def record(
-    kind: str, name: str, injected: str, expected: str, observed: str, *, passed: bool
+    kind: str,
+    name: str,
+    injected: str,
+    expected: str,
+    observed: str,
+    *,
+    passed: bool,
+    source: str,
 ) -> None:
-    """Merge one case into the log (atomic replace, so a killed test never leaves half a file)."""
+    """Merge one case into the log (atomic replace, so a killed test never leaves half a file).
+
+    ``source`` names the test that produced the case: the first case a process records for a
+    source replaces every older case of that source, so cases a test no longer runs (e.g. kill
+    points of an earlier seed) drop out of the table instead of lingering.
+    """
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -33,8 +49,12 @@ def record(
     except (OSError, ValueError):
         data = {"cases": []}
     cases = [c for c in data.get("cases", []) if (c.get("kind"), c.get("name")) != (kind, name)]
+    if source not in _fresh_sources:
+        _fresh_sources.add(source)
+        cases = [c for c in cases if c.get("source") != source]
     cases.append(
         {
+            "source": source,
             "kind": kind,
             "name": name,
             "injected": injected,

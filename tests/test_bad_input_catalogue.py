@@ -27,6 +27,7 @@ from gd_vault import Vault
 from resilience_log import record
 
 SUMMIT = "ee2ce936-5d04-5cda-8909-6ace20a55be1"
+SOURCE = "bad-input catalogue"
 Message = dict[str, Any]
 
 
@@ -140,6 +141,7 @@ def check_refused(
         f"{outcome}, names the payroll and the fix, nothing posted",
         "; ".join(problems) or f"{outcome}: {reason[:140]}",
         passed=not problems,
+        source=SOURCE,
     )
     assert not problems, (problems, run.stderr[-3000:])
 
@@ -171,6 +173,7 @@ def check_failed_run(
         "run fails with a clear error naming the input and the fix; nothing posted",
         "; ".join(problems) or f"failed: {last.strip()[:160]}",
         passed=not problems,
+        source=SOURCE,
     )
     assert not problems, (problems, stderr[-3000:])
 

@@ -47,6 +47,8 @@ DYNAMICS_TOKEN_SECONDS = 900
 # Entra token request, OpenID discovery and a first data call.
 EXPIRE_AFTER_REQUESTS = 4
 BOUNDED_SEED = 20261128
+BOUNDED = "chaos (bounded)"
+LARGE = "chaos (large)"
 
 
 @dataclass
@@ -185,7 +187,7 @@ def traced_counts(world: World) -> tuple[dict[str, int], Episode]:
     return dict(counts), episode
 
 
-def _record(episode: Episode, name: str) -> None:
+def _record(episode: Episode, name: str, source: str) -> None:
     record(
         "kill" if episode.kill != "none" else "fault",
         name,
@@ -198,18 +200,20 @@ def _record(episode: Episode, name: str) -> None:
         f"{len(episode.fired)} kill(s) fired; clean after {episode.runs} run(s); "
         + ("; ".join(episode.problems) if episode.problems else "all checks hold"),
         passed=not episode.problems,
+        source=source,
     )
 
 
-def _tokens_ok(world: World) -> None:
+def _tokens_ok(world: World, source: str) -> None:
     problems = check_tokens(world.gusto, world.store, world.companies, world.invalid_grants_before)
     record(
         "fault",
-        "refresh tokens after all kills",
+        f"refresh tokens after all kills, {source}",
         f"Gusto tokens living {GUSTO_TOKEN_SECONDS}s, kills inside refresh and store writes",
         "no invalid_grant; the stored grant still refreshes",
         "; ".join(problems) or "no invalid_grant; stored grant refreshed",
         passed=not problems,
+        source=source,
     )
     assert not problems, problems
 
@@ -249,7 +253,7 @@ def test_bounded_chaos_kills_converge_to_exactly_once(bounded_world: World) -> N
     seed = seed_from_env(BOUNDED_SEED)
     rng = random.Random(seed)
     counts, clean = traced_counts(world)
-    _record(clean, "faults on both sides, no kill")
+    _record(clean, "faults on both sides, no kill", BOUNDED)
     assert not clean.problems, clean.problems
     kills = []
     for phase in BOUNDED_PHASES:
@@ -258,14 +262,14 @@ def test_bounded_chaos_kills_converge_to_exactly_once(bounded_world: World) -> N
         kills.append(f"{point}:{rng.randint(1, counts[point])}")
     for spec in kills:
         episode = run_episode(world, kills=(spec,), faults=False)
-        _record(episode, f"kill at {spec}")
+        _record(episode, f"kill at {spec}", BOUNDED)
         assert episode.fired, f"kill point {spec} was not reached (seed {seed})"
         assert not episode.problems, (spec, seed, episode.problems)
     victim = rng.choice(["tap", "target"])
     external = run_episode(world, external=(victim, rng.uniform(0.5, 3.0)), faults=False)
-    _record(external, "external SIGKILL (bounded)")
+    _record(external, f"external SIGKILL of the {victim}", BOUNDED)
     assert not external.problems, (external.kill, seed, external.problems)
-    _tokens_ok(world)
+    _tokens_ok(world, BOUNDED)
 
 
 # ------------------------------------------------------------------ large (make chaos)
@@ -301,7 +305,7 @@ def test_large_chaos_run(large_world: World) -> None:
     print(f"\nchaos seed {seed} (reproduce: CHAOS_SEED={seed} make chaos)")
     rng = random.Random(seed)
     counts, clean = traced_counts(world)
-    _record(clean, "faults on both sides, no kill (large)")
+    _record(clean, "faults on both sides, no kill (large)", LARGE)
     rows: list[tuple[str, Episode]] = [("faults only", clean)]
     specs = choose_kills(seed, kills_wanted * 2, counts, faultpoints.POINTS)
     chain = int(os.environ.get("CHAOS_CHAIN") or 3)
@@ -312,13 +316,13 @@ def test_large_chaos_run(large_world: World) -> None:
         tried += len(kills)
         episode = run_episode(world, kills=kills)
         rows.append((" -> ".join(kills), episode))
-        _record(episode, f"kill chain {' -> '.join(kills)}")
+        _record(episode, f"kill chain {' -> '.join(kills)}", LARGE)
         fired.update(episode.fired)
     for index in range(externals):
         victim = ("tap", "target")[index % 2]  # both sides, whatever the seed
         episode = run_episode(world, external=(victim, rng.uniform(0.3, 12.0)))
         rows.append(("external", episode))
-        _record(episode, f"external SIGKILL #{len(rows)}")
+        _record(episode, f"external SIGKILL #{index + 1} of the {victim}", LARGE)
     print(f"\n{'kill':48} {'fired':6} {'runs':5} result")
     for _, episode in rows:
         print(
@@ -329,4 +333,4 @@ def test_large_chaos_run(large_world: World) -> None:
     failed = [(spec, e.problems) for spec, e in rows if e.problems]
     assert not failed, (seed, failed)
     assert len(fired) >= kills_wanted, f"only {len(fired)} kill points fired (seed {seed})"
-    _tokens_ok(world)
+    _tokens_ok(world, LARGE)
