@@ -244,9 +244,9 @@ def test_line_rules(http: PinnedSession, dyn: DynamicsSandbox) -> None:
         LineNumber=1,
         AccountDisplayValue="600100",
         DebitAmount=Decimal(1),
-        CurrencyCode="XXX",
+        CurrencyCode="ZZZ",
     )
-    assert "Currency 'XXX'" in infolog(bad_currency)
+    assert "Currency 'ZZZ'" in infolog(bad_currency)
     no_header = line(
         http, dyn, "NOPE", LineNumber=1, AccountDisplayValue="600100", DebitAmount=Decimal(1)
     )

@@ -61,6 +61,11 @@ class AppCredentials:
         return f"AppCredentials(client_id={self.client_id!r}, client_secret='***')"
 
 
+def token_lifetime_seconds(token_response: Mapping[str, Any]) -> int:
+    """`expires_in` of an OAuth token response (Gusto's default 2 h when absent), whole seconds."""
+    return int(Decimal(str(token_response.get("expires_in") or 7200)))
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -285,7 +290,7 @@ class TokenManager:
     def _store(self, payload: Mapping[str, Any]) -> None:
         access = str(payload["access_token"])
         refresh = str(payload["refresh_token"])
-        expires_in = float(payload.get("expires_in") or 7200)
+        expires_in = token_lifetime_seconds(payload)
         issued = self._clock()
         expires_at = int(issued + expires_in)
         refreshed_at = dt.datetime.fromtimestamp(issued, dt.UTC).isoformat(timespec="seconds")

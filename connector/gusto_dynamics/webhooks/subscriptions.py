@@ -14,7 +14,12 @@ from urllib.parse import urlsplit
 
 import requests
 from tap_gusto.client import DEFAULT_API_VERSION, gusto_error_messages
-from tap_gusto.tokens import DEFAULT_API_URL, AppCredentials, resolve_app_credentials
+from tap_gusto.tokens import (
+    DEFAULT_API_URL,
+    AppCredentials,
+    resolve_app_credentials,
+    token_lifetime_seconds,
+)
 
 from gusto_dynamics.webhooks.store import (
     SecretStore,
@@ -136,7 +141,7 @@ class GustoAppClient:
                 "(`gusto-dynamics connect gusto`) and that the app may use webhook subscriptions"
             )
         self._token = str(payload["access_token"])
-        self._expires_at = time.time() + float(payload.get("expires_in") or 7200)
+        self._expires_at = time.time() + token_lifetime_seconds(payload)
         return self._token
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

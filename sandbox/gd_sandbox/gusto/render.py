@@ -258,7 +258,7 @@ def contractor(k: Contractor) -> dict[str, Any]:
         "last_name": k.last_name,
         "middle_initial": None,
         "business_name": k.business_name,
-        "ein": "XX-XXX0001" if k.type == "Business" else None,
+        "ein": "98-7650001" if k.type == "Business" else None,
         "has_ein": k.type == "Business",
         "has_ssn": k.type == "Individual",
         "department": k.department.title if k.department else None,
