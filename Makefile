@@ -7,7 +7,7 @@ PACKAGES := vault sandbox tap-gusto target-dynamics-fo connector
 STAMP := $(VENV)/.installed
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: venv demo test chaos bench lint typecheck sandbox clean
+.PHONY: venv demo test chaos bench lint typecheck sandbox clean resilience-table
 
 venv: $(STAMP)
 
@@ -22,6 +22,7 @@ demo: venv
 
 test: venv
 	@$(BIN)/python -m pytest -m "not chaos" $(PYTEST_ARGS)
+	@$(BIN)/python scripts/fault_table.py
 
 chaos: venv
 	@$(BIN)/python -m pytest -m chaos -s $(PYTEST_ARGS)
@@ -43,3 +44,7 @@ sandbox: venv
 
 clean:
 	rm -rf $(VENV) .meltano .sandbox output .gusto-dynamics
+
+# Rewrite the README's table of faults survived and bad inputs tried from the last test run.
+resilience-table: venv
+	@$(BIN)/python scripts/fault_table.py
