@@ -151,8 +151,14 @@ def main() -> int:
         run([str(BIN / "meltano"), "run", "tap-gusto", "target-dynamics-fo"], env, quiet=True)
         print(f"pipeline finished in {time.monotonic() - started:.1f} s")
 
-        step("Journals posted to Dynamics (read back from the audit trail)")
         audit_env = dict(env)
+        step("What the target received from tap-gusto and what became of each payroll")
+        run(
+            ["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "summary"],
+            audit_env,
+        )
+
+        step("Journals posted to Dynamics (read back from the audit trail)")
         run(
             ["target-dynamics-fo-audit", "--audit-db", str(WORK / "audit.sqlite"), "journals"],
             audit_env,

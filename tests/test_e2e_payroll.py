@@ -214,6 +214,29 @@ def test_audit_cli_lists_the_posted_journals(pipeline_run: PipelineRun) -> None:
     assert failures.returncode == 0 and "No failures" in failures.stdout
 
 
+def test_audit_summary_counts_records_received_per_stream(
+    pipeline_run: PipelineRun, gusto_sandbox: GustoSandbox
+) -> None:
+    result = subprocess.run(
+        [tool("target-dynamics-fo-audit"), "--audit-db", str(pipeline_run.audit_db), "summary"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    payrolls = sum(len(company["payrolls"]) for company in gusto_sandbox.info()["companies"])
+    processed = len(processed_payrolls(gusto_sandbox))
+    # The fixture's rerun went into the same audit trail, so each payroll's latest outcome is
+    # "already_posted"; together with "posted" they cover every processed payroll.
+    outcome_line = result.stdout.split("payrolls by latest outcome: ")[1].splitlines()[0]
+    outcome_counts = {name: int(n) for n, name in (i.split(" ") for i in outcome_line.split(", "))}
+    assert outcome_counts["posted"] + outcome_counts["already_posted"] == processed
+    received = result.stdout.split("records received by stream: ")[1].splitlines()[0]
+    counts = dict(item.rsplit(" ", 1) for item in received.split(", "))
+    assert int(counts["payrolls"]) in {processed, payrolls}  # unprocessed ones only if selected
+    assert int(counts["employees"]) > 100
+
+
 # ---------------------------------------------------------------- faults
 
 

@@ -498,6 +498,14 @@ class AuditStore:
             "SELECT * FROM requests WHERE journal_number=? ORDER BY id", (journal_number,)
         )
 
+    def records_by_stream(self) -> dict[str, int]:
+        """Distinct records received per stream, over every run in this audit trail."""
+        rows = self._rows(
+            "SELECT stream, COUNT(DISTINCT record_key) AS n FROM records GROUP BY stream "
+            "ORDER BY stream"
+        )
+        return {str(row["stream"]): int(row["n"]) for row in rows}
+
     def request_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM requests").fetchone()[0])

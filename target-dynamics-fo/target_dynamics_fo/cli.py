@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("failures", help="payrolls whose latest outcome needs a person, with the fix")
     sub.add_parser("journals", help="journals in Dynamics: number, legal entity, date, totals")
-    sub.add_parser("summary", help="count of payrolls by latest outcome, and requests made")
+    sub.add_parser(
+        "summary", help="payrolls by latest outcome, records received per stream, requests made"
+    )
     show = sub.add_parser("show", help="everything recorded about one payroll")
     show.add_argument("payroll_uuid")
     replay = sub.add_parser("replay", help="rebuild with the current mapping and post once")
@@ -303,6 +305,12 @@ def _summary(store: AuditStore, out: TextIO) -> int:
     )
     print(
         "payrolls by latest outcome: " + ", ".join(f"{counts.get(o, 0)} {o}" for o in order),
+        file=out,
+    )
+    received = store.records_by_stream()
+    print(
+        "records received by stream: "
+        + (", ".join(f"{stream} {n}" for stream, n in received.items()) or "none"),
         file=out,
     )
     print(f"requests to Dynamics recorded: {store.request_count()}", file=out)
