@@ -8,6 +8,7 @@ from typing import Any
 
 from gd_vault.faultpoints import hit
 from singer_sdk import typing as th
+from singer_sdk.exceptions import InvalidRecord, RecordsWithoutSchemaException
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
@@ -161,6 +162,26 @@ class TargetDynamicsFO(Target):
         hit("target.state.before")
         super()._write_state_message(state)
         hit("target.state.after")
+
+    def _process_record_message(self, message_dict: dict[str, Any]) -> None:
+        # The SDK's messages name the stream and field; add what the person running us can do.
+        # The exception types stay the SDK's own (its standard target tests expect them).
+        stream = message_dict.get("stream")
+        try:
+            super()._process_record_message(message_dict)
+        except RecordsWithoutSchemaException as exc:
+            raise RecordsWithoutSchemaException(
+                f"{exc} Fix: the tap must send a SCHEMA message for stream {stream!r} before "
+                "its records (this target expects the streams of tap-gusto, docs/CONTRACTS.md "
+                "section 4). Payrolls already posted stay posted and are recognised on the rerun."
+            ) from exc
+        except InvalidRecord as exc:
+            raise InvalidRecord(
+                f"a {stream!r} record does not match its SCHEMA: {exc.error_message}. Fix: "
+                "correct the tap's output (or its schema) for that stream and rerun; payrolls "
+                "already posted stay posted and are recognised on the rerun.",
+                exc.record,
+            ) from exc
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         return SINKS.get(stream_name, IgnoredSink)
