@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -40,16 +39,6 @@ TOKEN_TIMEOUT_SECONDS = 60.0
 REFRESH_ATTEMPTS = 4
 RECONNECT_HINT = "gusto-dynamics connect gusto"
 DEFAULT_API_URL = "https://api.gusto.com"
-
-# Test hook: TAP_GUSTO_CRASH_AT=<point> makes the process exit abruptly at that point of a
-# refresh, to prove that a killed run leaves a usable store. Points: before_refresh_request,
-# after_refresh_response.
-CRASH_ENV = "TAP_GUSTO_CRASH_AT"
-
-
-def _crash_point(point: str) -> None:
-    if os.environ.get(CRASH_ENV) == point:
-        os._exit(86)
 
 
 @dataclass(frozen=True)
@@ -218,7 +207,6 @@ class TokenManager:
             if attempt:
                 self._sleep(wait or min(2.0**attempt, 10.0))
             wait = 0.0
-            _crash_point("before_refresh_request")
             hit("tap.refresh.before_request")
             try:
                 response = self.session.post(
@@ -233,7 +221,6 @@ class TokenManager:
                     last_problem,
                 )
                 continue
-            _crash_point("after_refresh_response")
             hit("tap.refresh.after_response")
             if response.status_code == 200:
                 return self._parse_token_response(response)

@@ -15,8 +15,9 @@ import requests
 import requests.adapters
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault
+from gd_vault.faultpoints import KILL_ENV, KILL_EXIT_CODE
 from tap_gusto.errors import GustoAPIError, ReconnectRequiredError
-from tap_gusto.tokens import CRASH_ENV, AppCredentials, TokenManager
+from tap_gusto.tokens import AppCredentials, TokenManager
 from tapgusto_support import (
     base_config,
     connect_companies,
@@ -198,7 +199,11 @@ TapGusto.cli()
 
 @pytest.mark.parametrize(
     ("crash", "code"),
-    [("before_refresh_request", 86), ("after_refresh_response", 86), ("mid_store_write", 87)],
+    [
+        ("tap.refresh.before_request:1", KILL_EXIT_CODE),
+        ("tap.refresh.after_response:1", KILL_EXIT_CODE),
+        ("mid_store_write", 87),
+    ],
 )
 def test_killed_refresh_leaves_a_usable_store(
     gusto: GustoSandbox, vault: Vault, small: str, tmp_path: Path, crash: str, code: int
@@ -210,12 +215,12 @@ def test_killed_refresh_leaves_a_usable_store(
     if crash == "mid_store_write":
         argv = [sys.executable, "-c", MID_WRITE_RUNNER, "--config", str(config)]
     else:
-        env[CRASH_ENV] = crash
+        env[KILL_ENV] = crash
         argv = [sys.executable, "-m", "tap_gusto", "--config", str(config)]
     result = subprocess.run(argv, check=False, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == code, result.stderr[-2000:]
     assert vault.read()["gusto"]["companies"][small]["refresh_token"] == before["refresh_token"]
-    expected_refreshes = 0 if crash == "before_refresh_request" else 1
+    expected_refreshes = 0 if crash.startswith("tap.refresh.before_request") else 1
     assert gusto.stats.snapshot()["refreshes"] == expected_refreshes
 
     messages, _ = run_tap(base_config(vault, gusto), streams=["companies"])
