@@ -245,12 +245,11 @@ def test_lost_response_after_commit_leaves_no_duplicate(
     gusto_sandbox: GustoSandbox,
     fresh_dynamics: DynamicsSandbox,
     tmp_path: Path,
-    credential_store: Path,
-    mapping_file: Path,
+    target_config_file: Path,
 ) -> None:
     payrolls = some_payrolls(gusto_sandbox, 1)
     fresh_dynamics.set_faults({"lose_response_next_write": 1})
-    config = write_config(tmp_path, target_config(tmp_path, credential_store, mapping_file))
+    config = target_config_file
     run = run_target(config, messages_for(tap_output, set(payrolls)))
     assert run.returncode == 0, run.stderr[-3000:]
     assert fresh_dynamics.stats["lost_responses"] == 1
@@ -354,15 +353,13 @@ def test_run_under_repeated_429_503_and_dropped_connections_completes(
     tap_output: str,
     gusto_sandbox: GustoSandbox,
     fresh_dynamics: DynamicsSandbox,
-    tmp_path: Path,
-    credential_store: Path,
-    mapping_file: Path,
+    target_config_file: Path,
 ) -> None:
     payrolls = some_payrolls(gusto_sandbox, 1)
     fresh_dynamics.set_faults(
         {"throttle_next": 4, "retry_after": 1, "unavailable_next": 1, "drop_connection_next": 1}
     )
-    config = write_config(tmp_path, target_config(tmp_path, credential_store, mapping_file))
+    config = target_config_file
     run = run_target(config, messages_for(tap_output, set(payrolls)))
     assert run.returncode == 0, run.stderr[-3000:]
     stats = fresh_dynamics.stats
@@ -377,8 +374,7 @@ def test_unprocessed_or_incomplete_payrolls_are_never_posted(
     gusto_sandbox: GustoSandbox,
     fresh_dynamics: DynamicsSandbox,
     tmp_path: Path,
-    credential_store: Path,
-    mapping_file: Path,
+    target_config_file: Path,
 ) -> None:
     unprocessed, truncated = some_payrolls(gusto_sandbox, 2)
 
@@ -390,7 +386,7 @@ def test_unprocessed_or_incomplete_payrolls_are_never_posted(
             record["employee_compensations"] = record["employee_compensations"][:-1]
         return record
 
-    config = write_config(tmp_path, target_config(tmp_path, credential_store, mapping_file))
+    config = target_config_file
     run = run_target(config, messages_for(tap_output, {unprocessed, truncated}, edit))
     assert run.returncode == 1
     results = outcomes(tmp_path / "audit.sqlite")

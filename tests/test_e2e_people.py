@@ -289,11 +289,9 @@ def test_payment_to_a_contractor_without_vendor_fails_clearly_and_posts_nothing_
 def test_payments_without_the_contractors_stream_fail_naming_the_contractor(
     tap_output: str,
     fresh_dynamics: DynamicsSandbox,
-    tmp_path: Path,
-    credential_store: Path,
-    mapping_file: Path,
+    target_config_file: Path,
 ) -> None:
-    config = write_config(tmp_path, target_config(tmp_path, credential_store, mapping_file))
+    config = target_config_file
     run = run_target(config, only_streams(tap_output, {"contractor_payments"}))
     assert run.returncode == 1
     assert "not in the contractors stream" in run.stderr
