@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from e2e_support import (
     DYNAMICS_ENVIRONMENT,
     SANDBOX_MAPPING,
+    SANDBOX_TODAY,
     PipelineRun,
     TargetRun,
     run_target,
@@ -48,7 +49,9 @@ def vault_key_env() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def gusto_sandbox() -> Iterator[GustoSandbox]:
     # A generous rate limit keeps the session fast; rate limiting has its own tests.
-    with GustoSandbox(port=0, seed="demo", rate_limit_per_minute=6000) as gusto:
+    with GustoSandbox(
+        port=0, seed="demo", rate_limit_per_minute=6000, today=SANDBOX_TODAY
+    ) as gusto:
         yield gusto
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -14,6 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SANDBOX_MAPPING = ROOT / "config" / "mapping.yml"
 DYNAMICS_ENVIRONMENT = "sandbox"
+# The Gusto sandbox's pinned "today" in every end-to-end test: no test depends on the real date.
+# 2026-12-03 is the day back-to-back list windows lost a payroll (issue 10).
+SANDBOX_TODAY = dt.date(2026, 12, 3)
 
 
 def tool(name: str) -> str:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
+from e2e_support import SANDBOX_TODAY
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import KEY_ENV, KEY_FILE_ENV, PATH_ENV, Vault, generate_key
@@ -32,7 +33,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def gusto() -> Iterator[GustoSandbox]:
-    with GustoSandbox(port=0, seed="demo") as sandbox:
+    with GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as sandbox:
         yield sandbox
 
 

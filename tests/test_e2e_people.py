@@ -22,6 +22,7 @@ import requests
 import yaml
 from e2e_support import (
     DYNAMICS_ENVIRONMENT,
+    SANDBOX_TODAY,
     PipelineRun,
     run_target,
     target_config,
@@ -304,7 +305,7 @@ def test_payments_without_the_contractors_stream_fail_naming_the_contractor(
 @pytest.fixture(scope="module")
 def own_gusto() -> Iterator[GustoSandbox]:
     """A Gusto sandbox of this module's own: the termination below must not leak elsewhere."""
-    with GustoSandbox(port=0, seed="demo") as gusto:
+    with GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as gusto:
         yield gusto
 
 

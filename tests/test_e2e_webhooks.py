@@ -9,13 +9,13 @@ import shlex
 import shutil
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from e2e_support import SANDBOX_TODAY
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import KEY_ENV, KEY_FILE_ENV, Vault, generate_key
@@ -35,7 +35,10 @@ def _exe(name: str) -> str:
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv(KEY_ENV, generate_key().decode())
     monkeypatch.delenv(KEY_FILE_ENV, raising=False)
-    with GustoSandbox(port=0, seed="demo") as gusto, DynamicsSandbox(port=0) as dyn:
+    with (
+        GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as gusto,
+        DynamicsSandbox(port=0) as dyn,
+    ):
         vault_path = tmp_path / "vault.enc"
         companies = {
             c: {
@@ -69,7 +72,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
                 "dynamics": {"environments": {"sandbox": environment}},
             }
         )
-        today = datetime.now(UTC).date().isoformat()
+        today = gusto.today.isoformat()
         tap_config = tmp_path / "tap.json"
         # Only payrolls from today on: the one this test processes (and nothing of last year).
         tap_config.write_text(

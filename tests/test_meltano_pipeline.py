@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import SANDBOX_TODAY
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault, generate_key
@@ -55,7 +56,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     with (
-        GustoSandbox(port=0, seed="demo", rate_limit_per_minute=6000) as gusto,
+        GustoSandbox(port=0, seed="demo", rate_limit_per_minute=6000, today=SANDBOX_TODAY) as gusto,
         DynamicsSandbox(port=0) as dyn,
     ):
         for company in gusto.company_uuids:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_support import SANDBOX_TODAY
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import KEY_ENV, KEY_FILE_ENV, PATH_ENV, Vault, generate_key, write_key_file
@@ -65,7 +66,10 @@ def scan(root: Path, secrets: dict[str, str], skip: set[Path]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def sandboxes() -> Iterator[tuple[GustoSandbox, DynamicsSandbox]]:
-    with GustoSandbox(port=0, seed="demo") as gusto, DynamicsSandbox(port=0) as dynamics:
+    with (
+        GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as gusto,
+        DynamicsSandbox(port=0) as dynamics,
+    ):
         yield gusto, dynamics
 
 
@@ -143,7 +147,7 @@ def test_no_secret_in_any_written_file(
     first = gusto.company_uuids[0]
     vault.update(lambda d: d["gusto"]["companies"][first].update(expires_at=0))
 
-    start = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=40)).isoformat()
+    start = (SANDBOX_TODAY - dt.timedelta(days=40)).isoformat()
     tap_config = work / "tap.json"
     tap_config.write_text(json.dumps({"credentials_store": str(store), "start_date": start}))
     target_config = work / "target.json"

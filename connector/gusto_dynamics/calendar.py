@@ -444,8 +444,10 @@ def _run(args: argparse.Namespace) -> int:
             "no connected Gusto company (or none matching --company); connect one with "
             "`gusto-dynamics connect gusto`"
         )
-    now = datetime.now(UTC)
-    today = now.astimezone(tz).date()
+    now = datetime.now(UTC).astimezone(tz)
+    if args.as_of:
+        now = datetime.combine(args.as_of, now.timetz())  # the same time of day, on that date
+    today = now.date()
     calendars = [
         read_company_calendar(
             vault,
@@ -481,6 +483,13 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed and len(failed) == len(calendars) else 0
 
 
+def _as_of_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-12-03") from None
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "calendar", help="upcoming check dates and payroll deadlines, and the runs they imply"
@@ -496,6 +505,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="time of day of a date-only payroll deadline, in --tz (default 16:00)",
     )
     p.add_argument("--api-url", help="Gusto API base URL (default: stored per company)")
+    p.add_argument(
+        "--as-of",
+        type=_as_of_date,
+        help="plan as if today were this date, YYYY-MM-DD (default: today in --tz); Gusto "
+        "still limits the look-ahead to three months after its own today",
+    )
     p.add_argument(
         "--command",
         default=DEFAULT_COMMAND,

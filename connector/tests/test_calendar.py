@@ -21,6 +21,9 @@ from gusto_dynamics.calendar import (
     three_months_ahead,
 )
 
+# The Gusto sandbox's pinned "today": no test depends on the real date.
+SANDBOX_TODAY = date(2026, 12, 3)
+AS_OF = ("--as-of", SANDBOX_TODAY.isoformat())
 LA = ZoneInfo("America/Los_Angeles")
 COMPANY = "5df911a0-e8e9-412d-8aaf-a46ad193dd96"
 SCHEDULE = "2097fe08-407a-46d7-b35c-a32402a2355e"
@@ -119,7 +122,7 @@ def test_cron_block_escapes_percent_and_puts_the_company_in_the_environment() ->
 @pytest.fixture
 def sandbox_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Path]]:
     gusto_mod = pytest.importorskip("gd_sandbox.gusto")
-    with gusto_mod.GustoSandbox(port=0, seed="demo") as gusto:
+    with gusto_mod.GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as gusto:
         path = tmp_path / "vault.enc"
         monkeypatch.setenv("GUSTO_DYNAMICS_VAULT_KEY", generate_key().decode())
         monkeypatch.delenv("GUSTO_DYNAMICS_VAULT_KEY_FILE", raising=False)
@@ -149,7 +152,7 @@ def sandbox_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
 
 
 def expected_check_dates(gusto: Any, company_uuid: str, days: int) -> list[str]:
-    today = datetime.now(UTC).date()
+    today = gusto.today
     return sorted(
         {
             p.check_date.isoformat()
@@ -168,7 +171,10 @@ def test_calendar_json_shows_the_sandbox_upcoming_check_dates(
     sandbox_vault: tuple[Any, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     gusto, path = sandbox_vault
-    code, out = run_cli(["--vault", str(path), "calendar", "--json", "--tz", "UTC"], capsys)
+    code, out = run_cli(
+        ["--vault", str(path), "calendar", "--json", "--tz", "UTC", *AS_OF],
+        capsys,
+    )
     assert code == 0
     report = json.loads(out)
     by_company = {c["company_uuid"]: c for c in report["companies"]}
@@ -188,7 +194,8 @@ def test_calendar_text_and_cron_against_the_sandbox(
     gusto, path = sandbox_vault
     ridgeline = gusto.company_uuids[0]
     code, out = run_cli(
-        ["--vault", str(path), "calendar", "--tz", "UTC", "--company", ridgeline], capsys
+        ["--vault", str(path), "calendar", "--tz", "UTC", "--company", ridgeline, *AS_OF],
+        capsys,
     )
     assert code == 0
     for check_date in expected_check_dates(gusto, ridgeline, 45):
@@ -196,7 +203,8 @@ def test_calendar_text_and_cron_against_the_sandbox(
     assert gusto.company(ridgeline).name in out
 
     code, out = run_cli(
-        ["--vault", str(path), "calendar", "--cron", "--company", ridgeline], capsys
+        ["--vault", str(path), "calendar", "--cron", "--company", ridgeline, *AS_OF],
+        capsys,
     )
     assert code == 0
     assert f"TAP_GUSTO_COMPANY_IDS='[\"{ridgeline}\"]'" in out
@@ -213,7 +221,10 @@ def test_calendar_reports_a_company_it_cannot_read(
         data["gusto"]["companies"][broken]["refresh_token"] = "revoked-long-ago"
 
     Vault.open(path).update(revoke)
-    code, out = run_cli(["--vault", str(path), "calendar", "--json", "--tz", "UTC"], capsys)
+    code, out = run_cli(
+        ["--vault", str(path), "calendar", "--json", "--tz", "UTC", *AS_OF],
+        capsys,
+    )
     assert code == 0  # the other company still got its calendar
     by_company = {c["company_uuid"]: c for c in json.loads(out)["companies"]}
     assert "gusto-dynamics connect gusto" in by_company[broken]["error"]

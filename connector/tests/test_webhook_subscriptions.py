@@ -6,6 +6,7 @@ import io
 import json
 import shlex
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ class World:
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("GUSTO_DYNAMICS_VAULT_KEY", generate_key().decode())
     monkeypatch.delenv("GUSTO_DYNAMICS_VAULT_KEY_FILE", raising=False)
-    with gusto_sandbox.GustoSandbox(port=0, seed="demo") as gusto:
+    with gusto_sandbox.GustoSandbox(port=0, seed="demo", today=date(2026, 12, 3)) as gusto:
         path = tmp_path / "vault.enc"
         companies = {
             c: {

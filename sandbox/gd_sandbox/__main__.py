@@ -14,11 +14,13 @@ import shutil
 import signal
 import sys
 import threading
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from gd_sandbox.gusto import DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS, GustoSandbox
+from gd_sandbox.gusto.app import WINDOW_RULES
 
 ENDPOINTS_FILE = "endpoints.json"
 
@@ -69,6 +71,7 @@ def _gusto_info(gusto: GustoSandbox) -> dict[str, Any]:
         "client_id": gusto.client_id,
         "client_secret": gusto.client_secret,
         "redirect_uris": gusto.redirect_uris,
+        "today": gusto.today.isoformat(),
         "company_uuids": gusto.company_uuids,
         "companies": [
             {"uuid": c.uuid, "name": c.name, "employees": len(c.employees)} for c in gusto.companies
@@ -98,6 +101,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         token_lifetime=args.token_lifetime,
         rate_limit_per_minute=args.rate_limit,
         large_company_employees=args.large_company_employees,
+        today=args.today or datetime.now(UTC).date(),
+        window_rule=args.window_rule,
     ).start()
     dynamics = None
     try:
@@ -152,6 +157,19 @@ def main(argv: list[str] | None = None) -> int:
         help="Gusto requests per rolling 60 s per OAuth grant",
     )
     up.add_argument("--seed", default="demo")
+    up.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=None,
+        help="the Gusto sandbox's calendar day (YYYY-MM-DD); default: today's UTC date",
+    )
+    up.add_argument(
+        "--window-rule",
+        choices=WINDOW_RULES,
+        default="contained",
+        help="how payroll/pay-period list windows select periods: Gusto's documented rule "
+        "(whole period inside, default) or the lenient period-end rule",
+    )
     up.set_defaults(func=cmd_up)
     info = sub.add_parser("info", help="print the endpoints file of a running sandbox")
     info.add_argument("--state-dir", default=".sandbox")

@@ -48,9 +48,11 @@ class Reader:
 
     def payroll_uuids(self) -> list[str]:
         today = self.gusto.today
+        # The list selects payrolls whose whole pay period is inside the window, so the two
+        # windows overlap by more than the longest period (a payroll may be in both).
         windows = [
             (today - timedelta(days=400), today - timedelta(days=200)),
-            (today - timedelta(days=199), today),
+            (today - timedelta(days=240), today),
         ]
         found: list[str] = []
         for start, end in windows:
@@ -70,7 +72,7 @@ class Reader:
                 if page >= int(headers["X-Total-Pages"]):
                     break
                 page += 1
-        return found
+        return list(dict.fromkeys(found))
 
     def payroll(self, payroll_uuid: str) -> tuple[dict[str, Any], int]:
         path = f"/v1/companies/{self.company}/payrolls/{payroll_uuid}"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -33,16 +35,31 @@ class GustoCompanyAuth(AuthBase):
 
 @dataclass
 class CompanyConnection:
-    """Everything one process shares for one company: base URL, tokens, limiter."""
+    """Everything one process shares for one company: base URL, tokens, limiter, Gusto's date."""
 
     company_uuid: str
     api_url: str
     tokens: TokenManager
     limiter: RateLimiter
     auth: GustoCompanyAuth = field(init=False)
+    #: Gusto's calendar date, from the ``Date`` header of its latest response (None before one).
+    server_today: dt.date | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.auth = GustoCompanyAuth(self.tokens)
+
+    def note_server_date(self, response: requests.Response) -> None:
+        """Keep Gusto's date: its list limits count from its today, not this machine's."""
+        value = response.headers.get("Date")
+        if not value:
+            return
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        self.server_today = moment.astimezone(dt.UTC).date()
 
 
 class ConnectionRegistry:

@@ -207,6 +207,7 @@ class GustoStream(RESTStream[int]):
             # Expired or revoked (another process used a newer token): one refresh, one retry.
             connection.tokens.refresh_after_unauthorized(connection.auth.last_token)
             response = self._send(prepared_request, connection)
+        connection.note_server_date(response)
         self._check_version_echo(response)
         self._write_request_duration_log(
             endpoint=self.path or "",

@@ -27,3 +27,7 @@ class ReconnectRequiredError(GustoAuthError):
 
 class GustoAPIError(GustoTapError):
     """Gusto answered a request with a non-retriable error status."""
+
+
+class IncompleteExtractionError(GustoTapError):
+    """A company's payrolls could not all be listed; its partition emitted nothing."""

@@ -10,7 +10,14 @@ from gd_vault.faultpoints import hit
 
 from tap_gusto import schemas
 from tap_gusto.client import GustoStream
-from tap_gusto.dates import horizon, windows
+from tap_gusto.dates import (
+    LONGEST_CHECK_DATE_LAG_DAYS,
+    LONGEST_PAY_PERIOD_DAYS,
+    horizon,
+    period_listing_start,
+    period_windows,
+    windows,
+)
 from tap_gusto.errors import GustoAPIError, IncompletePayrollError
 from tap_gusto.money import FieldSpec, Kind
 
@@ -74,8 +81,35 @@ class PagedFetchMixin(GustoStream):
                     return
             page += 1
 
-    def today(self) -> dt.date:
-        return self._tap.today()
+    def today(self, context: Context | None) -> dt.date:
+        """Gusto's date: its list limits and "today" count from its calendar, not this machine's."""
+        connection = self.connection(context)
+        if connection.server_today is None:
+            self.fetch(context, "/v1/token_info", {})  # any response carries Gusto's Date header
+        return connection.server_today or dt.datetime.now(dt.UTC).date()
+
+    def check_date_floor(self, context: Context | None) -> dt.date:
+        """The earliest check date read: ``start_date``, else one year before Gusto's today."""
+        return self._tap.start_date() or self.today(context) - dt.timedelta(days=365)
+
+    def pay_periods(
+        self, context: Context | None, company: str, start: dt.date, end: dt.date
+    ) -> t.Iterator[dict[str, t.Any]]:
+        """Every pay period of the company wholly inside ``start``..``end``, once each."""
+        seen: set[tuple[str, str, str]] = set()
+        path = f"/v1/companies/{company}/pay_periods"
+        for window_start, window_end in period_windows(start, end):
+            params = {"start_date": window_start.isoformat(), "end_date": window_end.isoformat()}
+            for _response, body in self.pages(context, path, params):
+                for item in body if isinstance(body, list) else []:
+                    key = (
+                        str(item.get("pay_schedule_uuid")),
+                        str(item.get("start_date")),
+                        str(item.get("end_date")),
+                    )
+                    if key not in seen:  # overlapping windows list a period more than once
+                        seen.add(key)
+                        yield item
 
 
 def _key_list(key: str) -> t.Callable[[t.Any], list[t.Any]]:
@@ -159,20 +193,13 @@ class PayPeriodsStream(PagedFetchMixin):
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         company = str((context or {})["company_uuid"])
-        seen: set[tuple[str, str, str]] = set()
-        path = f"/v1/companies/{company}/pay_periods"
-        for start, end in windows(self._tap.start_date(), horizon(self.today())):
-            params = {"start_date": start.isoformat(), "end_date": end.isoformat()}
-            for _response, body in self.pages(context, path, params):
-                for item in body if isinstance(body, list) else []:
-                    key = (
-                        str(item.get("pay_schedule_uuid")),
-                        str(item.get("start_date")),
-                        str(item.get("end_date")),
-                    )
-                    if key not in seen:  # a period spanning two windows is listed twice
-                        seen.add(key)
-                        yield item
+        floor = self.check_date_floor(context)
+        end = horizon(self.today(context))
+        for period in self.pay_periods(context, company, period_listing_start(floor), end):
+            # Listing starts early so that periods straddling the floor are caught; emit those
+            # whose payroll is paid on or after it (``start_date`` is a check date).
+            if _period_check_date(period) >= floor.isoformat():
+                yield period
 
 
 class ContractorPaymentsStream(PagedFetchMixin):
@@ -193,7 +220,7 @@ class ContractorPaymentsStream(PagedFetchMixin):
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         company = str((context or {})["company_uuid"])
         state = self.get_context_state(context)
-        start = self._tap.start_date()
+        start = self.check_date_floor(context)
         if state.get("replication_key") == self.replication_key and state.get(
             "replication_key_value"
         ):
@@ -201,7 +228,8 @@ class ContractorPaymentsStream(PagedFetchMixin):
             start = max(start, dt.date.fromisoformat(str(state["replication_key_value"])[:10]))
         path = f"/v1/companies/{company}/contractor_payments"
         seen: set[str] = set()
-        for window_start, window_end in windows(start, self.today()):
+        # A payment has one date, so back-to-back windows list each payment exactly once.
+        for window_start, window_end in windows(start, self.today(context)):
             params = {"start_date": window_start.isoformat(), "end_date": window_end.isoformat()}
             for _response, body in self.pages(
                 context, path, params, _key_list("contractor_payments")
@@ -222,15 +250,22 @@ class ContractorPaymentsStream(PagedFetchMixin):
 class PayrollsStream(PagedFetchMixin):
     """One self-contained record per payroll, incremental on ``processed_date`` per company.
 
-    Listing: processed regular and off-cycle payrolls (``include=totals``) in windows of at
-    most one year, from the bookmark minus ``payroll_lookback_days`` (or ``start_date``) to
-    three months ahead. Detail: every page of ``employee_compensations`` merged into the record.
+    Which payrolls: every processed regular and off-cycle payroll whose check date is on or
+    after the check-date floor (``start_date``, else one year before Gusto's today) and, on an
+    incremental run, whose ``processed_date`` is on or after the bookmark minus
+    ``payroll_lookback_days``.
 
-    Re-runs never re-fetch a payroll already emitted: the partition state keeps
-    ``emitted_payrolls`` = {payroll_uuid: processed_date} for every emitted payroll whose
-    processed_date is on or after ``bookmark - lookback``. A listed payroll is fetched only if
-    it is not in that map and its processed_date is not older than ``bookmark - lookback``
-    (older ones were emitted by the run that moved the bookmark past them).
+    Listing (``include=totals``): Gusto lists a payroll only when its whole pay period lies in
+    the window, so windows overlap by the longest pay period and start early enough to hold
+    the period of a payroll paid on the floor (``tap_gusto.dates``). Before anything is
+    emitted, the processed regular payrolls that Gusto's pay periods name for the same range
+    must all have been listed; if one is not, the company's partition fails, nothing of it is
+    emitted and its bookmark stays where it was.
+
+    Detail: every page of ``employee_compensations`` merged into the record. Re-runs never
+    re-fetch a payroll already emitted: the partition state keeps ``emitted_payrolls`` =
+    {payroll_uuid: processed_date} for every emitted payroll whose processed_date is on or
+    after ``bookmark - lookback``; older ones were emitted by the run that moved the bookmark.
     """
 
     name = "payrolls"
@@ -272,14 +307,63 @@ class PayrollsStream(PagedFetchMixin):
         emitted: dict[str, str] = {
             str(k): str(v) for k, v in (state.get(EMITTED_KEY) or {}).items()
         }
-        floor = self._tap.start_date()
-        start = max(floor, bookmark - lookback) if bookmark else floor
-        cutoff = (bookmark - lookback).isoformat() if bookmark else None
+        check_floor = self.check_date_floor(context)
+        cutoff = bookmark - lookback if bookmark else None
+        # A payroll is processed before its check date, so one processed on or after the cutoff
+        # is paid on or after it too: the listing need not reach further back than that.
+        needed_from = max(check_floor, cutoff) if cutoff else check_floor
+        list_from = period_listing_start(needed_from)
+        list_to = horizon(self.today(context))
+        # Pay periods first: a payroll processed between the two lists is then in the second.
+        named = self._processed_regular_payrolls(context, company, list_from, list_to)
+        listed = self._list_payrolls(context, company, list_from, list_to)
+        missing = {
+            uuid: period
+            for uuid, period in named.items()
+            if uuid not in listed and _period_check_date(period) >= needed_from.isoformat()
+        }
+        if missing:
+            self._tap.fail_partition(company, self.name, _missing_message(company, missing))
+            return
+        statuses_wanted = self._tap.include_unprocessed()
+        latest = bookmark.isoformat() if bookmark else None
+        for uuid, item in listed.items():
+            if str(item.get("check_date") or "")[:10] < check_floor.isoformat():
+                continue
+            processed_date = _processed_date(item)
+            if item.get("processed") and not processed_date:
+                raise GustoAPIError(
+                    f"Gusto lists payroll {uuid} of company {company} as processed "
+                    f"without a processed_date ({item.get('processed_date')!r}); the "
+                    "tap cannot bookmark it. Report the payroll to Gusto."
+                )
+            if item.get("processed") and processed_date:
+                if uuid in emitted or (cutoff and processed_date < cutoff.isoformat()):
+                    continue
+            elif not statuses_wanted:
+                continue
+            record = self.fetch_payroll(context, company, uuid, item)
+            hit("tap.payroll.before_emit")
+            yield record
+            hit("tap.payroll.after_emit")
+            # The SDK wrote the record before asking for the next one.
+            if record.get("processed") and processed_date:
+                emitted[uuid] = processed_date
+                latest = max(latest or processed_date, processed_date)
+        if latest:
+            keep_from = (dt.date.fromisoformat(latest) - lookback).isoformat()
+            state[EMITTED_KEY] = {
+                uuid: day for uuid, day in sorted(emitted.items()) if day >= keep_from
+            }
+
+    def _list_payrolls(
+        self, context: Context | None, company: str, start: dt.date, end: dt.date
+    ) -> dict[str, dict[str, t.Any]]:
+        """Listed payrolls by uuid (each once, in Gusto's order) over overlapping windows."""
         statuses = "processed,unprocessed" if self._tap.include_unprocessed() else "processed"
         path = f"/v1/companies/{company}/payrolls"
-        done_this_run: set[str] = set()
-        latest = bookmark.isoformat() if bookmark else None
-        for window_start, window_end in windows(start, horizon(self.today())):
+        listed: dict[str, dict[str, t.Any]] = {}
+        for window_start, window_end in period_windows(start, end):
             params = {
                 "processing_statuses": statuses,
                 "payroll_types": "regular,off_cycle",
@@ -290,34 +374,56 @@ class PayrollsStream(PagedFetchMixin):
             for _response, body in self.pages(context, path, params):
                 for item in body if isinstance(body, list) else []:
                     uuid = str(item.get("payroll_uuid") or item.get("uuid") or "")
-                    if not uuid or uuid in done_this_run:
-                        continue
-                    processed_date = _processed_date(item)
-                    if item.get("processed") and not processed_date:
-                        raise GustoAPIError(
-                            f"Gusto lists payroll {uuid} of company {company} as processed "
-                            f"without a processed_date ({item.get('processed_date')!r}); the "
-                            "tap cannot bookmark it. Report the payroll to Gusto."
+                    if uuid and uuid not in listed:
+                        listed[uuid] = item
+                        self._warn_if_outside_assumptions(
+                            company, uuid, item.get("pay_period"), item.get("check_date")
                         )
-                    if item.get("processed") and processed_date:
-                        if uuid in emitted or (cutoff and processed_date < cutoff):
-                            continue
-                    elif not self._tap.include_unprocessed():
-                        continue
-                    done_this_run.add(uuid)
-                    record = self.fetch_payroll(context, company, uuid, item)
-                    hit("tap.payroll.before_emit")
-                    yield record
-                    hit("tap.payroll.after_emit")
-                    # The SDK wrote the record before asking for the next one.
-                    if record.get("processed") and processed_date:
-                        emitted[uuid] = processed_date
-                        latest = max(latest or processed_date, processed_date)
-        if latest:
-            keep_from = (dt.date.fromisoformat(latest) - lookback).isoformat()
-            state[EMITTED_KEY] = {
-                uuid: day for uuid, day in sorted(emitted.items()) if day >= keep_from
-            }
+        return listed
+
+    def _processed_regular_payrolls(
+        self, context: Context | None, company: str, start: dt.date, end: dt.date
+    ) -> dict[str, dict[str, t.Any]]:
+        """Pay periods by the uuid of the processed regular payroll each names."""
+        named: dict[str, dict[str, t.Any]] = {}
+        for period in self.pay_periods(context, company, start, end):
+            payroll = period.get("payroll") or {}
+            uuid = str(payroll.get("payroll_uuid") or payroll.get("uuid") or "")
+            kind = str(payroll.get("payroll_type") or "regular")
+            if uuid and payroll.get("processed") is True and kind == "regular":
+                named[uuid] = period
+                self._warn_if_outside_assumptions(company, uuid, period, payroll.get("check_date"))
+        return named
+
+    def _warn_if_outside_assumptions(
+        self, company: str, uuid: str, period: t.Any, check_date: t.Any
+    ) -> None:
+        """Say so when a pay period is longer, or paid later, than the windows allow for: a
+        payroll like it whose period straddled a window edge could not be listed."""
+        if not isinstance(period, dict):
+            return
+        try:
+            first = dt.date.fromisoformat(str(period.get("start_date"))[:10])
+            last = dt.date.fromisoformat(str(period.get("end_date"))[:10])
+            paid = dt.date.fromisoformat(str(check_date)[:10])
+        except ValueError:
+            return
+        if (last - first).days + 1 > LONGEST_PAY_PERIOD_DAYS or (
+            paid - last
+        ).days > LONGEST_CHECK_DATE_LAG_DAYS:
+            self.logger.warning(
+                "Payroll %s of company %s has pay period %s..%s and check date %s, beyond the "
+                "%s-day periods and %s-day payment lag the listing windows are built for; the "
+                "completeness check still covers regular payrolls. Report this schedule to the "
+                "tap's maintainers.",
+                uuid,
+                company,
+                first,
+                last,
+                paid,
+                LONGEST_PAY_PERIOD_DAYS,
+                LONGEST_CHECK_DATE_LAG_DAYS,
+            )
 
     def fetch_payroll(
         self, context: Context | None, company: str, uuid: str, listed: dict[str, t.Any]
@@ -371,6 +477,26 @@ class PayrollsStream(PagedFetchMixin):
             if row.get(key) == "nil":
                 row[key] = None
         return super().post_process(row, context)
+
+
+def _period_check_date(period: dict[str, t.Any]) -> str:
+    """The check date of a pay period's payroll, else the period's end (no payroll yet)."""
+    payroll = period.get("payroll") if isinstance(period.get("payroll"), dict) else {}
+    return str((payroll or {}).get("check_date") or period.get("end_date") or "")[:10]
+
+
+def _missing_message(company: str, missing: dict[str, dict[str, t.Any]]) -> str:
+    named = "; ".join(
+        f"payroll {uuid} (check date {_period_check_date(period)}, pay period "
+        f"{period.get('start_date')}..{period.get('end_date')})"
+        for uuid, period in sorted(missing.items())
+    )
+    return (
+        f"Gusto's pay periods of company {company} name processed payrolls that its payroll "
+        f"list did not return: {named}. Nothing of this company was emitted and its bookmark "
+        "did not move, so no payroll is skipped for good: run the sync again. If it fails "
+        "the same way, Gusto's lists disagree; report the payroll uuids to Gusto."
+    )
 
 
 def _processed_date(item: dict[str, t.Any]) -> str | None:

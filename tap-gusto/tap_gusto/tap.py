@@ -15,7 +15,7 @@ from singer_sdk.streams import Stream
 from tap_gusto.auth import CompanyConnection, ConnectionRegistry, resolve_api_url
 from tap_gusto.client import DEFAULT_API_VERSION, MAX_PAGE_SIZE, GustoStream
 from tap_gusto.dates import parse_date
-from tap_gusto.errors import GustoAuthError
+from tap_gusto.errors import GustoAuthError, IncompleteExtractionError
 from tap_gusto.limiter import RateLimiter
 from tap_gusto.streams import STREAM_TYPES
 from tap_gusto.tokens import TokenManager, now_iso, resolve_app_credentials
@@ -95,8 +95,9 @@ class TapGusto(Tap):
             "start_date",
             th.DateType,
             description=(
-                "Earliest date read on a first run (payroll pay periods, pay periods, "
-                "contractor payment dates). Default: one year before today."
+                "Earliest payroll check date read (also the earliest pay-period check date "
+                "and contractor payment date). Applies to every run, first or incremental. "
+                "Default: one year before Gusto's today."
             ),
         ),
         th.Property(
@@ -154,6 +155,8 @@ class TapGusto(Tap):
         self.retry_waits: list[tuple[int | None, float]] = []
         self._state_writer = _KillPointStateWriter(self.message_writer)
         self.version_mismatch_logged = False
+        # company uuid -> why its partition of a stream failed (the other companies go on).
+        self.partition_failures: dict[str, str] = {}
 
     # The SDK marks sync_all final so that taps don't change the sync loop; this only wraps it
     # to note the outcome for `gusto-dynamics status`, and the loop itself is untouched.
@@ -164,6 +167,19 @@ class TapGusto(Tap):
             self._record_run(ok=False, message=f"extraction failed: {type(exc).__name__}: {exc}")
             raise
         self._record_run(ok=True, message="extraction completed")
+        if self.partition_failures:
+            raise IncompleteExtractionError(
+                "Extraction incomplete for "
+                + "; ".join(
+                    f"company {company}: {why}"
+                    for company, why in sorted(self.partition_failures.items())
+                )
+            )
+
+    def fail_partition(self, company: str, stream: str, message: str) -> None:
+        """Stop one company's stream without stopping the others; the run then exits non-zero."""
+        self.logger.error("Stream %s, company %s: %s", stream, company, message)
+        self.partition_failures.setdefault(company, f"{stream}: {message}")
 
     def _record_run(self, *, ok: bool, message: str) -> None:
         """Note the run per company in the store's status section, for `gusto-dynamics status`."""
@@ -171,13 +187,19 @@ class TapGusto(Tap):
             return  # never reached Gusto (e.g. no company connected): nothing to record
         finished_at = now_iso()
         companies = list(self.company_ids)
+        failures = dict(self.partition_failures)
 
         def apply(data: dict[str, Any]) -> None:
             status = data.setdefault("status", {})
             for company in companies:
                 entry = status.setdefault(f"gusto:{company}", {})
+                failure = failures.get(company)
                 entry.update(
-                    last_run_at=finished_at, last_run_ok=ok, last_run_message=message[:300]
+                    last_run_at=finished_at,
+                    last_run_ok=ok and failure is None,
+                    last_run_message=(f"extraction incomplete: {failure}" if failure else message)[
+                        :300
+                    ],
                 )
 
         try:
@@ -205,14 +227,10 @@ class TapGusto(Tap):
 
     # -- settings helpers ------------------------------------------------------------
 
-    def today(self) -> dt.date:
-        return dt.datetime.now(dt.UTC).date()
-
-    def start_date(self) -> dt.date:
+    def start_date(self) -> dt.date | None:
+        """The configured earliest check date; None means one year before Gusto's today."""
         configured = self.config.get("start_date")
-        if configured:
-            return parse_date(str(configured), "start_date")
-        return self.today() - dt.timedelta(days=365)
+        return parse_date(str(configured), "start_date") if configured else None
 
     def payroll_lookback_days(self) -> int:
         value = self.config.get("payroll_lookback_days")

@@ -33,15 +33,19 @@ def connect_companies(vault: Vault, gusto: Any, companies: list[str] | None = No
                 "refresh_token": gusto.mint_refresh_token(company),
                 "expires_at": 0,
                 "api_url": gusto.url,
-                "connected_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "connected_at": f"{gusto.today.isoformat()}T00:00:00+00:00",
                 "pending_refresh_token": None,
             }
 
     vault.update(write)
 
 
+# The sandbox's pinned "today" in every tap test: no test depends on the real date.
+SANDBOX_TODAY = dt.date(2026, 12, 3)
+
+
 def base_config(vault: Vault, gusto: Any, **extra: Any) -> dict[str, Any]:
-    start = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=730)).isoformat()
+    start = (gusto.today - dt.timedelta(days=730)).isoformat()
     return {"credentials_store": str(vault.path), "start_date": start, **extra}
 
 

@@ -12,14 +12,14 @@ from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault, generate_key
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_gusto.tap import TapGusto
-from tapgusto_support import connect_companies
+from tapgusto_support import SANDBOX_TODAY, connect_companies
 
 # The config must exist when the class is built; the store it names is filled (and the sandbox
 # started) by the class-scoped fixture below, before the SDK's runner syncs.
 STORE = Path(tempfile.mkdtemp(prefix="tap-gusto-core-")) / "vault.enc"
 CONFIG: dict[str, object] = {
     "credentials_store": str(STORE),
-    "start_date": (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=400)).isoformat(),
+    "start_date": (SANDBOX_TODAY - dt.timedelta(days=400)).isoformat(),
 }
 
 _StandardTests = get_tap_test_class(
@@ -37,7 +37,7 @@ class TestTapGusto(_StandardTests):  # type: ignore[misc, valid-type]
         mp = pytest.MonkeyPatch()
         key = generate_key()
         mp.setenv("GUSTO_DYNAMICS_VAULT_KEY", key.decode() if isinstance(key, bytes) else key)
-        with GustoSandbox(port=0, seed="demo") as gusto:
+        with GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as gusto:
             connect_companies(Vault.open(STORE), gusto)
             # Only the small company: keeps the suite fast; multi-company runs are covered
             # by test_sandbox_sync.py.

@@ -19,6 +19,7 @@ from gd_vault.faultpoints import KILL_ENV, KILL_EXIT_CODE
 from tap_gusto.errors import GustoAPIError, ReconnectRequiredError
 from tap_gusto.tokens import AppCredentials, TokenManager
 from tapgusto_support import (
+    SANDBOX_TODAY,
     base_config,
     connect_companies,
     final_state,
@@ -30,7 +31,7 @@ from tapgusto_support import (
 
 @pytest.fixture
 def gusto() -> Iterator[GustoSandbox]:
-    with GustoSandbox(port=0, seed="demo") as sandbox:
+    with GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as sandbox:
         yield sandbox
 
 
@@ -132,7 +133,7 @@ def test_one_second_tokens_refresh_many_times_without_invalid_grant(
         return real_send(self, *args, **kwargs)
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", slow_send)
-    with GustoSandbox(port=0, seed="demo", token_lifetime=1) as gusto:
+    with GustoSandbox(port=0, seed="demo", token_lifetime=1, today=SANDBOX_TODAY) as gusto:
         connect_companies(vault, gusto)
         # Payrolls of both companies: long enough (dozens of multi-page payrolls) for the
         # 1-second tokens to expire again and again, proactively and with 401s.

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault, generate_key
-from tapgusto_support import base_config, connect_companies, final_state, records, run_tap
+from tapgusto_support import (
+    SANDBOX_TODAY,
+    base_config,
+    connect_companies,
+    final_state,
+    records,
+    run_tap,
+)
 
 DETAIL_ROUTE = "GET /v1/companies/{company_id}/payrolls/{payroll_id}"
 
@@ -25,7 +32,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     key = generate_key()
     mp.setenv("GUSTO_DYNAMICS_VAULT_KEY", key.decode() if isinstance(key, bytes) else key)
     tmp = tmp_path_factory.mktemp("sync")
-    with GustoSandbox(port=0, seed="demo") as gusto:
+    with GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as gusto:
         vault = Vault.open(tmp / "vault.enc")
         connect_companies(vault, gusto)
         config = base_config(vault, gusto)

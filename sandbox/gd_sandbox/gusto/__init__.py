@@ -1,8 +1,9 @@
 """Local simulator of the Gusto API (CONTRACTS section 2).
 
 ```python
+from datetime import date
 from gd_sandbox.gusto import GustoSandbox
-with GustoSandbox(port=0, seed="demo") as gusto:
+with GustoSandbox(port=0, seed="demo", today=date(2026, 12, 3)) as gusto:
     gusto.url, gusto.client_id, gusto.client_secret, gusto.company_uuids
 ```
 """

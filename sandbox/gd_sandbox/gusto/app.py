@@ -6,9 +6,12 @@ capped at 100 for the payroll list and the single payroll's `employee_compensati
 elsewhere (Gusto documents no maximum there; its own CLI asks for 500). Larger `per` values are
 clamped, never rejected. The contractor payments summary is an object and is not paginated.
 
-Payroll list windows: `start_date`/`end_date` select payrolls whose pay period END falls in the
-window (or whose check date does, with `date_filter_by=check_date`), so adjacent windows never
-return the same payroll twice nor miss one.
+Payroll and pay-period list windows follow Gusto's documented rule strictly by default
+(`window_rule="contained"`): `start_date`/`end_date` select payrolls "whose pay period is after
+the start date" and "before the end date", i.e. the whole period inside the window, so a payroll
+whose period straddles an edge is in neither of two back-to-back windows. With
+`date_filter_by=check_date` only processed regular payrolls are selected, by check date.
+`window_rule="period_end"` is the older lenient mode (period END inside the window).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class _HasUuid(Protocol):
 
 _Item = TypeVar("_Item", bound=_HasUuid)
 
+WINDOW_RULES = ("contained", "period_end")
 SUPPORTED_API_VERSIONS = ("2025-06-15", "2025-11-15", "2026-02-01", "2026-06-15")
 DEFAULT_API_VERSION = "2025-06-15"
 VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -173,9 +177,13 @@ class GustoApp:
         stats: Stats,
         redirect_uris: list[str],
         base_url: Callable[[], str],
+        window_rule: str = "contained",
     ) -> None:
+        if window_rule not in WINDOW_RULES:
+            raise ValueError(f"window_rule must be one of {WINDOW_RULES}")
         self.seed = seed
         self.today = today
+        self.window_rule = window_rule
         self.companies = {c.uuid: c for c in companies}
         self.company_order = [c.uuid for c in companies]
         self.oauth = oauth
@@ -758,9 +766,14 @@ class GustoApp:
         items = [
             render.pay_period(p)
             for p in company.payrolls
-            if not p.off_cycle and start <= p.period_end and p.period_start <= end
+            if not p.off_cycle and self._period_in_window(p, start, end)
         ]
         return self._list(ctx, items)
+
+    def _period_in_window(self, meta: PayrollMeta, start: date, end: date) -> bool:
+        if self.window_rule == "period_end":
+            return start <= meta.period_end <= end
+        return start <= meta.period_start and meta.period_end <= end
 
     def list_payrolls(self, ctx: Ctx) -> Response:
         company = self._company(ctx)
@@ -783,8 +796,11 @@ class GustoApp:
         with self.lock:
             payrolls = list(company.payrolls)
         for meta in payrolls:
-            when = meta.check_date if by_check else meta.period_end
-            if not start <= when <= end:
+            if by_check:
+                # Gusto offers the check-date filter for processed regular payrolls only.
+                if meta.off_cycle or not meta.processed or not start <= meta.check_date <= end:
+                    continue
+            elif not self._period_in_window(meta, start, end):
                 continue
             if ("processed" if meta.processed else "unprocessed") not in statuses:
                 continue

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from datetime import UTC, date, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -89,13 +90,24 @@ class _Handler(BaseHTTPRequestHandler):
     do_DELETE = _handle  # noqa: N815
     do_PATCH = _handle  # noqa: N815
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header tells clients Gusto's today: the sandbox's pinned day at the real
+        # time of day, so a client that counts from the server's date agrees with the sandbox.
+        now = datetime.now(UTC) if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+        return format_datetime(datetime.combine(self.server.app.today, now.timetz()), usegmt=True)
+
     def log_message(self, format: str, *args: Any) -> None:
         # The request line may carry query strings (a misplaced client_secret); log the path only.
         log.debug("%s %s", self.command, urlsplit(self.path).path)
 
 
 class GustoSandbox:
-    """A local Gusto API. Use as a context manager or call `start()`/`stop()`."""
+    """A local Gusto API. Use as a context manager or call `start()`/`stop()`.
+
+    ``today`` is the sandbox's calendar day, required so that no caller depends on the real
+    date by accident: the seed's payroll calendar, the list limits and the ``Date`` header all
+    count from it. ``window_rule`` is how list windows select pay periods (see ``app``).
+    """
 
     def __init__(
         self,
@@ -105,7 +117,8 @@ class GustoSandbox:
         rate_limit_per_minute: int = 200,
         large_company_employees: int = 0,
         *,
-        today: date | None = None,
+        today: date,
+        window_rule: str = "contained",
         redirect_uris: list[str] | None = None,
         code_lifetime: int = 600,
         rate_limit_window: float = 60.0,
@@ -116,7 +129,7 @@ class GustoSandbox:
         self.host = "127.0.0.1"
         self.port = port
         self.seed = seed
-        self.today = today or datetime.now(UTC).date()
+        self.today = today
         self.client_id = "sandbox-" + uid(seed, "oauth-application")[:13]
         self.client_secret = secrets.token_urlsafe(32)
         self.redirect_uris = list(redirect_uris or DEFAULT_REDIRECT_URIS)
@@ -139,6 +152,7 @@ class GustoSandbox:
             stats=self.stats,
             redirect_uris=self.redirect_uris,
             base_url=lambda: self.url,
+            window_rule=window_rule,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
