@@ -7,6 +7,7 @@ run starts fresh sandboxes, a fresh credential store and a fresh audit trail und
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -14,14 +15,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STATE_DIR = ROOT / ".sandbox"
 WORK = ROOT / ".gusto-dynamics" / "sandbox"
 STATE_ID = "sandbox:tap-gusto-to-target-dynamics-fo"
+JOURNAL_PREFIX = "GUS"  # journal_number_prefix in config/mapping.yml
 
 
 def step(title: str) -> None:
@@ -151,6 +156,10 @@ def main() -> int:
         run([str(BIN / "meltano"), "run", "tap-gusto", "target-dynamics-fo"], env, quiet=True)
         print(f"pipeline finished in {time.monotonic() - started:.1f} s")
 
+        step("Checking F&O against Gusto: one journal for every processed payroll in range")
+        if not ledger_agrees_with_gusto(gusto, dyn):
+            raise SystemExit("demo: the ledger does not agree with Gusto (see above)")
+
         audit_env = dict(env)
         step("What the target received from tap-gusto and what became of each payroll")
         run(
@@ -200,6 +209,68 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     return 0
+
+
+def ledger_agrees_with_gusto(gusto: dict[str, Any], dyn: dict[str, Any]) -> bool:
+    """Compare Gusto's own payroll list with the journal headers read back from F&O.
+
+    Independent of the pipeline: Gusto's list comes from the sandbox's admin view, the journals
+    from F&O over OData, and the expected batch number from each payroll's ids.
+    """
+    # Imported here: only this check needs the target's OData client.
+    from target_dynamics_fo.auth import EntraTokenProvider  # noqa: PLC0415
+    from target_dynamics_fo.client import ODataClient  # noqa: PLC0415
+    from target_dynamics_fo.journal import journal_batch_number  # noqa: PLC0415
+
+    info = requests.get(f"{gusto['url']}/_sandbox/info", timeout=30).json()
+    # The tap's default start_date: payrolls paid in the year before Gusto's today.
+    start = (dt.date.fromisoformat(info["today"]) - dt.timedelta(days=365)).isoformat()
+    expected = {
+        journal_batch_number(JOURNAL_PREFIX, company["uuid"], payroll["uuid"]): (
+            company["name"],
+            payroll,
+        )
+        for company in info["companies"]
+        for payroll in company["payrolls"]
+        if payroll["processed"] and payroll["check_date"] >= start
+    }
+    provider = EntraTokenProvider(
+        dyn["url"],
+        dyn["tenant_id"],
+        dyn["client_id"],
+        client_secret=dyn["client_secret"],
+        authority_host=dyn["url"],
+        ca_bundle=dyn["ca_bundle"],
+    )
+    client = ODataClient(dyn["url"], provider, ca_bundle=dyn["ca_bundle"])
+    headers = client.get_all(
+        "LedgerJournalHeaders", cross_company=True, select=["JournalBatchNumber", "dataAreaId"]
+    )
+    posted = Counter(
+        str(h["JournalBatchNumber"])
+        for h in headers
+        if str(h["JournalBatchNumber"]).startswith(f"{JOURNAL_PREFIX}-")
+    )
+    missing = sorted(set(expected) - set(posted))
+    twice = sorted(number for number, count in posted.items() if count > 1)
+    unknown = sorted(set(posted) - set(expected))
+    for number in missing:
+        name, payroll = expected[number]
+        print(
+            f"MISSING  {name}: payroll {payroll['uuid']} (check date {payroll['check_date']}) "
+            f"has no journal {number}"
+        )
+    for number in twice:
+        print(f"TWICE    journal {number} is in F&O {posted[number]} times")
+    for number in unknown:
+        print(f"UNKNOWN  journal {number} matches no processed Gusto payroll since {start}")
+    if missing or twice or unknown:
+        return False
+    print(
+        f"Agreed: Gusto processed {len(expected)} payroll(s) with a check date on or after "
+        f"{start}, and F&O holds exactly one journal for each ({sum(posted.values())} in all)."
+    )
+    return True
 
 
 if __name__ == "__main__":

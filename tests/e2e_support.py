@@ -20,6 +20,18 @@ DYNAMICS_ENVIRONMENT = "sandbox"
 SANDBOX_TODAY = dt.date(2026, 12, 3)
 
 
+def processed_payrolls(gusto: Any, start: dt.date | None = None) -> dict[str, str]:
+    """Gusto's own list: payroll uuid -> company uuid of every processed payroll paid on or
+    after ``start`` (default: the tap's default start, one year before the sandbox's today)."""
+    since = (start or gusto.today - dt.timedelta(days=365)).isoformat()
+    return {
+        payroll["uuid"]: company["uuid"]
+        for company in gusto.info()["companies"]
+        for payroll in company["payrolls"]
+        if payroll["processed"] and payroll["check_date"] >= since
+    }
+
+
 def tool(name: str) -> str:
     """Path of a console script installed in the running virtualenv."""
     path = BIN / name

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import SANDBOX_TODAY
+from e2e_support import SANDBOX_TODAY, processed_payrolls
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault, generate_key
+from target_dynamics_fo.journal import journal_batch_number
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -92,16 +93,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         }
 
 
-def processed_payroll_count(gusto: GustoSandbox) -> int:
-    return sum(
-        1 for company in gusto.info()["companies"] for p in company["payrolls"] if p["processed"]
-    )
-
-
 def test_meltano_run_posts_one_journal_per_processed_payroll(project: dict[str, Any]) -> None:
     headers = project["headers_after_first"]
     numbers = [h["JournalBatchNumber"] for h in headers]
-    assert len(numbers) == len(set(numbers)) == processed_payroll_count(project["gusto"])
+    expected = {
+        journal_batch_number("GUS", company, payroll)
+        for payroll, company in processed_payrolls(project["gusto"]).items()
+    }
+    assert len(numbers) == len(set(numbers))
+    assert set(numbers) == expected
     for header in headers:
         assert header["IsPosted"] == "No"
         assert header["JournalTotalDebit"] == header["JournalTotalCredit"] > 0

@@ -27,6 +27,8 @@ def test_windows_are_contiguous_and_at_most_a_year() -> None:
 def test_horizon_is_three_calendar_months() -> None:
     assert horizon(dt.date(2026, 11, 30)) == dt.date(2027, 2, 28)
     assert horizon(dt.date(2026, 1, 31)) == dt.date(2026, 4, 30)
+    # One day less: Gusto's US calendar day may still be the day before the UTC one.
+    assert horizon(dt.date(2026, 12, 3)) == dt.date(2027, 3, 2)
 
 
 def test_tokens_cli_import_and_list_never_print_tokens(

@@ -795,7 +795,10 @@ class GustoApp:
         selected = []
         with self.lock:
             payrolls = list(company.payrolls)
+        unlisted = set(self.faults.snapshot().get("unlisted_payrolls") or ())
         for meta in payrolls:
+            if meta.uuid in unlisted:
+                continue
             if by_check:
                 # Gusto offers the check-date filter for processed regular payrolls only.
                 if meta.off_cycle or not meta.processed or not start <= meta.check_date <= end:
@@ -1079,6 +1082,9 @@ class GustoApp:
                                 "uuid": p.uuid,
                                 "check_date": p.check_date.isoformat(),
                                 "processed": p.processed,
+                                "processed_date": (
+                                    p.processed_date.isoformat() if p.processed_date else None
+                                ),
                                 "payroll_type": p.payroll_type,
                                 "pay_period": {
                                     "start_date": p.period_start.isoformat(),

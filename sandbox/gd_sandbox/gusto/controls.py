@@ -18,6 +18,7 @@ FAULT_KEYS = (
     "throttle_next",
     "retry_after",
     "paths",
+    "unlisted_payrolls",
 )
 
 
@@ -33,6 +34,8 @@ class Faults(MutableMapping[str, Any]):
     - `retry_after: s`: `Retry-After` seconds on forced 429s (default 1), and on forced 503s
       when set.
     - `paths: [prefix, ...]`: limit the switches above to requests whose path starts with a prefix.
+    - `unlisted_payrolls: [uuid, ...]`: the payroll list leaves these payrolls out while pay
+      periods and the single-payroll endpoint still show them (Gusto's lists disagreeing).
     """
 
     def __init__(self) -> None:
@@ -82,11 +85,11 @@ class Faults(MutableMapping[str, Any]):
                 ):
                     raise ValueError("status_next must be [status_code (400-599), count]")
                 clean[key] = [value[0], value[1]]
-            elif key == "paths":
+            elif key in ("paths", "unlisted_payrolls"):
                 if value is not None and not (
                     isinstance(value, list) and all(isinstance(v, str) for v in value)
                 ):
-                    raise ValueError("paths must be a list of path prefixes")
+                    raise ValueError(f"{key} must be a list of strings")
                 clean[key] = value
             else:
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:

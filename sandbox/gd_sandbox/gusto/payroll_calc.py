@@ -22,7 +22,12 @@ SS = Decimal("0.062")
 MEDICARE = Decimal("0.0145")
 FUTA = Decimal("0.006")
 SUPPLEMENTAL_FIT = Decimal("0.22")
-HOURS_PER_PERIOD = {24: Decimal("86.667"), 26: Decimal("80.000")}
+HOURS_PER_PERIOD = {
+    12: Decimal("173.333"),
+    24: Decimal("86.667"),
+    26: Decimal("80.000"),
+    52: Decimal("40.000"),
+}
 REIMBURSEMENTS = ("45.5", "123.17", "18.0", "260.41", "9.99")
 
 TOTAL_KEYS = (

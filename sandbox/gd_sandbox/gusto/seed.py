@@ -34,6 +34,8 @@ _NAMESPACE_BYTES = NAMESPACE.bytes
 COMPANY_A = "Ridgeline Specialty Contractors"
 COMPANY_B = "Summit Bakery Co"
 COMPANY_LARGE = "Large Benchmark Co"
+COMPANY_WEEKLY = "Cascade Freight Co"
+COMPANY_MONTHLY = "Tidewater Studio Co"
 
 HOURLY_EARNINGS: tuple[tuple[str, Decimal], ...] = (
     ("Regular Hours", Decimal(1)),
@@ -241,10 +243,14 @@ class SeedBuilder:
 
     # ---- companies -------------------------------------------------------------------------
 
-    def build(self, large_company_employees: int) -> list[Company]:
+    def build(
+        self, large_company_employees: int, calendar_companies: bool = False
+    ) -> list[Company]:
         companies = [self.company_a(), self.company_b()]
         if large_company_employees > 0:
             companies.append(self.company_large(large_company_employees))
+        if calendar_companies:
+            companies += [self.company_weekly(), self.company_monthly()]
         return companies
 
     def _company(self, name: str, ein: str, join_date: date) -> Company:
@@ -402,6 +408,99 @@ class SeedBuilder:
             )
         processed = [p for p in self._semi_monthly_periods() if p[2] <= self.today][-3:]
         self._regular_payrolls(company, schedule, processed, upcoming=False)
+        return company
+
+    def _small_company(self, name: str, ein: str) -> Company:
+        company = self._company(name, ein, date(2020, 2, 1))
+        company.states = ("CO",)
+        loc = self._location(
+            company,
+            street="40 Larimer St",
+            city="Denver",
+            state="CO",
+            zip_code="80202",
+            phone="3035550142",
+            filing=True,
+        )
+        dept = self._department(company, "Operations")
+        rng = self.rng("employees", company.name)
+        for index, job in enumerate(
+            [("hourly", "Driver", 2100, 2900), ("salary", "Dispatcher", 52000, 61000)]
+        ):
+            company.employees.append(self._employee(company, rng, index, (dept, loc), job))
+        return company
+
+    def company_weekly(self) -> Company:
+        """Weekly periods Monday to Sunday, paid in arrears on the Friday after."""
+        company = self._small_company(COMPANY_WEEKLY, "84-5550101")
+        anchor = date(2021, 1, 8)  # a Friday
+        schedule = PaySchedule(
+            uuid=self.uid("pay-schedule", company.name, "weekly"),
+            company_uuid=company.uuid,
+            frequency="Every week",
+            anchor_pay_date=anchor,
+            anchor_end_of_pay_period=anchor - timedelta(days=5),
+            day_1=None,
+            day_2=None,
+            name="Weekly",
+            periods_per_year=52,
+        )
+        company.pay_schedules.append(schedule)
+        first = self.today - timedelta(days=400)
+        check = anchor + timedelta(days=7 * ((first - anchor).days // 7 + 1))
+        periods: list[tuple[date, date, date]] = []
+        while check <= self.today + timedelta(days=100):
+            end = check - timedelta(days=5)
+            periods.append((end - timedelta(days=6), end, check))
+            check += timedelta(days=7)
+        self._regular_payrolls(company, schedule, periods)
+        return company
+
+    def company_monthly(self) -> Company:
+        """Calendar-month periods paid on the 25th, before the period ends; off-cycle bonuses
+        inside monthly periods."""
+        company = self._small_company(COMPANY_MONTHLY, "84-5550102")
+        schedule = PaySchedule(
+            uuid=self.uid("pay-schedule", company.name, "monthly"),
+            company_uuid=company.uuid,
+            frequency="Monthly",
+            anchor_pay_date=date(2020, 1, 25),
+            anchor_end_of_pay_period=date(2020, 1, 31),
+            day_1=25,
+            day_2=None,
+            name="Monthly",
+            periods_per_year=12,
+        )
+        company.pay_schedules.append(schedule)
+        periods: list[tuple[date, date, date]] = []
+        month = add_months(self.today.replace(day=1), -13)
+        while month <= self.today + timedelta(days=100):
+            periods.append((month, month_end(month.year, month.month), month.replace(day=25)))
+            month = add_months(month, 1)
+        self._regular_payrolls(company, schedule, periods)
+        # Quarterly bonuses on fixed dates (not relative to today), so that sandboxes with
+        # different todays share one history: what one has processed, a later one has too.
+        year_ago = self.today - timedelta(days=365)
+        for start, end, _check in periods:
+            check = start.replace(day=10)
+            if start.month % 3 or not year_ago < check <= self.today:
+                continue
+            company.payrolls.append(
+                PayrollMeta(
+                    uuid=self.uid("payroll", company.name, "off_cycle", check.isoformat()),
+                    company_uuid=company.uuid,
+                    pay_schedule_uuid=schedule.uuid,
+                    check_date=check,
+                    period_start=start,
+                    period_end=end,
+                    off_cycle=True,
+                    off_cycle_reason="Bonus",
+                    processed=True,
+                    processed_date=check - timedelta(days=1),
+                    created_at=check - timedelta(days=5),
+                )
+            )
+        company.payrolls.sort(key=lambda p: (p.check_date, p.off_cycle))
         return company
 
     # ---- people ----------------------------------------------------------------------------

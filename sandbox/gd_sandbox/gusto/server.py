@@ -107,6 +107,8 @@ class GustoSandbox:
     ``today`` is the sandbox's calendar day, required so that no caller depends on the real
     date by accident: the seed's payroll calendar, the list limits and the ``Date`` header all
     count from it. ``window_rule`` is how list windows select pay periods (see ``app``).
+    ``calendar_companies`` adds two small companies paid weekly (in arrears) and monthly (on
+    the 25th, before the period ends), for tests of the payroll calendar.
     """
 
     def __init__(
@@ -119,6 +121,7 @@ class GustoSandbox:
         *,
         today: date,
         window_rule: str = "contained",
+        calendar_companies: bool = False,
         redirect_uris: list[str] | None = None,
         code_lifetime: int = 600,
         rate_limit_window: float = 60.0,
@@ -140,7 +143,9 @@ class GustoSandbox:
         )
         self.rate_limiter = RateLimiter(rate_limit_per_minute, rate_limit_window)
         started = time.monotonic()
-        self.companies: list[Company] = SeedBuilder(seed, self.today).build(large_company_employees)
+        self.companies: list[Company] = SeedBuilder(seed, self.today).build(
+            large_company_employees, calendar_companies
+        )
         log.debug("seeded in %.2f s", time.monotonic() - started)
         self.app = GustoApp(
             seed=seed,
