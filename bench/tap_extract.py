@@ -32,13 +32,19 @@ from pathlib import Path
 from typing import Any
 
 PER_PAGE = 100
+# A fixed day keeps runs comparable: the seed's calendar counts from it.
+BENCH_TODAY = dt.date(2026, 12, 3)
 
 
 def _serve(conn: Connection, employees: int, limit: int) -> None:
     from gd_sandbox.gusto import GustoSandbox  # noqa: PLC0415 - child process only
 
     with GustoSandbox(
-        port=0, seed="demo", large_company_employees=employees, rate_limit_per_minute=limit
+        port=0,
+        seed="demo",
+        large_company_employees=employees,
+        rate_limit_per_minute=limit,
+        today=BENCH_TODAY,
     ) as gusto:
         large = gusto.company_uuids[-1]
         info = gusto.info()
@@ -64,18 +70,13 @@ def _serve(conn: Connection, employees: int, limit: int) -> None:
         conn.recv()  # wait for "stop"
 
 
-def _windows(start: dt.date, end: dt.date) -> int:
-    from tap_gusto.dates import windows  # noqa: PLC0415
-
-    return sum(1 for _ in windows(start, end))
-
-
 def minimum_requests(meta: dict[str, Any], start: dt.date, today: dt.date) -> int:
-    """Requests a perfect client needs under Gusto's paging and window rules."""
-    from tap_gusto.dates import horizon  # noqa: PLC0415
+    """Requests a perfect client needs under Gusto's paging and window rules (pay periods
+    wholly inside the window: overlapping windows from before the start; docs/extraction.md)."""
+    from tap_gusto.dates import horizon, period_listing_start, period_windows, windows  # noqa: PLC0415
 
-    ahead = _windows(start, horizon(today))
-    to_today = _windows(start, today)
+    ahead = sum(1 for _ in period_windows(period_listing_start(start), horizon(today)))
+    to_today = sum(1 for _ in windows(start, today))
     return (
         1  # token refresh
         + 1  # company
@@ -84,7 +85,8 @@ def minimum_requests(meta: dict[str, Any], start: dt.date, today: dt.date) -> in
         + 1  # locations
         + 1  # pay schedules
         + 1  # contractors
-        + ahead  # pay periods (one page per window here)
+        + ahead  # pay periods stream (one page per window here)
+        + ahead  # pay periods again: the payrolls' completeness check
         + ahead  # payroll list (one page per window here)
         + sum(math.ceil(n / PER_PAGE) for n in meta["payroll_sizes"])
         + to_today  # contractor payments

@@ -11,6 +11,7 @@ Not a test: `make bench` or `.venv/bin/python bench/target_post.py`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import resource
@@ -53,7 +54,9 @@ def bench_mapping(
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-target-"))
-    with GustoSandbox(port=0, seed="demo", large_company_employees=EMPLOYEES) as gusto:
+    with GustoSandbox(
+        port=0, seed="demo", large_company_employees=EMPLOYEES, today=dt.date(2026, 12, 3)
+    ) as gusto:
         big = next(c for c in gusto.info()["companies"] if c["employees"] == EMPLOYEES)
         payroll_uuid = next(p["uuid"] for p in big["payrolls"] if p["processed"])
         record = gusto.payroll_expected(payroll_uuid)

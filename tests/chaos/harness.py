@@ -264,15 +264,15 @@ class Expected:
 
 
 def expected_work(gusto: GustoSandbox, company_ids: list[str], start: dt.date) -> Expected:
-    """What the tap must extract: processed payrolls whose pay period ends on/after ``start``
-    (Gusto's window rule) and contractor payments dated from ``start`` to today."""
+    """What the tap must extract: processed payrolls paid (check date) on or after ``start``,
+    the tap's start_date, and contractor payments dated from ``start`` to today."""
     payrolls: dict[str, str] = {}
     payments: dict[str, str] = {}
     for company in gusto.companies:
         if company.uuid not in company_ids:
             continue
         for payroll in company.payrolls:
-            if payroll.processed and payroll.period_end >= start:
+            if payroll.processed and payroll.check_date >= start:
                 payrolls[payroll.uuid] = company.uuid
         for payment in company.contractor_payments:
             if start <= payment.date <= gusto.today:
