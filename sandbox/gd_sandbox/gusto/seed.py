@@ -334,7 +334,17 @@ class SeedBuilder:
                 index += 1
         self._hires_and_terminations(company, rng, hires=12, terminations=10)
         self._regular_payrolls(company, schedule, self._semi_monthly_periods())
-        self._bonus_run(company, schedule)
+        bonus = self.today - timedelta(days=40)
+        first_half = bonus.day <= 15
+        self._bonus_run(
+            company,
+            schedule,
+            bonus,
+            (
+                bonus.replace(day=1 if first_half else 16),
+                bonus.replace(day=15) if first_half else month_end(bonus.year, bonus.month),
+            ),
+        )
         regular = [p for p in company.payrolls if p.processed and not p.off_cycle]
         regular[min(2, len(regular) - 1)].tax_correction = True
         self._contractors_a(company)
@@ -483,24 +493,8 @@ class SeedBuilder:
         year_ago = self.today - timedelta(days=365)
         for start, end, _check in periods:
             check = start.replace(day=10)
-            if start.month % 3 or not year_ago < check <= self.today:
-                continue
-            company.payrolls.append(
-                PayrollMeta(
-                    uuid=self.uid("payroll", company.name, "off_cycle", check.isoformat()),
-                    company_uuid=company.uuid,
-                    pay_schedule_uuid=schedule.uuid,
-                    check_date=check,
-                    period_start=start,
-                    period_end=end,
-                    off_cycle=True,
-                    off_cycle_reason="Bonus",
-                    processed=True,
-                    processed_date=check - timedelta(days=1),
-                    created_at=check - timedelta(days=5),
-                )
-            )
-        company.payrolls.sort(key=lambda p: (p.check_date, p.off_cycle))
+            if start.month % 3 == 0 and year_ago < check <= self.today:
+                self._bonus_run(company, schedule, check, (start, end))
         return company
 
     # ---- people ----------------------------------------------------------------------------
@@ -643,18 +637,18 @@ class SeedBuilder:
                 )
             )
 
-    def _bonus_run(self, company: Company, schedule: PaySchedule) -> None:
-        check = self.today - timedelta(days=40)
-        start = check.replace(day=1) if check.day <= 15 else check.replace(day=16)
-        end = check.replace(day=15) if check.day <= 15 else month_end(check.year, check.month)
+    def _bonus_run(
+        self, company: Company, schedule: PaySchedule, check: date, period: tuple[date, date]
+    ) -> None:
+        """A processed off-cycle bonus paid on ``check``, in the regular ``period`` it falls in."""
         company.payrolls.append(
             PayrollMeta(
                 uuid=self.uid("payroll", company.name, "off_cycle", check.isoformat()),
                 company_uuid=company.uuid,
                 pay_schedule_uuid=schedule.uuid,
                 check_date=check,
-                period_start=start,
-                period_end=end,
+                period_start=period[0],
+                period_end=period[1],
                 off_cycle=True,
                 off_cycle_reason="Bonus",
                 processed=True,
