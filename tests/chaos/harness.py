@@ -237,7 +237,8 @@ class Stop:
     @property
     def label(self) -> str:
         name = signal.Signals(self.signum).name
-        return f"{name} to the {self.victim}" + (f" when {self.what}" if self.what else "")
+        who = "tap and target" if self.victim == "both" else f"the {self.victim}"
+        return f"{name} to {who}" + (f" when {self.what}" if self.what else "")
 
     def send(self, processes: list[subprocess.Popen[bytes]]) -> None:
         while any(p.poll() is None for p in processes):

@@ -121,7 +121,7 @@ def test_stop_signal_mid_post_then_rerun_from_saved_state_posts_everything_once(
         problems.append(f"failures lists: {failures.stdout}")
     record(
         "kill",
-        f"{stop.label}, rerun from the saved STATE",
+        f"{stop.label}{', payrolls buffered' if buffered else ''}, rerun from the saved STATE",
         f"raw pipe, {len(expected.payrolls)} payrolls and {len(expected.payments)} payments",
         "exit 128+n; rerun with the printed STATE posts every payroll and payment exactly once; "
         "failures empty",
