@@ -444,6 +444,63 @@ def test_payroll_changed_after_posting_is_not_posted_again(
     assert journal_headers(fresh_dynamics) == before
 
 
+def _rename_department(messages: list[Message]) -> None:
+    """Gusto renames the "Bakery" department: employees and departments carry the new title."""
+    for message in messages:
+        if message["type"] != "RECORD":
+            continue
+        record = message["record"]
+        if message["stream"] == "employees" and record.get("department") == "Bakery":
+            record["department"] = "Artisan Bakery"
+        if message["stream"] == "departments" and record.get("title") == "Bakery":
+            record["title"] = "Artisan Bakery"
+
+
+@pytest.mark.parametrize("change", ["department renamed in Gusto", "department unmapped"])
+def test_posted_payroll_stays_already_posted_whatever_the_mapping_says_now(
+    change: str,
+    summit_messages: list[Message],
+    fresh_dynamics: DynamicsSandbox,
+    credential_store: Path,
+    mapping_file: Path,
+    target_config_file: Path,
+    tmp_path: Path,
+) -> None:
+    messages, payroll = one_payroll(summit_messages)
+    first = run_target(target_config_file, text_of(messages))
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = copy.deepcopy(journal_headers(fresh_dynamics))
+    assert len(before) == 1
+    config = target_config_file
+    resent = copy.deepcopy(messages)
+    if change == "department renamed in Gusto":
+        _rename_department(resent)
+    else:
+        mapping = _mapping_edit(mapping_file, tmp_path, _unmap_department)
+        config = write_config(
+            tmp_path, target_config(tmp_path, credential_store, mapping), "target-unmapped.json"
+        )
+    second = run_target(config, text_of(resent))
+    stored = latest_outcome(tmp_path / "audit.sqlite", payroll["payroll_uuid"])
+    problems: list[str] = []
+    if stored is None or stored["outcome"] != "already_posted":
+        problems.append(f"audit outcome is {stored and stored['outcome']}, not already_posted")
+    if journal_headers(fresh_dynamics) != before:
+        problems.append("Dynamics journals changed")
+    if f"REFUSED payroll {payroll['payroll_uuid']}" in second.stderr:
+        problems.append("the payroll was reported refused")
+    record(
+        "bad_input",
+        f"posted payroll re-sent, {change}",
+        f"{change} after the journal was posted; the payroll re-sent",
+        "already_posted (the exactly-once lookup comes before the mapping checks)",
+        "; ".join(problems) or "already_posted; nothing posted again",
+        passed=not problems,
+        source=SOURCE,
+    )
+    assert not problems, (problems, second.stderr[-3000:])
+
+
 # ------------------------------------------------------------------ Singer protocol cases
 
 

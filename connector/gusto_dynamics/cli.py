@@ -23,8 +23,10 @@ from gd_vault import (
     Vault,
     VaultError,
     generate_key,
+    install_log_redaction,
     read_key_file,
     resolve_key,
+    scrub,
     store_key_in_keyring,
     write_key_file,
 )
@@ -84,12 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Every log line of every command (and the webhook receiver) goes through one rule.
+    install_log_redaction()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         result: int = args.handler(args)
     except (CommandError, VaultError) as exc:
-        emit(f"error: {exc}", sys.stderr)
+        emit(f"error: {scrub(str(exc))}", sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         emit("interrupted; nothing more was changed.", sys.stderr)

@@ -21,15 +21,14 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
-from gd_vault import Vault, VaultData, VaultError
-from gd_vault.redact import MASK
+from gd_vault import Vault, VaultData, VaultError, scrub
 from tap_gusto.client import DEFAULT_API_VERSION as GUSTO_API_VERSION
 from tap_gusto.tokens import DEFAULT_API_URL, company_record, now_iso, oauth_error
 from target_dynamics_fo.auth import DynamicsAuthError, EntraTokenProvider
@@ -48,14 +47,6 @@ ENTRA_APPS_MENU = "System administration > Setup > Microsoft Entra applications"
 
 class ConnectError(CommandError):
     """A connect/disconnect step failed; nothing half-done was stored."""
-
-
-def scrub(text: str, values: Iterable[str | None]) -> str:
-    """Remove every given secret value from text that came back from a remote service."""
-    for value in values:
-        if value:
-            text = text.replace(value, MASK)
-    return text
 
 
 def read_secret(from_stdin: bool, prompt: str) -> str:

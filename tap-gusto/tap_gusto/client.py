@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import requests
 from gd_vault.faultpoints import hit
+from gd_vault.redact import scrub
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.pagination import BaseAPIPaginator
@@ -18,6 +19,7 @@ from singer_sdk.streams import RESTStream
 
 from tap_gusto.errors import GustoAPIError
 from tap_gusto.money import FieldSpec, Where, convert_fields
+from tap_gusto.tokens import echoed_secrets
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
@@ -73,11 +75,16 @@ def response_retry_after(response: requests.Response) -> float | None:
 
 
 def gusto_error_messages(response: requests.Response) -> str:
-    """Gusto's ``errors[].message`` texts (a few, truncated); never the whole body (PII)."""
+    """Gusto's ``errors[].message`` texts (a few, truncated); never the whole body (PII).
+
+    Scrubbed by the shared rule (``gd_vault.redact.scrub``): Gusto may echo the request's
+    Authorization header, and this text goes into errors and the SDK's "Backing off" lines.
+    """
     try:
         payload = response.json()
     except ValueError:
         return ""
+    secrets = echoed_secrets(response)
     messages: list[str] = []
 
     def collect(errors: t.Any) -> None:
@@ -88,15 +95,15 @@ def gusto_error_messages(response: requests.Response) -> str:
                 continue
             text = item.get("message") or item.get("category") or item.get("error_key")
             if text:
-                messages.append(str(text)[:200])
+                messages.append(scrub(str(text), secrets)[:200])
             collect(item.get("errors"))
 
     if isinstance(payload, dict):
         collect(payload.get("errors"))
         if not messages and payload.get("message"):
-            messages.append(str(payload["message"])[:200])
+            messages.append(scrub(str(payload["message"]), secrets)[:200])
         if not messages and payload.get("error"):
-            messages.append(str(payload["error"])[:200])
+            messages.append(scrub(str(payload["error"]), secrets)[:200])
     return "; ".join(messages[:MAX_ERROR_MESSAGES])
 
 

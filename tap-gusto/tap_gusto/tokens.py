@@ -27,6 +27,7 @@ from typing import Any
 
 import requests
 from gd_vault.faultpoints import hit
+from gd_vault.redact import register_secret, request_secrets, scrub
 
 from tap_gusto.errors import GustoAuthError, ReconnectRequiredError
 
@@ -77,6 +78,8 @@ def resolve_app_credentials(
             "client_secret, or store them with `gusto-dynamics connect gusto` "
             "(store key gusto.app)."
         )
+    # A config value never passed through the store: register it so no log line can show it.
+    register_secret(str(secret))
     return AppCredentials(str(cid), str(secret))
 
 
@@ -272,6 +275,8 @@ class TokenManager:
                 "refresh token; nothing was used or stored. Rerun later; reconnect with "
                 f"`{RECONNECT_HINT}` if it persists."
             )
+        # Known as secrets before anything can log them (the store registers them only on write).
+        register_secret(str(payload["access_token"]), str(payload["refresh_token"]))
         return payload
 
     def _store(self, payload: Mapping[str, Any]) -> None:
@@ -345,4 +350,16 @@ def oauth_error(response: requests.Response, limit: int = 200) -> tuple[str, str
         if isinstance(first, dict):
             error = first.get("error_key") or first.get("category")
             description = first.get("message")
-    return str(error or ""), str(description or "")[:limit]
+    # Gusto may echo what it was sent (the refresh token, the client secret): scrub before the
+    # text goes into any message, and before truncating so no partial secret survives.
+    secrets = echoed_secrets(response)
+    return scrub(str(error or ""), secrets), scrub(str(description or ""), secrets)[:limit]
+
+
+def echoed_secrets(response: requests.Response) -> list[str]:
+    """Secret values of the request this response answers (a server may echo any of them)."""
+    request = response.request
+    if request is None:
+        return []
+    body = request.body if isinstance(request.body, str | bytes) else None
+    return request_secrets(request.headers, body)

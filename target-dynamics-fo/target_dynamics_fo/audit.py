@@ -31,7 +31,19 @@ REFUSED = "refused"
 CHANGED_AFTER_POSTING = "changed_after_posting"
 SKIPPED = "skipped"
 DRY_RUN = "dry_run"
-FAILURE_OUTCOMES = (REFUSED, CHANGED_AFTER_POSTING)
+# What `failures` and the run summary call a stored document no run has settled yet (never
+# written as an outcome: it is the absence of one).
+AWAITING = "no_outcome"
+FAILURE_OUTCOMES = (REFUSED, CHANGED_AFTER_POSTING, AWAITING)
+# Outcomes after which a stored payroll or payment needs no more work from a run: a dry run's
+# check is not one (a later real run still has to post it).
+FINAL_OUTCOMES = (POSTED, ALREADY_POSTED, REFUSED, CHANGED_AFTER_POSTING, SKIPPED)
+# The fix for a payroll or payment left without an outcome.
+AWAITING_FIX = (
+    "run the pipeline again once Dynamics answers: the target settles it first (looks it up "
+    "in Dynamics, posts it at most once); or settle it now with "
+    "`target-dynamics-fo-audit {command} {uuid} --config <target config>`."
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -225,6 +237,33 @@ class AuditStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._db.commit()
+        self._add_awaiting_columns()
+
+    def _add_awaiting_columns(self) -> None:
+        """``awaiting_outcome``: stored by a run, no final outcome yet (set and cleared with it).
+
+        A store written before the column existed gets it here; its payrolls and payments that
+        never had a final outcome are marked, so the next run settles them too.
+        """
+        checks = (
+            ("payrolls", "payroll_uuid", "outcomes"),
+            ("contractor_payments", "payment_uuid", "payment_outcomes"),
+        )
+        with self._tx() as db:
+            for table, key, outcome_table in checks:
+                columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if "awaiting_outcome" in columns:
+                    continue
+                db.execute(
+                    f"ALTER TABLE {table} ADD COLUMN awaiting_outcome INTEGER NOT NULL DEFAULT 0"
+                )
+                final = ", ".join("?" * len(FINAL_OUTCOMES))
+                db.execute(
+                    f"UPDATE {table} SET awaiting_outcome = 1 WHERE NOT EXISTS "  # noqa: S608
+                    f"(SELECT 1 FROM {outcome_table} o WHERE o.{key} = {table}.{key} "
+                    f"AND o.outcome IN ({final}))",
+                    FINAL_OUTCOMES,
+                )
 
     def close(self) -> None:
         with self._lock:
@@ -276,18 +315,26 @@ class AuditStore:
         self,
         record: Mapping[str, Any],
         employee_refs: list[dict[str, Any]] | None = None,
+        *,
+        awaiting: bool = True,
     ) -> None:
-        """Keep the latest full payroll record so it can be replayed without Gusto."""
+        """Keep the latest full payroll record so it can be replayed without Gusto.
+
+        ``awaiting`` marks it as needing a final outcome (a dry run passes False, and never
+        clears a mark a real run left).
+        """
         payroll_uuid = str(record.get("payroll_uuid") or record.get("uuid"))
         with self._tx() as db:
             db.execute(
                 "INSERT INTO payrolls (payroll_uuid, company_uuid, check_date, processed, sha256, "
-                "record_json, employee_refs_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "record_json, employee_refs_json, received_at, awaiting_outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(payroll_uuid) DO UPDATE SET company_uuid=excluded.company_uuid, "
                 "check_date=excluded.check_date, processed=excluded.processed, "
                 "sha256=excluded.sha256, record_json=excluded.record_json, "
                 "employee_refs_json=COALESCE(excluded.employee_refs_json, "
-                "payrolls.employee_refs_json), received_at=excluded.received_at",
+                "payrolls.employee_refs_json), received_at=excluded.received_at, "
+                "awaiting_outcome=MAX(payrolls.awaiting_outcome, excluded.awaiting_outcome)",
                 (
                     payroll_uuid,
                     str(record.get("company_uuid")),
@@ -297,6 +344,7 @@ class AuditStore:
                     to_json(dict(record)),
                     None if employee_refs is None else to_json(employee_refs),
                     _now(),
+                    1 if awaiting else 0,
                 ),
             )
 
@@ -437,21 +485,57 @@ class AuditStore:
         reason: str | None = None,
         fix: str | None = None,
     ) -> None:
-        self._insert(
-            "outcomes",
-            {
-                "at": _now(),
-                "payroll_uuid": payroll_uuid,
-                "company_uuid": company_uuid,
-                "legal_entity": legal_entity,
-                "journal_batch_number": journal_batch_number,
-                "outcome": outcome,
-                "reason": reason,
-                "fix": fix,
-            },
-        )
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO outcomes (at, payroll_uuid, company_uuid, legal_entity, "
+                "journal_batch_number, outcome, reason, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    payroll_uuid,
+                    company_uuid,
+                    legal_entity,
+                    journal_batch_number,
+                    outcome,
+                    reason,
+                    fix,
+                ),
+            )
+            # Same transaction: a payroll is never both settled and still marked as awaiting.
+            if outcome in FINAL_OUTCOMES:
+                db.execute(
+                    "UPDATE payrolls SET awaiting_outcome=0 WHERE payroll_uuid=?", (payroll_uuid,)
+                )
 
     # -- reports ----------------------------------------------------------------------------
+
+    def awaiting_payrolls(self) -> list[sqlite3.Row]:
+        """Payrolls stored by some run that never reached a final outcome, oldest first."""
+        return self._rows(
+            "SELECT payroll_uuid, company_uuid, check_date, received_at FROM payrolls "
+            "WHERE awaiting_outcome=1 ORDER BY received_at, payroll_uuid"
+        )
+
+    def awaiting_payments(self) -> list[sqlite3.Row]:
+        """Contractor payments stored by some run that never reached a final outcome."""
+        return self._rows(
+            "SELECT payment_uuid, company_uuid, contractor_uuid, payment_date, received_at "
+            "FROM contractor_payments WHERE awaiting_outcome=1 ORDER BY received_at, payment_uuid"
+        )
+
+    def journal_targets(self, payroll_uuid: str) -> list[tuple[str, str]]:
+        """(legal entity, journal number) pairs recorded for a payroll by earlier runs, newest
+        first."""
+        rows = self._rows(
+            "SELECT legal_entity, journal_batch_number FROM outcomes WHERE payroll_uuid=? AND "
+            "legal_entity IS NOT NULL AND journal_batch_number IS NOT NULL ORDER BY id DESC",
+            (payroll_uuid,),
+        )
+        seen: list[tuple[str, str]] = []
+        for row in rows:
+            pair = (str(row["legal_entity"]), str(row["journal_batch_number"]))
+            if pair not in seen:
+                seen.append(pair)
+        return seen
 
     def latest_outcomes(self) -> list[sqlite3.Row]:
         """The most recent outcome of every payroll the target has seen."""
@@ -580,16 +664,21 @@ class AuditStore:
             ).fetchone()
         return None if row is None else dict(from_json(row["record_json"]))
 
-    def store_payment(self, record: Mapping[str, Any]) -> None:
-        """Keep the latest contractor payment record so it can be replayed without Gusto."""
+    def store_payment(self, record: Mapping[str, Any], *, awaiting: bool = True) -> None:
+        """Keep the latest contractor payment record so it can be replayed without Gusto.
+
+        ``awaiting`` as for :meth:`store_payroll`.
+        """
         with self._tx() as db:
             db.execute(
                 "INSERT INTO contractor_payments (payment_uuid, company_uuid, contractor_uuid, "
-                "payment_date, sha256, record_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "payment_date, sha256, record_json, received_at, awaiting_outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(payment_uuid) DO UPDATE SET company_uuid=excluded.company_uuid, "
                 "contractor_uuid=excluded.contractor_uuid, payment_date=excluded.payment_date, "
                 "sha256=excluded.sha256, record_json=excluded.record_json, "
-                "received_at=excluded.received_at",
+                "received_at=excluded.received_at, awaiting_outcome=MAX("
+                "contractor_payments.awaiting_outcome, excluded.awaiting_outcome)",
                 (
                     str(record.get("uuid")),
                     str(record.get("company_uuid")),
@@ -598,6 +687,7 @@ class AuditStore:
                     record_sha256(record),
                     to_json(dict(record)),
                     _now(),
+                    1 if awaiting else 0,
                 ),
             )
 
@@ -654,21 +744,29 @@ class AuditStore:
         reason: str | None = None,
         fix: str | None = None,
     ) -> None:
-        self._insert(
-            "payment_outcomes",
-            {
-                "at": _now(),
-                "payment_uuid": payment_uuid,
-                "company_uuid": company_uuid,
-                "contractor_uuid": contractor_uuid,
-                "legal_entity": legal_entity,
-                "journal_batch_number": journal_batch_number,
-                "vendor_account": vendor_account,
-                "outcome": outcome,
-                "reason": reason,
-                "fix": fix,
-            },
-        )
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO payment_outcomes (at, payment_uuid, company_uuid, contractor_uuid, "
+                "legal_entity, journal_batch_number, vendor_account, outcome, reason, fix) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    payment_uuid,
+                    company_uuid,
+                    contractor_uuid,
+                    legal_entity,
+                    journal_batch_number,
+                    vendor_account,
+                    outcome,
+                    reason,
+                    fix,
+                ),
+            )
+            if outcome in FINAL_OUTCOMES:
+                db.execute(
+                    "UPDATE contractor_payments SET awaiting_outcome=0 WHERE payment_uuid=?",
+                    (payment_uuid,),
+                )
 
     def latest_payment_outcomes(self) -> list[sqlite3.Row]:
         """The most recent outcome of every contractor payment, with its invoice if built."""

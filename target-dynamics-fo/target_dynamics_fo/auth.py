@@ -14,6 +14,7 @@ from typing import Any
 
 import msal
 import requests
+from gd_vault.redact import register_secret, scrub
 
 
 class PinnedSession(requests.Session):
@@ -58,10 +59,6 @@ _AADSTS_HINTS: dict[str, str] = {
     "53003": "a conditional access policy blocked the token request.",
 }
 
-# Exact strings are removed from any message built from an Entra response, belt and braces
-# against an identity provider echoing a credential.
-_REDACTED = "***"
-
 
 class EntraTokenProvider:
     """Bearer tokens for one F&O environment from one Entra app registration."""
@@ -98,6 +95,7 @@ class EntraTokenProvider:
                 "No Dynamics credential: set client_secret, or certificate_path and "
                 "certificate_thumbprint (or store them with `gusto-dynamics connect dynamics`)."
             )
+        register_secret(*self._secrets)
         # F&O rejects tokens whose audience is not the environment URL exactly: lowercase, no
         # trailing slash.
         self.environment_url = environment_url.rstrip("/").lower()
@@ -163,6 +161,7 @@ class EntraTokenProvider:
                 raise DynamicsAuthError(self._describe_error(result or {}))
             if result.get("token_source") == "identity_provider":
                 self.tokens_issued += 1
+            register_secret(str(result["access_token"]))
             return str(result["access_token"])
 
     def unauthorized_error(self) -> DynamicsAuthError:
@@ -193,7 +192,5 @@ class EntraTokenProvider:
         )
 
     def _clean(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret:
-                text = text.replace(secret, _REDACTED)
-        return text
+        # The one rule shared with the tap and the connector (gd_vault.redact).
+        return scrub(text, self._secrets)

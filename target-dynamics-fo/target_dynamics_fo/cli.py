@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
 
 def _failures(store: AuditStore, out: TextIO) -> int:
     rows = store.failures()
-    other = _other_failures(store, out)
+    other = _other_failures(store, out) + _awaiting(store, out)
     if not rows and not other:
         print(
             "No failures: every payroll and contractor payment seen was posted, already "
@@ -117,6 +117,36 @@ def _failures(store: AuditStore, out: TextIO) -> int:
             out,
         )
     return 1
+
+
+def _awaiting(store: AuditStore, out: TextIO) -> int:
+    """Payrolls and payments stored by a run that stopped before they reached an outcome."""
+    why = (
+        "stored by a run that stopped (or could not reach Dynamics) before it had an outcome; "
+        "it may or may not be in Dynamics yet"
+    )
+    count = 0
+    for row in store.awaiting_payrolls():
+        count += 1
+        uuid = row["payroll_uuid"]
+        _failure(
+            f"NO OUTCOME  payroll {uuid}  company {row['company_uuid']}  check date "
+            f"{row['check_date']}  stored at {row['received_at']}",
+            why,
+            outcomes.AWAITING_FIX.format(command="replay", uuid=uuid),
+            out,
+        )
+    for row in store.awaiting_payments():
+        count += 1
+        uuid = row["payment_uuid"]
+        _failure(
+            f"NO OUTCOME  contractor payment {uuid}  contractor {row['contractor_uuid']}  "
+            f"date {row['payment_date']}  stored at {row['received_at']}",
+            why,
+            outcomes.AWAITING_FIX.format(command="replay-payment", uuid=uuid),
+            out,
+        )
+    return count
 
 
 def _failure(headline: str, why: str | None, fix: str | None, out: TextIO) -> None:
@@ -311,6 +341,11 @@ def _summary(store: AuditStore, out: TextIO) -> int:
     print(
         "records received by stream: "
         + (", ".join(f"{stream} {n}" for stream, n in received.items()) or "none"),
+        file=out,
+    )
+    print(
+        f"stored without an outcome (settled by the next run): {len(store.awaiting_payrolls())} "
+        f"payroll(s), {len(store.awaiting_payments())} contractor payment(s)",
         file=out,
     )
     print(f"requests to Dynamics recorded: {store.request_count()}", file=out)

@@ -29,6 +29,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 import simplejson
+from gd_vault.redact import scrub
 
 from target_dynamics_fo.auth import DynamicsAuthError, PinnedSession
 
@@ -79,6 +80,8 @@ class ODataError(Exception):
         entity: str | None = None,
         error_type: str | None = None,
     ) -> None:
+        # Every F&O error text reaches logs, the audit trail and `failures`: scrub it once here.
+        message = scrub(message)
         super().__init__(message)
         self.message = message
         self.status = status

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from collections.abc import Mapping as AbcMapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -264,6 +265,7 @@ class PayablesSync:
         reference: Callable[[], ReferenceData],
         *,
         dry_run: bool = False,
+        document: Callable[[], AbstractContextManager[object]] = nullcontext,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.mapping = mapping
@@ -271,6 +273,8 @@ class PayablesSync:
         self.client = client
         self._reference = reference
         self.dry_run = dry_run
+        # Each vendor or worker is one document for a stop signal (target_dynamics_fo.interrupt).
+        self.document = document
         self.sleep = sleep or client.sleep
         self.summary = SyncSummary("vendors and contractor payments")
         self.results: list[PaymentResult] = []
@@ -389,7 +393,8 @@ class PayablesSync:
         """Create or update the vendors of the contractors received so far."""
         pending, self._pending = self._pending, []
         for record in pending:
-            self.contractor(record)
+            with self.document():
+                self.contractor(record)
 
     def contractor(self, record: AbcMapping[str, Any]) -> VendorPlan | None:
         """Create or update the contractor's vendor; never raises for bad data."""
@@ -770,6 +775,16 @@ class PayablesSync:
                 f"; {reason}" if reason else "",
             )
         return result
+
+    def unsettled(self, payment_uuid: str, why: str) -> None:
+        """A payment an earlier run left without an outcome that cannot be settled now."""
+        reason = (
+            f"contractor payment {payment_uuid} was stored by an earlier run without a final "
+            f"outcome and could not be settled now: {why}"
+        )
+        fix = outcomes.AWAITING_FIX.format(command="replay-payment", uuid=payment_uuid)
+        self.summary.fail(f"contractor payment {payment_uuid}", reason, fix)
+        LOGGER.error("NO OUTCOME: %s Fix: %s", reason, fix)
 
     def _warn(self, text: str) -> None:
         self.summary.warn(text, LOGGER)

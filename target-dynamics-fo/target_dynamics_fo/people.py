@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from collections.abc import Mapping as AbcMapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -521,12 +522,15 @@ class PeopleSync:
         reference: Callable[[], ReferenceData],
         *,
         dry_run: bool = False,
+        document: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         self.mapping = mapping
         self.audit = audit
         self.client = client
         self._reference = reference
         self.dry_run = dry_run
+        # Each vendor or worker is one document for a stop signal (target_dynamics_fo.interrupt).
+        self.document = document
         self.summary = SyncSummary("workers and employments")
         self._gaps: dict[str, list[str]] = {}
         self._workers: dict[str, dict[str, Any]] | None = None
@@ -603,7 +607,8 @@ class PeopleSync:
     def sync_pending(self) -> None:
         pending, self._pending = self._pending, []
         for record in pending:
-            self.employee(record)
+            with self.document():
+                self.employee(record)
 
     def employee(self, record: AbcMapping[str, Any]) -> WorkerPlan | None:
         """Bring Dynamics in line with one Gusto employee record; never raises for bad data."""

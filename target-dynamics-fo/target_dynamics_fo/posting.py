@@ -67,6 +67,32 @@ class OutcomeAudit(Protocol):
     ) -> None: ...
 
 
+class JournalIdentity(Protocol):
+    """What names a payroll's journal in Dynamics and what it must contain (a Journal has it)."""
+
+    @property
+    def payroll_uuid(self) -> str: ...
+    @property
+    def company_uuid(self) -> str: ...
+    @property
+    def legal_entity(self) -> str: ...
+    @property
+    def journal_batch_number(self) -> str: ...
+    @property
+    def content_hash(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class KnownJournal:
+    """A journal's identity without building it (the mapping may no longer build it)."""
+
+    payroll_uuid: str
+    company_uuid: str
+    legal_entity: str
+    journal_batch_number: str
+    content_hash: str
+
+
 @dataclass(frozen=True)
 class PostResult:
     payroll_uuid: str
@@ -149,13 +175,16 @@ def send_once(  # noqa: PLR0917
     sleep: Callable[[float], None],
     faults: tuple[str, str],
     what: str,
+    *,
+    looked_up: bool = False,
 ) -> Sent:
     """One header-and-lines changeset into Dynamics exactly once (see the module docstring).
 
     ``find`` looks the header up by its deterministic number; ``faults`` name the fault points
-    around the ``$batch``; ``what`` names the document in the log.
+    around the ``$batch``; ``what`` names the document in the log. ``looked_up`` says the
+    caller has just looked and found nothing, so the first lookup is not repeated.
     """
-    found = find()
+    found = None if looked_up else find()
     if found is not None:
         return Sent(found)
     started = time.monotonic()
@@ -257,7 +286,26 @@ class JournalPoster:
             )
         return ops
 
-    def post(self, journal: Journal, display_values: Sequence[str], trans_date: str) -> PostResult:
+    def find_posted(self, journal: JournalIdentity) -> PostResult | None:
+        """The outcome when the journal is already in Dynamics (recorded), else None.
+
+        Runs before the mapping is consulted: a payroll that is in Dynamics stays posted
+        whatever the mapping says now, and only a change of its content is reported.
+        """
+        header = self.find_header(journal.legal_entity, journal.journal_batch_number)
+        if header is None:
+            return None
+        return self._classify(journal, header, just_sent=False)
+
+    def post(
+        self,
+        journal: Journal,
+        display_values: Sequence[str],
+        trans_date: str,
+        *,
+        looked_up: bool = False,
+    ) -> PostResult:
+        """Post once; ``looked_up`` when :meth:`find_posted` has just found nothing."""
         number = journal.journal_batch_number
         if len(journal.lines) > MAX_JOURNAL_LINES:
             return self._finish(
@@ -279,6 +327,7 @@ class JournalPoster:
             self.sleep,
             ("target.batch.before", "target.batch.after"),
             "Journal",
+            looked_up=looked_up,
         )
         if sent.header is not None:
             return self._classify(journal, sent.header, just_sent=sent.just_sent)
@@ -308,7 +357,9 @@ class JournalPoster:
             )
         return self._finish(journal, outcomes.POSTED)
 
-    def _classify(self, journal: Journal, header: dict[str, Any], *, just_sent: bool) -> PostResult:
+    def _classify(
+        self, journal: JournalIdentity, header: dict[str, Any], *, just_sent: bool
+    ) -> PostResult:
         number = journal.journal_batch_number
         same, stored = stored_hash(header, journal.content_hash)
         if same:
@@ -336,7 +387,7 @@ class JournalPoster:
 
     def _finish(
         self,
-        journal: Journal,
+        journal: JournalIdentity,
         outcome: str,
         *,
         reason: str | None = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections import Counter
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +25,17 @@ from target_dynamics_fo.journal import (
     Journal,
     JournalError,
     build_journal,
+    journal_batch_number,
     ledger_display_value,
+    payroll_content_hash,
 )
 from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
-from target_dynamics_fo.posting import JournalPoster, PostResult, header_description
+from target_dynamics_fo.posting import (
+    JournalPoster,
+    KnownJournal,
+    PostResult,
+    header_description,
+)
 from target_dynamics_fo.reference import (
     ReferenceData,
     company_gaps,
@@ -100,6 +108,21 @@ REPLAY_HINT = "then replay it: target-dynamics-fo-audit replay {uuid} --config <
 class RunSummary:
     results: list[PostResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Payrolls an earlier run stored without a final outcome, settled at this run's start.
+    resumed: list[PostResult] = field(default_factory=list)
+
+    def unsettled(self, payroll_uuid: str, why: str) -> PostResult:
+        """A payroll an earlier run left without an outcome that cannot be settled now."""
+        result = PostResult(
+            payroll_uuid,
+            outcomes.AWAITING,
+            reason=f"payroll {payroll_uuid} was stored by an earlier run without a final "
+            f"outcome and could not be settled now: {why}",
+            fix=outcomes.AWAITING_FIX.format(command="replay", uuid=payroll_uuid),
+        )
+        LOGGER.error("NO OUTCOME: %s Fix: %s", result.reason, result.fix)
+        self.results.append(result)
+        return result
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -115,8 +138,15 @@ class RunSummary:
             f"{self.count(outcomes.DRY_RUN)} validated (dry run), "
             f"{self.count(outcomes.SKIPPED)} skipped (not processed), "
             f"{self.count(outcomes.REFUSED)} refused, "
-            f"{self.count(outcomes.CHANGED_AFTER_POSTING)} changed after posting"
+            f"{self.count(outcomes.CHANGED_AFTER_POSTING)} changed after posting, "
+            f"{self.count(outcomes.AWAITING)} left without an outcome"
         ]
+        if self.resumed:
+            settled = Counter(r.outcome for r in self.resumed)
+            out.append(
+                f"  {len(self.resumed)} of them stored by an earlier run without an outcome, "
+                "settled at start: " + ", ".join(f"{n} {o}" for o, n in sorted(settled.items()))
+            )
         for result in self.failures:
             out.append(
                 f"  {result.outcome.upper()} payroll {result.payroll_uuid} "
@@ -275,13 +305,24 @@ class PayrollProcessor:
                 company_uuid,
             )
         try:
-            company = self.mapping.company(company_uuid)
+            company: CompanyMapping | None = self.mapping.company(company_uuid)
         except MappingError as exc:
+            company, company_problem = None, exc
+        looked_up = False
+        if not self.dry_run:
+            # Exactly-once first: a payroll already in Dynamics is already posted whatever the
+            # mapping says now (a department renamed or unmapped since), never refused.
+            found, looked_up = self._posted_before(record, payroll_uuid, company_uuid, company)
+            if found is not None:
+                self._log(found)
+                self.summary.results.append(found)
+                return found
+        if company is None:
             return self._refuse(
                 payroll_uuid,
                 company_uuid,
                 None,
-                f"{label}: {exc}",
+                f"{label}: {company_problem}",
                 f"add the company to the mapping file, {hint}",
             )
         if not isinstance(record.get("totals"), AbcMapping):
@@ -344,10 +385,50 @@ class PayrollProcessor:
                 f"credit {journal.total_credit}; nothing posted",
             )
             return self._record(result, company_uuid)
-        result = self.poster.post(journal, display, journal.trans_date.isoformat())
+        result = self.poster.post(
+            journal, display, journal.trans_date.isoformat(), looked_up=looked_up
+        )
         self._log(result)
         self.summary.results.append(result)
         return result
+
+    def _posted_before(
+        self,
+        record: AbcMapping[str, Any],
+        payroll_uuid: str,
+        company_uuid: str,
+        company: CompanyMapping | None,
+    ) -> tuple[PostResult | None, bool]:
+        """(outcome if the journal is already in Dynamics, whether the current key was looked up).
+
+        The journal is looked for under the number the current mapping gives it and under every
+        number an earlier run recorded for it (the company may be unmapped, or its prefix or
+        legal entity changed, since it was posted).
+        """
+        keys: list[tuple[str, str]] = []
+        if company is not None:
+            keys.append(
+                (
+                    company.legal_entity,
+                    # Numbered as build_journal numbers it, so both always agree.
+                    journal_batch_number(
+                        company.journal_number_prefix, company.company_uuid, payroll_uuid
+                    ),
+                )
+            )
+        for legal_entity, number in self.audit.journal_targets(payroll_uuid):
+            if (legal_entity.lower(), number) not in {(le.lower(), n) for le, n in keys}:
+                keys.append((legal_entity, number))
+        if not keys:
+            return None, False
+        content_hash = payroll_content_hash(record)
+        for legal_entity, number in keys:
+            found = self.poster.find_posted(
+                KnownJournal(payroll_uuid, company_uuid, legal_entity, number, content_hash)
+            )
+            if found is not None:
+                return found, True
+        return None, company is not None
 
     def _audit_journal(self, journal: Journal, display: list[str]) -> None:
         self.audit.record_journal(

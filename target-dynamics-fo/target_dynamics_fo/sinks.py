@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 Record = dict[str, Any]
 
 
+def document_key(stream_name: str, record: dict[str, Any]) -> str:
+    """A payroll's or payment's name in the target's progress (interrupt.Progress)."""
+    return f"{stream_name}:{record.get('payroll_uuid') or record.get('uuid')}"
+
+
 def _key(record: dict[str, Any], key_properties: list[str]) -> str:
     if not key_properties:
         return ""
@@ -79,15 +84,21 @@ class PayrollsSink(_TargetSink, BatchSink):
 
     def process_record(self, record: Record, context: Record) -> None:
         self._record_received(record)
-        # Stored now, not at the drain: a payroll that later fails is replayable from here.
-        self.owner.runtime.audit.store_payroll(record)
+        owner = self.owner
+        # Stored now, not at the drain: a payroll that later fails is replayable from here, and
+        # one a stopped run never reached is settled at the next start (awaiting its outcome).
+        owner.runtime.audit.store_payroll(record, awaiting=not owner.runtime.dry_run)
+        owner.progress.received(document_key(self.stream_name, record))
         hit("target.payroll.stored")
         super().process_record(record, context)
 
     def process_batch(self, context: Record) -> None:
-        processor = self.owner.runtime.processor
+        owner = self.owner
+        processor = owner.runtime.processor
         for record in context.get("records", []):
-            processor.process(record)
+            with owner.gate.document():
+                processor.process(record)
+                owner.progress.settled(document_key(self.stream_name, record))
 
 
 class EmployeesSink(_AuditedSink):
@@ -107,16 +118,21 @@ class ContractorPaymentsSink(_TargetSink, BatchSink):
 
     def process_record(self, record: Record, context: Record) -> None:
         self._record_received(record)
+        owner = self.owner
         # Stored now, not at the drain: a payment that later fails is replayable from here.
-        self.owner.runtime.audit.store_payment(record)
+        owner.runtime.audit.store_payment(record, awaiting=not owner.runtime.dry_run)
+        owner.progress.received(document_key(self.stream_name, record))
         super().process_record(record, context)
 
     def process_batch(self, context: Record) -> None:
-        payables = self.owner.runtime.payables
+        owner = self.owner
+        payables = owner.runtime.payables
         # Vendors first: a payment posts only to a vendor that exists.
         payables.sync_vendors()
         for record in context.get("records", []):
-            payables.payment(record)
+            with owner.gate.document():
+                payables.payment(record)
+                owner.progress.settled(document_key(self.stream_name, record))
 
 
 class DepartmentsSink(_AuditedSink):

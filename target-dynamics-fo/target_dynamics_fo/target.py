@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from functools import cached_property
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from gd_vault.faultpoints import hit
@@ -13,7 +17,15 @@ from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
 from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
-from target_dynamics_fo.client import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_RETRIES
+from target_dynamics_fo.auth import DynamicsAuthError
+from target_dynamics_fo.client import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_RETRIES, ODataError
+from target_dynamics_fo.interrupt import (
+    STOP_SIGNALS,
+    Progress,
+    StopGate,
+    exit_status,
+    signal_name,
+)
 from target_dynamics_fo.mapping import load_mapping
 from target_dynamics_fo.payables import PayablesSync
 from target_dynamics_fo.people import PeopleSync
@@ -21,12 +33,21 @@ from target_dynamics_fo.processor import PayrollProcessor
 from target_dynamics_fo.settings import build_client
 from target_dynamics_fo.sinks import SINKS, IgnoredSink
 
+# What can keep a stored payroll or payment from being settled now (Dynamics unreachable or
+# refusing our credentials); anything else is a bug and stops the run as usual.
+SETTLE_ERRORS = (ODataError, DynamicsAuthError)
+
 
 class Runtime:
     """Mapping, audit store, Dynamics client and processor, created on first use."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], gate: StopGate) -> None:
         self.config = config
+        self.gate = gate
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.config.get("dry_run"))
 
     @cached_property
     def audit(self) -> AuditStore:
@@ -47,12 +68,26 @@ class Runtime:
     @cached_property
     def people(self) -> PeopleSync:
         p = self.processor
-        return PeopleSync(p.mapping, p.audit, p.client, lambda: p.reference, dry_run=p.dry_run)
+        return PeopleSync(
+            p.mapping,
+            p.audit,
+            p.client,
+            lambda: p.reference,
+            dry_run=p.dry_run,
+            document=self.gate.document,
+        )
 
     @cached_property
     def payables(self) -> PayablesSync:
         p = self.processor
-        return PayablesSync(p.mapping, p.audit, p.client, lambda: p.reference, dry_run=p.dry_run)
+        return PayablesSync(
+            p.mapping,
+            p.audit,
+            p.client,
+            lambda: p.reference,
+            dry_run=p.dry_run,
+            document=self.gate.document,
+        )
 
     def started(self, name: str) -> bool:
         return name in self.__dict__
@@ -154,14 +189,140 @@ class TargetDynamicsFO(Target):
         ),
     ).to_dict()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = StopGate(self._stop)
+        self.progress = Progress()
+        self._state_written: dict[str, Any] | None = None
+        self._install_stop_handlers()
+        self._settle_unfinished()
+
     @cached_property
     def runtime(self) -> Runtime:
-        return Runtime(dict(self.config))
+        return Runtime(dict(self.config), self.gate)
+
+    # -- stopping on SIGTERM / SIGINT (target_dynamics_fo.interrupt) ------------------------
+
+    def _install_stop_handlers(self) -> None:
+        # Installed over the SDK's own handler (which drains, prints the latest STATE and
+        # exits 0): with the stdlib call, not by overriding the SDK's private method, so an
+        # SDK upgrade cannot silently bring that behaviour back.
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._on_stop_signal)
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.logger.warning(
+            "%s received: taking no more input; %s",
+            signal_name(signum),
+            "finishing the document in flight (a second signal abandons it)"
+            if self.gate.in_document
+            else "nothing is in flight",
+        )
+        self.gate.request(signum)
+
+    def _stop(self, signum: int) -> None:
+        """Write the STATE that covers only settled documents, log the summary, exit 128+n."""
+        # A signal during the stop itself must not start a second one.
+        for each in STOP_SIGNALS:
+            signal.signal(each, signal.SIG_IGN)
+        state = self.progress.safe_state()
+        if state is not None and state != self._state_written:
+            self._emit_state(state)
+        waiting = self.progress.unsettled
+        self.logger.warning(
+            "Stopped by %s. The STATE written covers only payrolls and payments with a final "
+            "outcome; %d received in this run have none yet: they stay in the audit store and "
+            "the next run settles them first (looked up in Dynamics, posted at most once).",
+            signal_name(signum),
+            waiting,
+        )
+        runtime = self.runtime
+        if runtime.started("processor"):
+            runtime.processor.finish()
+        if runtime.started("payables"):
+            runtime.payables.finish()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.exit(exit_status(signum))
+
+    def _process_state_message(self, message_dict: dict[str, Any]) -> None:
+        super()._process_state_message(message_dict)
+        value = message_dict.get("value")
+        if isinstance(value, dict):
+            self.progress.state(value)
 
     def _write_state_message(self, state: dict[str, Any]) -> None:
+        with self.gate.document():
+            self._emit_state(state)
+
+    def _emit_state(self, state: dict[str, Any]) -> None:
         hit("target.state.before")
         super()._write_state_message(state)
+        self._state_written = state
         hit("target.state.after")
+
+    # -- documents an earlier run left without an outcome -----------------------------------
+
+    def _settle_unfinished(self) -> None:
+        """Settle every payroll and payment stored by an earlier run with no final outcome.
+
+        Each is looked up in Dynamics first (found: already posted) and otherwise posted once
+        from the stored record, exactly as ``target-dynamics-fo-audit replay`` does. One that
+        cannot be settled now stays marked and is listed by ``failures`` with its fix.
+        """
+        if not Path(self.config.get("audit_db") or DEFAULT_AUDIT_DB).exists():
+            return
+        runtime = self.runtime
+        payrolls = runtime.audit.awaiting_payrolls()
+        payments = runtime.audit.awaiting_payments()
+        if not payrolls and not payments:
+            return
+        if runtime.dry_run:
+            self.logger.warning(
+                "%d payroll(s) and %d contractor payment(s) were stored by an earlier run "
+                "without a final outcome; a dry run leaves them for the next real run.",
+                len(payrolls),
+                len(payments),
+            )
+            return
+        self.logger.warning(
+            "%d payroll(s) and %d contractor payment(s) were stored by an earlier run without "
+            "a final outcome; settling them first (looked up in Dynamics, posted at most once).",
+            len(payrolls),
+            len(payments),
+        )
+        processor = runtime.processor
+        for row in payrolls:
+            uuid = str(row["payroll_uuid"])
+            with self.gate.document():
+                try:
+                    processor.summary.resumed.append(processor.replay(uuid))
+                except SETTLE_ERRORS as exc:
+                    processor.summary.unsettled(uuid, str(exc))
+        if payments:
+            self._settle_payments(runtime, payments)
+
+    def _settle_payments(self, runtime: Runtime, rows: list[Any]) -> None:
+        payables = runtime.payables
+        # Their vendors first: the earlier run may have stopped before creating them.
+        for row in rows:
+            contractor = runtime.audit.contractor(
+                str(row["company_uuid"]), str(row["contractor_uuid"] or "")
+            )
+            if contractor is not None:
+                payables.remember_contractor(contractor)
+        payables.sync_vendors()
+        for row in rows:
+            uuid = str(row["payment_uuid"])
+            with self.gate.document():
+                try:
+                    result = payables.replay(uuid)
+                except SETTLE_ERRORS as exc:
+                    payables.unsettled(uuid, str(exc))
+                else:
+                    payables.summary.bump(f"payments settled from an earlier run: {result.outcome}")
 
     def _process_record_message(self, message_dict: dict[str, Any]) -> None:
         # The SDK's messages name the stream and field; add what the person running us can do.

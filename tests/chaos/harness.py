@@ -36,6 +36,16 @@ from target_dynamics_fo.journal import journal_batch_number
 from target_dynamics_fo.posting import hash_in_description
 
 RUN_TIMEOUT_SECONDS = 240.0
+# What a plugin stopped by SIGTERM / SIGINT exits with: 128 + n, or -n when Python's default
+# handler (or none) let the signal kill it.
+STOPPED_EXIT_CODES = (
+    128 + signal.SIGTERM,
+    128 + signal.SIGINT,
+    -signal.SIGTERM,
+    -signal.SIGINT,
+)
+# How often a stop condition is checked (it reads the sandboxes, not the clock).
+STOP_POLL_SECONDS = 0.02
 MAX_RUNS_AFTER_LAST_KILL = 4
 SEED_ENV = "CHAOS_SEED"
 JOURNAL_PREFIX = "GUS"
@@ -53,10 +63,10 @@ class RunResult:
 
     @property
     def killed(self) -> bool:
-        return faultpoints.KILL_EXIT_CODE in (
-            self.tap_returncode,
-            self.target_returncode,
-        ) or -signal.SIGKILL in (self.tap_returncode, self.target_returncode)
+        codes = (self.tap_returncode, self.target_returncode)
+        return faultpoints.KILL_EXIT_CODE in codes or any(
+            code in codes for code in (-signal.SIGKILL, *STOPPED_EXIT_CODES)
+        )
 
     @property
     def clean(self) -> bool:
@@ -112,9 +122,11 @@ class ChaosPipeline:
         kill_at: str | None = None,
         external_kill: tuple[str, float] | None = None,
         during: tuple[float, Callable[[], object]] | None = None,
+        stop: Stop | None = None,
     ) -> RunResult:
         """One pipeline run; ``external_kill`` = (``"tap"``|``"target"``, seconds);
-        ``during`` = (seconds, action) runs the action while the pipeline runs."""
+        ``during`` = (seconds, action) runs the action while the pipeline runs; ``stop`` sends
+        a signal to the tap, the target or both once its condition holds."""
         number = len(self.runs) + 1
         args = ["--config", str(self.tap_config)]
         if self.state is not None:
@@ -154,6 +166,11 @@ class ChaosPipeline:
             side = threading.Timer(during[0], during[1]) if during else None
             if side is not None:
                 side.start()
+            stopper = None
+            if stop is not None:
+                victims = {"tap": [tap], "target": [target], "both": [tap, target]}[stop.victim]
+                stopper = threading.Thread(target=stop.send, args=(victims,), daemon=True)
+                stopper.start()
             hung = threading.Event()
             watchdog = threading.Timer(RUN_TIMEOUT_SECONDS, _kill_both, args=(hung, tap, target))
             watchdog.start()
@@ -173,9 +190,13 @@ class ChaosPipeline:
                 for pending in (timer, side):
                     if pending is not None:
                         pending.cancel()
+        if stopper is not None:
+            stopper.join()
         kill = kill_at or (
             f"SIGKILL {external_kill[0]} after {external_kill[1]:.2f}s" if external_kill else ""
         )
+        if stop is not None and stop.sent:
+            kill = stop.label
         result = RunResult(
             number, kill, tap.returncode, target.returncode, state, target_log, tap_log
         )
@@ -196,6 +217,38 @@ class ChaosPipeline:
             f"kill still failed (tap {last.tap_returncode}, target {last.target_returncode})\n"
             f"{last.tail()}"
         )
+
+
+@dataclass
+class Stop:
+    """A signal sent from outside once ``when()`` holds (e.g. "two journals are in Dynamics").
+
+    Conditions read the sandboxes, so the signal lands at the same stage of the work on any
+    machine, fast or slow; ``victim`` is ``"tap"``, ``"target"`` or ``"both"`` (a process
+    group's worth, as Ctrl-C or a scheduler stopping the whole job).
+    """
+
+    victim: str
+    signum: int
+    when: Callable[[], bool]
+    what: str = ""
+    sent: bool = False
+
+    @property
+    def label(self) -> str:
+        name = signal.Signals(self.signum).name
+        who = "tap and target" if self.victim == "both" else f"the {self.victim}"
+        return f"{name} to {who}" + (f" when {self.what}" if self.what else "")
+
+    def send(self, processes: list[subprocess.Popen[bytes]]) -> None:
+        while any(p.poll() is None for p in processes):
+            if self.when():
+                for process in processes:
+                    if process.poll() is None:
+                        process.send_signal(self.signum)
+                self.sent = True
+                return
+            threading.Event().wait(STOP_POLL_SECONDS)
 
 
 def _sigkill(process: subprocess.Popen[bytes]) -> None:

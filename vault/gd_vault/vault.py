@@ -10,6 +10,7 @@ authentication like any other tampering. The plaintext is UTF-8 JSON of one obje
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import fcntl
@@ -30,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gd_vault.errors import VaultError
 from gd_vault.keys import decode_key, resolve_key
-from gd_vault.redact import VaultData, wrap
+from gd_vault.redact import VaultData, register_secret, wrap
 
 PATH_ENV = "GUSTO_DYNAMICS_VAULT"
 DEFAULT_PATH = Path("~/.gusto-dynamics/vault.enc")
@@ -91,6 +92,8 @@ class Vault:
         ``key`` overrides the environment/keyring lookup (text form or raw 32 bytes).
         """
         resolved = resolve_key() if key is None else decode_key(key, "the key argument")
+        # Whatever echoes the key back (an exception, a server) is scrubbed from then on.
+        register_secret(base64.urlsafe_b64encode(resolved))
         store_path = Path(path).expanduser() if path is not None else default_path()
         return cls(store_path.absolute(), resolved)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import stat
@@ -21,6 +22,7 @@ from gd_vault import (
     resolve_key,
     write_key_file,
 )
+from gd_vault.redact import install_log_redaction, register_secret, scrub
 from gd_vault.vault import HEADER, NONCE_BYTES
 
 WORKER = Path(__file__).with_name("_worker.py")
@@ -372,3 +374,36 @@ def test_sigkill_during_writes_never_leaves_a_broken_file(
         data = vault.read()  # must decrypt: old or new, never broken
         assert data["counter"] >= last + 5
         last = data["counter"]
+
+
+# -- the one redaction rule for server text and log lines -----------------------------------
+
+
+def test_scrub_removes_secret_shapes_and_known_values() -> None:
+    register_secret("registered-secret-value")
+    text = (
+        'Authorization: Bearer abc.DEF-123_xyz {"refresh_token": "rt-1234567", '
+        '"client_secret":"cs_ABCDEFG"} grant_type=refresh_token&verification_token=vt-9876543 '
+        "echo registered-secret-value key " + "A" * 43 + "= payroll 1c2d3e4f token expired"
+    )
+    clean = scrub(text, ["given"])
+    for secret in ("abc.DEF-123_xyz", "rt-1234567", "cs_ABCDEFG", "vt-9876543", "A" * 43):
+        assert secret not in clean
+    assert "registered-secret-value" not in clean
+    assert "Bearer ***" in clean
+    assert "payroll 1c2d3e4f token expired" in clean
+
+
+def test_every_log_record_is_scrubbed_once_installed(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_redaction()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("anything").info("server said %s", "Authorization: Bearer s3cr3t-tok")
+    assert "s3cr3t-tok" not in caplog.text
+    assert "Bearer ***" in caplog.text
+
+
+def test_reading_the_store_registers_its_secrets(tmp_path: Path) -> None:
+    vault = Vault.open(tmp_path / "v.enc", key=generate_key())
+    vault.update(lambda d: d.update({"gusto": {"app": {"client_secret": "only-in-store-42"}}}))
+    vault.read()
+    assert scrub("echoed only-in-store-42") == "echoed ***"

@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from gd_sandbox.gusto import render
-from gd_sandbox.gusto.controls import Faults, RateLimiter, Stats
+from gd_sandbox.gusto.controls import Faults, RateLimiter, Stats, echo_request
 from gd_sandbox.gusto.http_types import (
     HttpError,
     Request,
@@ -269,6 +269,8 @@ class GustoApp:
             response = self._dispatch(req)
         except HttpError as exc:
             response = exc.response
+        if response.status >= 400 and self.faults.snapshot().get("echo_secrets"):
+            echo_request(req, response)
         self.stats.status(response.status)
         return response
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -9,6 +10,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
+
+from gd_sandbox.gusto.http_types import Request, Response
 
 FAULT_KEYS = (
     "status_next",
@@ -19,6 +22,7 @@ FAULT_KEYS = (
     "retry_after",
     "paths",
     "unlisted_payrolls",
+    "echo_secrets",
 )
 
 
@@ -36,6 +40,9 @@ class Faults(MutableMapping[str, Any]):
     - `paths: [prefix, ...]`: limit the switches above to requests whose path starts with a prefix.
     - `unlisted_payrolls: [uuid, ...]`: the payroll list leaves these payrolls out while pay
       periods and the single-payroll endpoint still show them (Gusto's lists disagreeing).
+    - `echo_secrets: 1` (stays on until set to 0): every error answer quotes the request's
+      Authorization header and body in its messages, as careless servers and proxies do, so a
+      client's redaction of server text can be tested.
     """
 
     def __init__(self) -> None:
@@ -209,3 +216,25 @@ class RateLimiter:
     @staticmethod
     def retry_after(seconds: float) -> str:
         return str(max(1, math.ceil(seconds)))
+
+
+def echo_request(req: Request, response: Response) -> None:
+    """Quote the request's Authorization header and body in every message of an error answer."""
+    try:
+        payload = json.loads(response.body)
+    except ValueError:
+        return
+    echo = (
+        f" [request Authorization: {req.header('Authorization') or '-'}; "
+        f"body: {req.body.decode('utf-8', 'replace') or '-'}]"
+    )
+    if isinstance(payload, dict):
+        for key in ("message", "error_description"):
+            if isinstance(payload.get(key), str):
+                payload[key] += echo
+        if isinstance(payload.get("error"), str):
+            payload["error_description"] = str(payload.get("error_description") or "") + echo
+        for item in payload.get("errors") or []:
+            if isinstance(item, dict):
+                item["message"] = str(item.get("message") or "") + echo
+    response.body = json.dumps(payload).encode()
