@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shlex
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -353,3 +356,74 @@ def test_ledger_forgets_old_finished_events_but_keeps_unfinished(tmp_path: Path)
     assert ledger.get(done.uuid) is None
     assert ledger.get(queued.uuid) is not None
     ledger.close()
+
+
+# -- slow and abusive clients ------------------------------------------------------------------
+
+
+class SlowClients:
+    """``count`` connections that send part of a request's headers, then a byte at a time."""
+
+    def __init__(self, port: int, count: int) -> None:
+        self.sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+        for sock in self.sockets:
+            sock.sendall(b"POST /webhooks/gusto HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._trickle, daemon=True)
+        self._thread.start()
+
+    def _trickle(self) -> None:
+        while not self._stop.wait(0.2):
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.send(b"a")
+
+    def closed_by_server(self, within: float) -> int:
+        """How many of the connections the receiver has closed (EOF or reset)."""
+        closed = 0
+        for sock in self.sockets:
+            sock.settimeout(within)
+            try:
+                closed += sock.recv(1) == b""
+            except (ConnectionResetError, BrokenPipeError):
+                closed += 1
+            except TimeoutError:
+                pass
+        return closed
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for sock in self.sockets:
+            sock.close()
+
+
+def test_fifty_slow_clients_neither_block_deliveries_nor_health_and_are_dropped(
+    env: Env,
+) -> None:
+    env.settings.header_timeout_seconds = 2.0
+    with ReceiverThread(env.receiver()) as running:
+        slow = SlowClients(running.port, 50)
+        try:
+            assert requests.get(running.base_url + "/healthz", timeout=10).status_code == 200
+            response = deliver(running.url, event())
+            assert response.status_code in (200, 202), response.text
+            # Trickling bytes does not extend the header deadline: every slow client is cut.
+            assert slow.closed_by_server(within=30) == 50
+            assert requests.get(running.base_url + "/healthz", timeout=10).status_code == 200
+        finally:
+            slow.close()
+
+
+def test_a_body_that_never_completes_gets_408(env: Env) -> None:
+    env.settings.body_timeout_seconds = 1.0
+    with ReceiverThread(env.receiver()) as running:
+        with socket.create_connection(("127.0.0.1", running.port)) as sock:
+            sock.sendall(
+                b"POST /webhooks/gusto HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 300\r\n\r\n{"uuid":'
+            )
+            sock.settimeout(30)
+            answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert env.invocations() == []

@@ -4,10 +4,17 @@ Order of checks on ``POST /webhooks/gusto``: size (Content-Length, then the stre
 the signature over the raw bytes, and only then JSON. The response goes out as soon as the event
 is recorded; runs happen on the coordinator's worker threads, so Gusto gets its 2xx well inside
 its 10 s limit however long a pipeline run takes.
+
+Slow or abusive clients: each request's headers must arrive within ``header_timeout_seconds``
+and its body within ``body_timeout_seconds`` (408), bodies over ``max_body`` get 413, a header
+block still incomplete past 16 KiB is refused, and at most ``max_connections`` connections are
+served at once (503 beyond). So a few clients trickling bytes cannot hold every slot while
+Gusto's deliveries wait (docs/webhooks-and-scheduling.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -23,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from gusto_dynamics.runner import (
     DEFAULT_COMMAND,
@@ -47,6 +55,48 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/gusto"
 DEFAULT_MAX_BODY = 65536
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
+DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
+DEFAULT_MAX_CONNECTIONS = 256
+MAX_HEADER_BYTES = 16384
+
+
+class _HeaderDeadlineProtocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request's headers.
+
+    uvicorn has no header timeout (its keep-alive timer starts only after a response, and any
+    byte received cancels it), so a client trickling its headers would hold a connection slot
+    for as long as it likes; at the concurrency cap everyone else, Gusto included, gets 503.
+    """
+
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT_SECONDS
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(exc)
+
+    def _arm_header_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        awaited_after = self.cycle
+
+        def expire() -> None:
+            # Close only if no new request's headers arrived and nothing is being answered.
+            idle = awaited_after is None or awaited_after.response_complete
+            if self.cycle is awaited_after and idle and not self.transport.is_closing():
+                self.transport.close()
+
+        self._deadline = self.loop.call_later(self.header_timeout, expire)
 
 
 class _TooLargeError(Exception):
@@ -60,6 +110,9 @@ class WebhookReceiver:
     coordinator: RunCoordinator
     max_body: int = DEFAULT_MAX_BODY
     shutdown_grace_seconds: float = 30.0
+    header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
+    body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     def record_outcome(self, outcome: RunOutcome) -> None:
         summary = f"exit={outcome.returncode} attempt={outcome.attempt} log={outcome.log_path}"
@@ -118,7 +171,14 @@ class WebhookReceiver:
     async def receive(self, request: Request) -> JSONResponse:
         client = request.client.host if request.client else "?"
         try:
-            body = await self._read_body(request)
+            body = await asyncio.wait_for(self._read_body(request), self.body_timeout_seconds)
+        except TimeoutError:
+            logger.warning(
+                "rejected webhook from %s: body not received within %gs",
+                client,
+                self.body_timeout_seconds,
+            )
+            return _error(408, f"body not received within {self.body_timeout_seconds:g}s")
         except _TooLargeError:
             logger.warning("rejected webhook from %s: body over %d bytes", client, self.max_body)
             return _error(413, f"body larger than {self.max_body} bytes")
@@ -247,6 +307,9 @@ class ReceiverSettings:
     retry_delays: tuple[float, ...] = (60.0, 300.0)
     cwd: Path | None = None
     shutdown_grace_seconds: float = 30.0
+    header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
+    body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
 
 def create_receiver(
@@ -273,6 +336,9 @@ def create_receiver(
         coordinator,
         max_body=settings.max_body,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        header_timeout_seconds=settings.header_timeout_seconds,
+        body_timeout_seconds=settings.body_timeout_seconds,
+        max_connections=settings.max_connections,
     )
     coordinator.set_outcome_handler(receiver.record_outcome)
     return receiver
@@ -280,11 +346,18 @@ def create_receiver(
 
 def create_server(receiver: WebhookReceiver, host: str, port: int) -> tuple[Any, socket.socket]:
     """A uvicorn server and its bound socket; run with ``server.run(sockets=[sock])``."""
+    protocol = type(
+        "HeaderDeadlineProtocol",
+        (_HeaderDeadlineProtocol,),
+        {"header_timeout": receiver.header_timeout_seconds},
+    )
     config = uvicorn.Config(
         receiver.build_app(),
+        http=protocol,
         log_level="info",
         timeout_keep_alive=5,
-        limit_concurrency=64,
+        limit_concurrency=receiver.max_connections,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         # Behind a TLS-terminating proxy on the same host (deploy/), trust its X-Forwarded-For.
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",

@@ -15,7 +15,10 @@ from typing import Any
 from gusto_dynamics.cli import CommandError, emit, open_vault
 from gusto_dynamics.runner import DEFAULT_COMMAND, KIND_PAYROLL, KIND_PEOPLE
 from gusto_dynamics.webhooks.app import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
+    DEFAULT_HEADER_TIMEOUT_SECONDS,
     DEFAULT_MAX_BODY,
+    DEFAULT_MAX_CONNECTIONS,
     WEBHOOK_PATH,
     ReceiverSettings,
     serve,
@@ -47,6 +50,9 @@ def _serve(args: argparse.Namespace) -> int:
         max_parallel=args.max_parallel,
         run_timeout_seconds=args.run_timeout,
         cwd=Path(args.project_dir).expanduser() if args.project_dir else None,
+        header_timeout_seconds=args.header_timeout,
+        body_timeout_seconds=args.body_timeout,
+        max_connections=args.max_connections,
     )
     try:
         serve(settings)
@@ -172,6 +178,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=int,
         default=DEFAULT_MAX_BODY,
         help=f"largest accepted body in bytes (default {DEFAULT_MAX_BODY}); larger gets 413",
+    )
+    serve_p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT_SECONDS,
+        help="seconds a client has to send a request's headers before the connection is "
+        f"closed (default {DEFAULT_HEADER_TIMEOUT_SECONDS:g})",
+    )
+    serve_p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT_SECONDS,
+        help=f"seconds to receive a body before answering 408 (default "
+        f"{DEFAULT_BODY_TIMEOUT_SECONDS:g})",
+    )
+    serve_p.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help=f"connections served at once; more get 503 (default {DEFAULT_MAX_CONNECTIONS})",
     )
     serve_p.add_argument(
         "--payroll-command",
