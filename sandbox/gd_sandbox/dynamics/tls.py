@@ -44,6 +44,11 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
+# Valid from long before "now": a run whose Python clock is moved to a later date
+# (scripts/clock_shift) is still valid for OpenSSL, which checks against the real clock.
+NOT_BEFORE_MARGIN = dt.timedelta(days=5 * 366)
+
+
 def make_tls_files(directory: Path) -> TlsFiles:
     now = dt.datetime.now(dt.UTC)
     ca_key = _key()
@@ -54,7 +59,7 @@ def make_tls_files(directory: Path) -> TlsFiles:
         .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(now - NOT_BEFORE_MARGIN)
         .not_valid_after(now + dt.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
@@ -83,7 +88,7 @@ def make_tls_files(directory: Path) -> TlsFiles:
         .issuer_name(ca_name)
         .public_key(server_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(now - NOT_BEFORE_MARGIN)
         .not_valid_after(now + dt.timedelta(days=30))
         .add_extension(
             x509.SubjectAlternativeName(
@@ -129,7 +134,7 @@ def make_client_certificate(common_name: str) -> ClientCertificate:
         .issuer_name(_name(common_name))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(now - NOT_BEFORE_MARGIN)
         .not_valid_after(now + dt.timedelta(days=30))
         .sign(key, hashes.SHA256())
     )
