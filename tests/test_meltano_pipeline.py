@@ -9,15 +9,19 @@ touch the demo's state.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chaos.harness import check_exactly_once, expected_work
 from e2e_support import SANDBOX_TODAY, processed_payrolls
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
@@ -42,9 +46,9 @@ def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
     return result.stdout + result.stderr
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    work = tmp_path_factory.mktemp("meltano")
+def connected_project(work: Path, gusto: GustoSandbox, dyn: DynamicsSandbox) -> dict[str, str]:
+    """The environment of a Meltano project whose store holds both sandboxes' grants, connected
+    with the real CLIs, plus the installed plugins."""
     key = generate_key()
     env = {
         **os.environ,
@@ -56,25 +60,32 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         "TARGET_DYNAMICS_FO_AUDIT_DB": str(work / "audit.sqlite"),
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    for company in gusto.company_uuids:
+        run(
+            ["gusto-dynamics", "connect", "gusto", "--api-url", gusto.url,
+             "--client-id", gusto.client_id, "--client-secret-stdin",
+             "--browser", "http", "--company", company],
+            env, stdin=gusto.client_secret + "\n",
+        )  # fmt: skip
+    run(
+        ["gusto-dynamics", "connect", "dynamics", "--name", "sandbox",
+         "--environment-url", dyn.url, "--tenant-id", dyn.tenant_id,
+         "--client-id", dyn.client_id, "--client-secret-stdin",
+         "--authority-host", dyn.url, "--ca-bundle", dyn.ca_bundle],
+        env, stdin=dyn.client_secret + "\n",
+    )  # fmt: skip
+    run([str(BIN / "meltano"), "install"], env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    work = tmp_path_factory.mktemp("meltano")
     with (
         GustoSandbox(port=0, seed="demo", rate_limit_per_minute=6000, today=SANDBOX_TODAY) as gusto,
         DynamicsSandbox(port=0) as dyn,
     ):
-        for company in gusto.company_uuids:
-            run(
-                ["gusto-dynamics", "connect", "gusto", "--api-url", gusto.url,
-                 "--client-id", gusto.client_id, "--client-secret-stdin",
-                 "--browser", "http", "--company", company],
-                env, stdin=gusto.client_secret + "\n",
-            )  # fmt: skip
-        run(
-            ["gusto-dynamics", "connect", "dynamics", "--name", "sandbox",
-             "--environment-url", dyn.url, "--tenant-id", dyn.tenant_id,
-             "--client-id", dyn.client_id, "--client-secret-stdin",
-             "--authority-host", dyn.url, "--ca-bundle", dyn.ca_bundle],
-            env, stdin=dyn.client_secret + "\n",
-        )  # fmt: skip
-        run([str(BIN / "meltano"), "install"], env)
+        env = connected_project(work, gusto, dyn)
         first = run([str(BIN / "meltano"), "run", "tap-gusto", "target-dynamics-fo"], env)
         headers_after_first = [dict(h) for h in dyn.entities["LedgerJournalHeaders"]]
         details_after_first = gusto.stats.snapshot()["per_route"].get(PAYROLL_DETAIL_ROUTE, 0)
@@ -158,3 +169,63 @@ def test_meltano_files_hold_no_secret(project: dict[str, Any]) -> None:
             assert needle not in blob, f"a secret is stored in clear in {path}"
     for needle in needles:
         assert needle not in outputs, "a secret was printed by meltano"
+
+
+def _descendants(pid: int) -> list[int]:
+    children = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    return [d for child in map(int, children) for d in (child, *_descendants(child))]
+
+
+def _runs(pid: int, program: str) -> bool:
+    """Is ``pid`` the process of ``program`` (its script or executable, not Meltano's)?"""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except OSError:
+        return False
+    return any(Path(arg).name == program for arg in argv[:2])
+
+
+def test_sigterm_to_the_target_under_meltano_run_then_a_normal_rerun_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """What systemd or Airflow does to a running job: SIGTERM to the target mid-post. Meltano
+    must not save a state past unposted work, and the next scheduled run (Meltano's saved
+    state only) leaves every payroll and payment of Gusto's own list posted exactly once."""
+    with (
+        GustoSandbox(port=0, seed="demo", rate_limit_per_minute=6000, today=SANDBOX_TODAY) as gusto,
+        DynamicsSandbox(port=0) as dyn,
+    ):
+        env = connected_project(tmp_path, gusto, dyn)
+        start = gusto.today - dt.timedelta(days=45)
+        env["TAP_GUSTO_START_DATE"] = start.isoformat()
+        expected = expected_work(gusto, gusto.company_uuids, start)
+        log = (tmp_path / "stopped-run.log").open("w")
+        meltano = subprocess.Popen(
+            [str(BIN / "meltano"), "run", "tap-gusto", "target-dynamics-fo"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        stopped = False
+        while meltano.poll() is None and not stopped:
+            if len(dyn.entities.get("LedgerJournalHeaders", [])) >= 2:
+                for pid in _descendants(meltano.pid):
+                    if _runs(pid, "target-dynamics-fo"):
+                        os.kill(pid, signal.SIGTERM)
+                        stopped = True
+            threading.Event().wait(0.05)
+        returncode = meltano.wait(timeout=600)
+        log.close()
+        output = (tmp_path / "stopped-run.log").read_text(errors="replace")
+        assert stopped, f"the run ended before two journals were in Dynamics\n{output[-3000:]}"
+        assert returncode != 0, output[-3000:]
+        assert len(dyn.entities["LedgerJournalHeaders"]) < len(expected.payrolls)
+
+        run([str(BIN / "meltano"), "run", "tap-gusto", "target-dynamics-fo"], env)
+        audit_db = tmp_path / "audit.sqlite"
+        assert check_exactly_once(gusto, dyn, audit_db, expected) == []
+        failures = subprocess.run(
+            [str(BIN / "target-dynamics-fo-audit"), "--audit-db", str(audit_db), "failures"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert failures.returncode == 0, failures.stdout

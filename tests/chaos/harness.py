@@ -351,7 +351,7 @@ def _rows(db: Path, sql: str) -> list[sqlite3.Row]:
 
 
 def check_exactly_once(
-    gusto: GustoSandbox, dyn: DynamicsSandbox, pipeline: ChaosPipeline, expected: Expected
+    gusto: GustoSandbox, dyn: DynamicsSandbox, audit_db: Path, expected: Expected
 ) -> list[str]:
     """Every problem found (empty = the run survived). Checked against Dynamics' own tables."""
     problems: list[str] = []
@@ -366,7 +366,7 @@ def check_exactly_once(
     posted = {
         row["journal_batch_number"]: row
         for row in _rows(
-            pipeline.audit_db,
+            audit_db,
             "SELECT * FROM journals WHERE dry_run = 0 ORDER BY id",
         )
     }
@@ -418,14 +418,12 @@ def check_exactly_once(
     latest = {
         row["payroll_uuid"]: row["outcome"]
         for row in _rows(
-            pipeline.audit_db,
+            audit_db,
             "SELECT o.payroll_uuid, o.outcome FROM outcomes o JOIN (SELECT payroll_uuid, "
             "MAX(id) id FROM outcomes GROUP BY payroll_uuid) l ON o.id = l.id",
         )
     }
-    stored = {
-        r["payroll_uuid"] for r in _rows(pipeline.audit_db, "SELECT payroll_uuid FROM payrolls")
-    }
+    stored = {r["payroll_uuid"] for r in _rows(audit_db, "SELECT payroll_uuid FROM payrolls")}
     for payroll_uuid in expected.payrolls:
         if payroll_uuid not in stored:
             problems.append(f"payroll {payroll_uuid} never reached the audit store")
@@ -439,7 +437,7 @@ def check_exactly_once(
     payment_latest = {
         row["payment_uuid"]: row["outcome"]
         for row in _rows(
-            pipeline.audit_db,
+            audit_db,
             "SELECT o.payment_uuid, o.outcome FROM payment_outcomes o JOIN (SELECT payment_uuid, "
             "MAX(id) id FROM payment_outcomes GROUP BY payment_uuid) l ON o.id = l.id",
         )

@@ -156,7 +156,7 @@ def run_episode(
             fired.append(result.kill)
     if not pipeline.runs[-1].clean:
         pipeline.run_until_clean()
-    problems = check_exactly_once(world.gusto, world.dyn, pipeline, world.expected())
+    problems = check_exactly_once(world.gusto, world.dyn, pipeline.audit_db, world.expected())
     if faults:
         stats = world.dyn.stats
         problems += [

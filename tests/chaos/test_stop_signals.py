@@ -110,7 +110,7 @@ def test_stop_signal_mid_post_then_rerun_from_saved_state_posts_everything_once(
         assert waiting is not None and int(waiting.group(1)) > 0, first.tail()
     rerun = pipeline.run_until_clean()
     assert rerun.clean, rerun.tail()
-    problems = check_exactly_once(gusto, dyn, pipeline, expected)
+    problems = check_exactly_once(gusto, dyn, pipeline.audit_db, expected)
     failures = subprocess.run(
         [tool("target-dynamics-fo-audit"), "--audit-db", str(pipeline.audit_db), "failures"],
         capture_output=True,
