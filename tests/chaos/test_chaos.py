@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import random
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from resilience_log import record
 from chaos.harness import (
     ChaosPipeline,
     Expected,
+    Stop,
     arm_faults,
     check_exactly_once,
     check_tokens,
@@ -138,6 +140,7 @@ def run_episode(
     *,
     kills: tuple[str, ...] = (),
     external: tuple[str, float] | None = None,
+    stop: Stop | None = None,
     faults: bool = True,
 ) -> Episode:
     """Fresh Dynamics and audit store; kill runs in a row (each rerun from the saved state),
@@ -150,6 +153,7 @@ def run_episode(
         result = pipeline.run(
             kill_at=spec,
             external_kill=external if index == 0 else None,
+            stop=stop if index == 0 else None,
             during=during if index == 0 else None,
         )
         if result.killed:
@@ -168,7 +172,9 @@ def run_episode(
         if gusto["refreshes"] - gusto_before["refreshes"] < 2:
             problems.append("Gusto tokens were not refreshed during the run")
     label = " -> ".join(kills) or (
-        f"SIGKILL {external[0]} after {external[1]:.2f}s" if external else "none"
+        f"SIGKILL {external[0]} after {external[1]:.2f}s"
+        if external
+        else (stop.label if stop else "none")
     )
     return Episode(label, fired, len(pipeline.runs), problems)
 
@@ -323,6 +329,21 @@ def test_large_chaos_run(large_world: World) -> None:
         episode = run_episode(world, external=(victim, rng.uniform(0.3, 12.0)))
         rows.append(("external", episode))
         _record(episode, f"external SIGKILL #{index + 1} of the {victim}", LARGE)
+    # SIGTERM and SIGINT, as schedulers and Ctrl-C send them, to the target alone and to the
+    # whole job, once a random number of journals is in Dynamics; reruns use the saved state.
+    for index in range(int(os.environ.get("CHAOS_STOPS") or 4)):
+        signum = (signal.SIGTERM, signal.SIGINT)[index % 2]
+        victim = ("target", "both")[(index // 2) % 2]
+        threshold = rng.randint(1, 4)
+        stop = Stop(
+            victim,
+            signum,
+            lambda n=threshold: len(world.dyn.entities.get("LedgerJournalHeaders", [])) >= n,
+            f"{threshold} journals are in Dynamics",
+        )
+        episode = run_episode(world, stop=stop)
+        rows.append(("stop", episode))
+        _record(episode, f"{stop.label} (large)", LARGE)
     print(f"\n{'kill':48} {'fired':6} {'runs':5} result")
     for _, episode in rows:
         print(
