@@ -69,6 +69,8 @@ def start_sandboxes(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[st
 
 
 def main() -> int:
+    # The demo's files (Meltano's system database, logs, the audit trail) hold payroll data.
+    os.umask(0o077)
     if WORK.exists():
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)

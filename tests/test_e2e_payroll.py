@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import sqlite3
+import stat
 import subprocess
 import time
 from collections import defaultdict
@@ -489,3 +491,37 @@ def test_recovery_relists_a_past_range_and_posts_only_what_f_and_o_lacks(
         for p, c in processed_payrolls(gusto_sandbox, early_start).items()
         if c == SUMMIT
     }
+
+
+def test_payroll_data_at_rest_is_readable_by_its_owner_only(
+    tap_output: str,
+    gusto_sandbox: GustoSandbox,
+    fresh_dynamics: DynamicsSandbox,
+    tmp_path: Path,
+    credential_store: Path,
+    mapping_file: Path,
+) -> None:
+    """Under the usual 022 umask: the audit trail (every employee's pay), its WAL files and the
+    dry-run CSV and summary are 0600, and folders the target creates are 0700."""
+    payrolls = set(some_payrolls(gusto_sandbox, 1))
+    out = tmp_path / "new" / "dry"
+    previous = os.umask(0o022)
+    try:
+        for dry_run in (False, True):
+            config = target_config(tmp_path, credential_store, mapping_file, dry_run=dry_run)
+            config["audit_db"] = str(tmp_path / "new" / "audit" / "audit.sqlite")
+            config["dry_run_output"] = str(out)
+            run = run_target(write_config(tmp_path, config), messages_for(tap_output, payrolls))
+            assert run.returncode == 0, run.stderr[-3000:]
+    finally:
+        os.umask(previous)
+    files = [
+        *(tmp_path / "new" / "audit").glob("audit.sqlite*"),
+        out / "journals.csv",
+        out / "summary.txt",
+    ]
+    assert len(files) >= 3  # the -wal and -shm files exist only while a connection is open
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for folder in (tmp_path / "new", tmp_path / "new" / "audit", out):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import simplejson
+from gd_vault.private import private_file
 
 DEFAULT_AUDIT_DB = ".gusto-dynamics/audit.sqlite"
 
@@ -229,7 +230,8 @@ class AuditStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # SQLite gives its -wal and -shm files the database file's mode.
+        private_file(self.path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self._db.row_factory = sqlite3.Row

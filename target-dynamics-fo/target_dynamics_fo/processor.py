@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gd_vault.faultpoints import hit
+from gd_vault.private import private_file
 
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
@@ -181,8 +182,7 @@ class PayrollProcessor:
         self._dry_dir: Path | None = None
         if dry_run:
             self._dry_dir = Path(dry_run_output or "output/dry-run")
-            self._dry_dir.mkdir(parents=True, exist_ok=True)
-            self._csv_path = self._dry_dir / "journals.csv"
+            self._csv_path = private_file(self._dry_dir / "journals.csv")
             with self._csv_path.open("w", newline="", encoding="utf-8") as handle:
                 csv.writer(handle).writerow(CSV_COLUMNS)
 
@@ -541,7 +541,7 @@ class PayrollProcessor:
                 if r.outcome == outcomes.DRY_RUN
             ]
             text = "\n".join([*header, *lines, "", "journals:", *journals]) + "\n"
-            (self._dry_dir / "summary.txt").write_text(text, encoding="utf-8")
+            private_file(self._dry_dir / "summary.txt").write_text(text, encoding="utf-8")
         for line in lines:
             LOGGER.info("%s", line)
         return lines
