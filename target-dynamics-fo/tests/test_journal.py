@@ -476,13 +476,23 @@ def test_dimensions_on_liabilities() -> None:
     assert ledger_display_value(net.main_account, net.dimensions, LEDGER) == "210400-100-110-DEN"
 
 
-def test_company_taxes_posted_only_when_asked() -> None:
+def test_company_taxes_posted_by_default() -> None:
+    # Gusto's employer_taxes total includes company_taxes (docs/accounting.md).
     record = payroll(company_taxes=[{"name": "FUTA", "amount": "4.20", "employer": True}])
     record["totals"]["employer_taxes"] = "80.70"
-    journal = build_journal(record, REFS, company_mapping(post_company_taxes=True))
+    journal = build_journal(record, REFS, company_mapping())
     assert by_component(journal)["ER tax: FUTA"] == Decimal("4.20")
-    message = refusal(record)  # ignored by default, so the total does not reconcile
+    message = refusal(record, company_mapping(post_company_taxes=False))
     assert "totals.employer_taxes: Gusto says 80.70, the employee lines add up to 76.50" in message
+    assert "exactly the payroll's company_taxes: set companies." in message
+    assert "post_company_taxes: true" in message
+
+
+def test_company_taxes_already_in_employee_taxes_names_the_setting() -> None:
+    record = payroll(company_taxes=[{"name": "FUTA", "amount": "4.20", "employer": True}])
+    message = refusal(record)
+    assert "employee taxes already include: set companies." in message
+    assert "post_company_taxes: false" in message
 
 
 # ---- refusals -----------------------------------------------------------------------------
