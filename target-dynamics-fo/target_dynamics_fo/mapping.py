@@ -94,6 +94,8 @@ class ContractorSettings:
     links: AbcMapping[str, str]
     # False: vendors are never created, only matched (links or the scheme) and kept up to date.
     create_vendors: bool = True
+    # True: a linked (pre-existing) vendor's party type and names follow Gusto.
+    update_linked_vendors: bool = False
 
 
 @dataclass(frozen=True)
@@ -506,6 +508,7 @@ _CONTRACTOR_KEYS = (
     "expense_accounts",
     "links",
     "create_vendors",
+    "update_linked_vendors",
 )
 _WORKER_KEYS = ("personnel_number", "links")
 
@@ -613,7 +616,8 @@ def _parse_company(reader: _Reader, uuid: str, data: object) -> CompanyMapping:
         bonus_account=reader.text(exp, "bonus", epath),
         reimbursement_account=reader.text(exp, "reimbursement", epath),
         links=reader.names(con.get("links"), f"{cpath}.links"),
-        create_vendors=_bool(reader, {"create_vendors": True, **con}, "create_vendors", cpath),
+        create_vendors=_bool(reader, con, "create_vendors", cpath, default=True),
+        update_linked_vendors=_bool(reader, con, "update_linked_vendors", cpath),
     )
 
     wpath = f"{path}.workers"
