@@ -754,7 +754,11 @@ def _reconcile(builder: _Builder) -> list[tuple[str, Decimal]]:
             builder.issues.append(
                 f"totals.{key}: Gusto says {format_amount(expected)}, the employee lines add up "
                 f"to {format_amount(computed)} (difference {format_amount(expected - computed)})"
-                + (_company_tax_hint(builder, expected - computed) if key == "employer_taxes" else "")
+                + (
+                    _company_tax_hint(builder, expected - computed)
+                    if key == "employer_taxes"
+                    else ""
+                )
             )
     return differences
 
@@ -784,9 +788,7 @@ def _side_text(label: str, signed: Decimal) -> str:
     return f"{label} {format_amount(abs(signed))} {'Dr' if signed > 0 else 'Cr'}"
 
 
-def _suspense_summary(
-    pid: str, account: str | None, parked: list[str], unposted: list[str]
-) -> str:
+def _suspense_summary(pid: str, account: str | None, parked: list[str], unposted: list[str]) -> str:
     """Say exactly what went to suspense, and what could not (two-sided totals)."""
     if parked:
         text = (

@@ -54,7 +54,12 @@ from target_dynamics_fo.posting import (
     stored_hash,
     worth_another_look,
 )
-from target_dynamics_fo.reference import ReferenceData, dimension_gaps, main_account_gaps
+from target_dynamics_fo.reference import (
+    ReferenceData,
+    dimension_gaps,
+    main_account_gaps,
+    structure_gaps,
+)
 
 LOGGER = logging.getLogger("target_dynamics_fo.payables")
 
@@ -199,7 +204,9 @@ def _plan_linked(
     kept = {k: v for k, v in changed.items() if k not in fill}
     report = ""
     if kept:
-        was = ", ".join(f"{k} {str(existing.get(k) or '')!r} (Gusto: {v!r})" for k, v in kept.items())
+        was = ", ".join(
+            f"{k} {str(existing.get(k) or '')!r} (Gusto: {v!r})" for k, v in kept.items()
+        )
         report = (
             f"vendor {vendor_account} in {le}, linked to contractor {uuid}, differs from Gusto "
             f"and was left as it is: {was}; change it in Dynamics if Gusto is right, or set "
@@ -209,7 +216,9 @@ def _plan_linked(
     if fill:
         filled = ", ".join(f"{k} -> {v!r}" for k, v in fill.items())
         return VendorPlan(
-            "update", fill, f"fill empty fields of linked vendor {vendor_account} in {le}: {filled}",
+            "update",
+            fill,
+            f"fill empty fields of linked vendor {vendor_account} in {le}: {filled}",
             report=report,
         )
     detail = report or f"linked vendor {vendor_account} in {le} is up to date"
@@ -666,6 +675,22 @@ class PayablesSync:
                 account,
                 f"{label}: {exc}",
                 f"fix the dimension format or the mapping, {hint}",
+            )
+        lacking = structure_gaps(
+            ref,
+            company,
+            ((x.line_number, x.account, x.dimensions, x.component) for x in expense),
+            "invoice",
+        )
+        if lacking:
+            return self._finish(
+                record,
+                outcomes.REFUSED,
+                le,
+                invoice.journal_batch_number,
+                account,
+                f"{label}: " + "; ".join(lacking),
+                f"set the dimensions in the mapping as listed, {hint}",
             )
         for warning in invoice.warnings:
             self._warn(warning)

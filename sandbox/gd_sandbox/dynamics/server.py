@@ -29,6 +29,7 @@ from .entities import ENTITY_DEFS
 from .entra import Entra, EntraError
 from .metadata import csdl_document
 from .odata import ODataError, dumps, loads, parse_key_predicate
+from . import seed
 from .service import FnoService
 from .store import Store
 from .tls import ClientCertificate, make_client_certificate, make_tls_files
@@ -279,6 +280,7 @@ class DynamicsSandbox:
         """Back to the seed: data, faults, counters. Issued tokens stay valid."""
         self.service.reseed()
         self.service.page_size = self._page_size
+        self.service.default_company = seed.DEFAULT_COMPANY
         with self._fault_lock:
             keep = {k: self.faults[k] for k in ("rate_limit_requests", "rate_limit_window_seconds")}
             self.faults.clear()
