@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from . import seed
 from .batch import BatchOperation, BatchResponse, BatchResult, parse_batch, render_batch
 from .entities import ENTITY_DEFS
 from .entra import Entra, EntraError
 from .metadata import csdl_document
 from .odata import ODataError, dumps, loads, parse_key_predicate
-from . import seed
 from .service import FnoService
 from .store import Store
 from .tls import ClientCertificate, make_client_certificate, make_tls_files
