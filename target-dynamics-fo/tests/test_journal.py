@@ -748,3 +748,13 @@ def test_a_missing_account_is_reported_once() -> None:
     tips = [p for p in info.value.problems if "'Tips'" in p]
     assert len(tips) == 1
     assert "employee_compensations[0]" in tips[0] and "(and any later ones)" in tips[0]
+
+
+def test_suspense_warning_says_nothing_was_posted_for_two_sided_differences() -> None:
+    record = payroll()
+    record["totals"]["employer_taxes"] = str(Decimal(record["totals"]["employer_taxes"]) + 1)
+    journal = build_journal(record, REFS, company_mapping(suspense_account="999999"))
+    assert not [ln for ln in journal.lines if ln.main_account == "999999"]
+    assert "nothing was posted to suspense account 999999" in journal.warnings[-1]
+    assert "not posted anywhere" in journal.warnings[-1]
+    assert "employer_taxes 1.00" in journal.warnings[-1]
