@@ -764,9 +764,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     dynamics.add_argument("--thumbprint", help="SHA-1 thumbprint (hex) of --certificate")
     dynamics.add_argument(
-        "--authority-host", help=f"Entra authority host (default {DEFAULT_AUTHORITY_HOST})"
+        "--authority-host",
+        help=f"Entra authority host (default {DEFAULT_AUTHORITY_HOST}); e.g. "
+        "https://login.microsoftonline.us for US Government clouds",
     )
-    dynamics.add_argument("--ca-bundle", metavar="PATH", help="CA bundle to trust (sandbox)")
+    dynamics.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        help="PEM bundle of the CA(s) to trust for Entra and F&O, for a TLS-inspecting proxy or "
+        "private CA (and the local sandbox); default: the system's trusted CAs",
+    )
     dynamics.set_defaults(handler=_connect_dynamics)
 
     disconnect = subparsers.add_parser("disconnect", help="remove a connection from the store")

@@ -291,9 +291,18 @@ class ODataClient:
             url = self._same_host(str(next_link), entity) if next_link else None
 
     def get_one(
-        self, entity: str, key: Mapping[str, Any], *, journal_number: str | None = None
+        self,
+        entity: str,
+        key: Mapping[str, Any],
+        *,
+        journal_number: str | None = None,
+        cross_company: bool = False,
     ) -> dict[str, Any] | None:
+        """One row by key, or None; `cross_company` for a row outside the default company."""
         url = f"{self.data_url}/{entity}({quote(format_key(key), safe=_SAFE)})"
+        if cross_company:
+            # Without it F&O answers 404 for any company but the user's default one.
+            url += "?cross-company=true"
         try:
             response = self._request("GET", url, entity, journal_number=journal_number)
         except ODataError as exc:

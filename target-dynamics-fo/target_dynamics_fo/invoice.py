@@ -135,18 +135,27 @@ def vendor_account_for(contractor: AbcMapping[str, Any], mapping: CompanyMapping
 def _shares(
     contractor: AbcMapping[str, Any] | None, mapping: CompanyMapping, problems: list[str]
 ) -> tuple[DimensionShare, ...]:
+    """The payroll lines' rules: department (split), location, `default`, fixed dimensions.
+
+    A contractor without a department (or missing from the contractors stream) takes
+    `dimensions.default` like an employee; without a default only the fixed dimensions,
+    which the account-structure check refuses where F&O requires more.
+    """
     fixed = (DimensionShare(Decimal(100), dict(mapping.fixed_dimensions)),)
     if contractor is None:
-        return fixed
+        if mapping.default_dimensions is None:
+            return fixed
+        return (DimensionShare(Decimal(100), mapping.default_dimension_set()),)
     dept_uuid = contractor.get("department_uuid") or None
     title = contractor.get("department_title") or contractor.get("department") or None
-    if dept_uuid is None and title is None:
+    location = contractor.get("location_uuid") or None
+    if dept_uuid is None and title is None and mapping.default_dimensions is None:
         return fixed
     try:
         return mapping.dimension_shares(
             None if dept_uuid is None else str(dept_uuid),
             None if title is None else str(title),
-            None,
+            None if location is None else str(location),
         )
     except MappingError as exc:
         problems.extend(exc.problems)
@@ -245,8 +254,9 @@ def _build_vendor_invoice(
     if contractor is None:
         warnings.append(
             f"contractor payment {pid}: contractor {contractor_uuid} is not in the contractors "
-            "stream, so the expense carries no department dimensions; select the `contractors` "
-            "stream to get them"
+            "stream, so the expense carries no department dimensions of its own (only "
+            f"{mapping.key_path}.dimensions.default, if set); select the `contractors` stream "
+            "to get them"
         )
     status = payment.get("status")
     if status is not None and status != "Funded":

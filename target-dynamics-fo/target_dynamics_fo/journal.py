@@ -404,6 +404,9 @@ class _Builder:
     sums: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(RECONCILED_TOTALS, ZERO))
     # (account, component, target, employee) -> signed amount (debit positive)
     entries: dict[tuple[str, str, _Target, str], Decimal] = field(default_factory=dict)
+    # dimension set -> gross pay it carries: the weights company-level taxes are spread by
+    wages: dict[_DimKey, Decimal] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -538,6 +541,8 @@ def _add_employee(
 
     gross = builder.amount(comp.get("gross_pay"), f"{where}.gross_pay")
     net = builder.amount(comp.get("net_pay"), f"{where}.net_pay")
+    for percent, dims in target:
+        builder.wages[dims] = builder.wages.get(dims, ZERO) + gross * percent
     itemised = ZERO
     reimbursed = ZERO
     for i, item in builder.items(comp, "fixed_compensations", where):
@@ -662,20 +667,69 @@ def _add_employee(
     sums["imputed_pay"] += imputed
 
 
-def _add_company_taxes(builder: _Builder) -> None:
+def allocate_by_wages(wages: AbcMapping[_DimKey, Decimal]) -> _Target:
+    """Weights for spreading a payroll-level amount over the dimension sets that earned wages.
+
+    Only sets with positive gross pay take part (a correction run can leave a set negative);
+    sorted so the same payroll always gives the same split. Empty when no set earned anything.
+    """
+    return tuple((weight, dims) for dims, weight in sorted(wages.items()) if weight > 0)
+
+
+def _company_tax_target(builder: _Builder) -> _Target:
     mapping = builder.mapping
     fixed = _target([DimensionShare(Decimal(100), mapping.fixed_dimensions)])
-    for i, item in builder.items(builder.payroll, "company_taxes", "(payroll)"):
-        at = f"company_taxes[{i}]"
+    rule = mapping.company_taxes_allocation
+    if rule == "fixed" or mapping.summary_level == "payroll":
+        return fixed
+    if rule == "wages":
+        weights = allocate_by_wages(builder.wages)
+        if weights:
+            return weights
+    if mapping.default_dimensions is not None:
+        if rule == "wages":
+            builder.warnings.append(
+                f"payroll {builder.payroll_uuid}: no dimension set earned positive gross pay, so "
+                f"the company taxes were put on {mapping.key_path}.dimensions.default"
+            )
+        return _target([DimensionShare(Decimal(100), mapping.default_dimension_set())])
+    builder.warnings.append(
+        f"payroll {builder.payroll_uuid}: no dimension set earned positive gross pay, so the "
+        f"company taxes carry only the fixed dimensions; set {mapping.key_path}.dimensions.default "
+        "to give them a department"
+    )
+    return fixed
+
+
+def _add_company_taxes(builder: _Builder) -> None:
+    """Post payroll-level taxes, spread over dimensions by the mapping's allocation rule.
+
+    They name no employee, so they have no department of their own; an account structure
+    that requires one would reject them with only the fixed dimensions.
+    """
+    mapping = builder.mapping
+    taxes = [
+        (f"company_taxes[{i}]", item)
+        for i, item in builder.items(builder.payroll, "company_taxes", "(payroll)")
+    ]
+    amounts = [builder.amount(item.get("amount"), f"{at}.amount") for at, item in taxes]
+    if not any(amounts):
+        return
+    target = _company_tax_target(builder)
+    liability = (
+        target
+        if mapping.dimensions_on_liabilities
+        else _target([DimensionShare(Decimal(100), mapping.fixed_dimensions)])
+    )
+    for (at, item), value in zip(taxes, amounts, strict=True):
         name = _name(item, builder, at)
-        value = builder.amount(item.get("amount"), f"{at}.amount")
         pair = mapping.employer_tax_accounts(name)
         if pair is None and value != 0:
             builder.missing_account(
                 "employer tax", name, "employer_taxes", "employer_tax_default", at
             )
-        builder.post(_expense(pair), f"ER tax: {name}", value, fixed, "")
-        builder.post(_payable(pair), f"ER tax payable: {name}", -value, fixed, "")
+        builder.post(_expense(pair), f"ER tax: {name}", value, target, "")
+        builder.post(_payable(pair), f"ER tax payable: {name}", -value, liability, "")
         builder.sums["employer_taxes"] += value
 
 
@@ -700,8 +754,56 @@ def _reconcile(builder: _Builder) -> list[tuple[str, Decimal]]:
             builder.issues.append(
                 f"totals.{key}: Gusto says {format_amount(expected)}, the employee lines add up "
                 f"to {format_amount(computed)} (difference {format_amount(expected - computed)})"
+                + (
+                    _company_tax_hint(builder, expected - computed)
+                    if key == "employer_taxes"
+                    else ""
+                )
             )
     return differences
+
+
+def _company_tax_hint(builder: _Builder, difference: Decimal) -> str:
+    """Name the setting when the difference is exactly the payroll's company taxes."""
+    company_taxes = ZERO
+    for _, item in builder.items(builder.payroll, "company_taxes", "(payroll)"):
+        try:
+            company_taxes += parse_amount(item.get("amount"), where="company_taxes")
+        except AmountError:
+            return ""
+    if company_taxes == 0:
+        return ""
+    key = f"{builder.mapping.key_path}.post_company_taxes"
+    if builder.mapping.post_company_taxes and difference == -company_taxes:
+        return (
+            f"; that is exactly the payroll's company_taxes, which this payroll's employee taxes "
+            f"already include: set {key}: false"
+        )
+    if not builder.mapping.post_company_taxes and difference == company_taxes:
+        return f"; that is exactly the payroll's company_taxes: set {key}: true"
+    return ""
+
+
+def _side_text(label: str, signed: Decimal) -> str:
+    return f"{label} {format_amount(abs(signed))} {'Dr' if signed > 0 else 'Cr'}"
+
+
+def _suspense_summary(pid: str, account: str | None, parked: list[str], unposted: list[str]) -> str:
+    """Say exactly what went to suspense, and what could not (two-sided totals)."""
+    if parked:
+        text = (
+            f"payroll {pid}: posted to suspense account {account}: "
+            f"{', '.join(parked)}; clear them after checking the payroll in Gusto"
+        )
+    else:
+        text = f"payroll {pid}: nothing was posted to suspense account {account}"
+    if unposted:
+        text += (
+            f"; not posted anywhere (both sides of these totals differ equally, so the journal "
+            f"balances but its expense differs from Gusto's by these amounts): "
+            f"{', '.join(unposted)}; correct the payroll in Gusto or the mapping"
+        )
+    return text
 
 
 def _rank(component: str) -> int:
@@ -840,9 +942,12 @@ def _build_journal(
             )
             raise JournalError(pid, [*builder.problems, *builder.issues, hint])
         suspense_target = _target([DimensionShare(Decimal(100), mapping.fixed_dimensions)])
+        parked: list[str] = []
+        unposted: list[str] = []
         for key, diff in differences:
             side = RECONCILED_TOTALS[key]
             if side == "both":
+                unposted.append(f"{key} {format_amount(diff)}")
                 continue
             signed = diff if side == "debit" else -diff
             builder.post(
@@ -852,13 +957,14 @@ def _build_journal(
                 suspense_target,
                 "",
             )
+            parked.append(_side_text(_SUSPENSE_LABEL[key], signed))
         rest = sum(builder.entries.values(), ZERO)
         builder.post(mapping.suspense_account, "Suspense: unbalanced", -rest, suspense_target, "")
+        if rest != 0:
+            parked.append(_side_text("unbalanced", -rest))
         warnings = [f"payroll {pid}: {issue}" for issue in builder.issues]
-        warnings.append(
-            f"payroll {pid}: the differences above were posted to suspense account "
-            f"{mapping.suspense_account}; clear them after checking the payroll in Gusto"
-        )
+        warnings.append(_suspense_summary(pid, mapping.suspense_account, parked, unposted))
+    warnings.extend(builder.warnings)
     if builder.problems:
         raise JournalError(pid, builder.problems)
 

@@ -20,6 +20,11 @@ from target_dynamics_fo.money import AmountError, parse_amount
 
 SummaryLevel = Literal["department", "employee", "payroll"]
 SUMMARY_LEVELS: tuple[SummaryLevel, ...] = ("department", "employee", "payroll")
+# How payroll-level company taxes (which name no employee) get their dimensions:
+# "wages" spreads each tax over the payroll's dimension sets in proportion to gross pay,
+# "default" puts it on dimensions.default, "fixed" on the fixed dimensions only.
+CompanyTaxAllocation = Literal["wages", "default", "fixed"]
+COMPANY_TAX_ALLOCATIONS: tuple[CompanyTaxAllocation, ...] = ("wages", "default", "fixed")
 HUNDRED = Decimal(100)
 
 _PREFIX_RE = re.compile(r"[A-Z0-9]{1,8}")
@@ -89,6 +94,8 @@ class ContractorSettings:
     links: AbcMapping[str, str]
     # False: vendors are never created, only matched (links or the scheme) and kept up to date.
     create_vendors: bool = True
+    # True: a linked (pre-existing) vendor's party type and names follow Gusto.
+    update_linked_vendors: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,7 @@ class CompanyMapping:
     contractors: ContractorSettings
     workers: WorkerSettings
     key_path: str = field(default="", compare=False)
+    company_taxes_allocation: CompanyTaxAllocation = "wages"
 
     # ---- accounts -------------------------------------------------------------------------
 
@@ -468,6 +476,7 @@ _COMPANY_KEYS = (
     "suspense_account",
     "dimensions_on_liabilities",
     "post_company_taxes",
+    "company_taxes_allocation",
     "accounts",
     "dimensions",
     "contractors",
@@ -499,12 +508,15 @@ _CONTRACTOR_KEYS = (
     "expense_accounts",
     "links",
     "create_vendors",
+    "update_linked_vendors",
 )
 _WORKER_KEYS = ("personnel_number", "links")
 
 
-def _bool(reader: _Reader, data: AbcMapping[str, Any], key: str, path: str) -> bool:
-    value = data.get(key, False)
+def _bool(
+    reader: _Reader, data: AbcMapping[str, Any], key: str, path: str, default: bool = False
+) -> bool:
+    value = data.get(key, default)
     if not isinstance(value, bool):
         reader.problem(f"{path}.{key}", f"must be true or false, got {value!r}")
         return False
@@ -541,6 +553,13 @@ def _parse_company(reader: _Reader, uuid: str, data: object) -> CompanyMapping:
             f"{prefix!r} must be 1-8 upper-case letters or digits (it starts every journal number)",
         )
     currency = reader.text(table, "currency", path) if "currency" in table else "USD"
+    allocation = table.get("company_taxes_allocation", "wages")
+    if allocation not in COMPANY_TAX_ALLOCATIONS:
+        reader.problem(
+            f"{path}.company_taxes_allocation",
+            f"must be one of {', '.join(COMPANY_TAX_ALLOCATIONS)}",
+        )
+        allocation = "wages"
     if currency and _CURRENCY_RE.fullmatch(currency) is None:
         reader.problem(f"{path}.currency", f"{currency!r} must be a 3-letter code like USD")
 
@@ -575,6 +594,11 @@ def _parse_company(reader: _Reader, uuid: str, data: object) -> CompanyMapping:
     _check_dimension_owners(
         reader, dpath, fixed=fixed, departments=departments, locations=locations, default=default
     )
+    if allocation == "default" and default is None:
+        reader.problem(
+            f"{path}.company_taxes_allocation",
+            f"is 'default' but {dpath}.default is not set; set it or use 'wages'",
+        )
 
     cpath = f"{path}.contractors"
     con = reader.table(table.get("contractors"), cpath)
@@ -592,7 +616,8 @@ def _parse_company(reader: _Reader, uuid: str, data: object) -> CompanyMapping:
         bonus_account=reader.text(exp, "bonus", epath),
         reimbursement_account=reader.text(exp, "reimbursement", epath),
         links=reader.names(con.get("links"), f"{cpath}.links"),
-        create_vendors=_bool(reader, {"create_vendors": True, **con}, "create_vendors", cpath),
+        create_vendors=_bool(reader, con, "create_vendors", cpath, default=True),
+        update_linked_vendors=_bool(reader, con, "update_linked_vendors", cpath),
     )
 
     wpath = f"{path}.workers"
@@ -612,7 +637,10 @@ def _parse_company(reader: _Reader, uuid: str, data: object) -> CompanyMapping:
         journal_number_prefix=prefix,
         suspense_account=reader.optional(table, "suspense_account", path),
         dimensions_on_liabilities=_bool(reader, table, "dimensions_on_liabilities", path),
-        post_company_taxes=_bool(reader, table, "post_company_taxes", path),
+        # Gusto's totals.employer_taxes includes company_taxes (docs/accounting.md), so the
+        # journal only matches Gusto's payroll cost when they are posted.
+        post_company_taxes=_bool(reader, table, "post_company_taxes", path, default=True),
+        company_taxes_allocation=allocation,
         earnings=reader.names(acc.get("earnings"), f"{apath}.earnings"),
         earnings_default=reader.optional(acc, "earnings_default", apath),
         other_earnings=reader.text(acc, "other_earnings", apath),

@@ -55,7 +55,12 @@ from target_dynamics_fo.posting import (
     stored_hash,
     worth_another_look,
 )
-from target_dynamics_fo.reference import ReferenceData, dimension_gaps, main_account_gaps
+from target_dynamics_fo.reference import (
+    ReferenceData,
+    dimension_gaps,
+    main_account_gaps,
+    structure_gaps,
+)
 
 LOGGER = logging.getLogger("target_dynamics_fo.payables")
 
@@ -122,6 +127,14 @@ class VendorPlan:
     body: AbcMapping[str, Any]
     detail: str
     fix: str = ""
+    # a difference deliberately not written (a linked vendor's identity), for the run's warnings
+    report: str = ""
+
+
+_PARTY_NAME_FIELDS: dict[str, tuple[str, ...]] = {
+    "Organization": ("VendorOrganizationName",),
+    "Person": ("PersonFirstName", "PersonLastName"),
+}
 
 
 def plan_vendor(
@@ -165,10 +178,52 @@ def plan_vendor(
         }
         return VendorPlan("create", body, f"create vendor {vendor_account} in {le}")
     changed = {k: v for k, v in fields.items() if str(existing.get(k) or "") != v}
+    if uuid in settings.links and not settings.update_linked_vendors:
+        return _plan_linked(uuid, company, vendor_account, existing, changed)
     if not changed:
         return VendorPlan("none", {}, f"vendor {vendor_account} in {le} is up to date")
     was = ", ".join(f"{k} {str(existing.get(k) or '')!r} -> {v!r}" for k, v in changed.items())
     return VendorPlan("update", changed, f"update vendor {vendor_account} in {le}: {was}")
+
+
+def _plan_linked(
+    uuid: str,
+    company: CompanyMapping,
+    vendor_account: str,
+    existing: AbcMapping[str, Any],
+    changed: dict[str, str],
+) -> VendorPlan:
+    """A linked vendor is the customer's: keep its party type and names, only fill blanks.
+
+    Only the name fields of the vendor's own party type are filled; Gusto's view of the
+    contractor as a person or a business never turns an organisation into a person.
+    """
+    le = company.legal_entity.lower()
+    party = str(existing.get("VendorPartyType") or "")
+    own = _PARTY_NAME_FIELDS.get(party, ())
+    fill = {k: v for k, v in changed.items() if k in own and not str(existing.get(k) or "")}
+    kept = {k: v for k, v in changed.items() if k not in fill}
+    report = ""
+    if kept:
+        was = ", ".join(
+            f"{k} {str(existing.get(k) or '')!r} (Gusto: {v!r})" for k, v in kept.items()
+        )
+        report = (
+            f"vendor {vendor_account} in {le}, linked to contractor {uuid}, differs from Gusto "
+            f"and was left as it is: {was}; change it in Dynamics if Gusto is right, or set "
+            f"{company.key_path}.contractors.update_linked_vendors: true to let the connector "
+            "overwrite it"
+        )
+    if fill:
+        filled = ", ".join(f"{k} -> {v!r}" for k, v in fill.items())
+        return VendorPlan(
+            "update",
+            fill,
+            f"fill empty fields of linked vendor {vendor_account} in {le}: {filled}",
+            report=report,
+        )
+    detail = report or f"linked vendor {vendor_account} in {le} is up to date"
+    return VendorPlan("none", {}, detail, report=report)
 
 
 # ---- pure: the invoice journal -------------------------------------------------------------
@@ -375,7 +430,9 @@ class PayablesSync:
 
     def _vendor_lookup(self, legal_entity: str, account: str) -> dict[str, Any] | None:
         le = legal_entity.lower()
-        row = self.client.get_one(VENDORS, {"dataAreaId": le, "VendorAccountNumber": account})
+        row = self.client.get_one(
+            VENDORS, {"dataAreaId": le, "VendorAccountNumber": account}, cross_company=True
+        )
         vendors = self._vendors_of(le)
         if row is None:
             vendors.pop(account.casefold(), None)
@@ -432,6 +489,8 @@ class PayablesSync:
             self._vendor_failed(company_uuid, uuid, "-", le, plan)
             return plan
         plan = plan_vendor(record, company, account, self._vendors_of(le).get(account.casefold()))
+        if plan.report:
+            self._warn(plan.report)
         if plan.action == "fail":
             self._vendor_failed(company_uuid, uuid, account, le, plan)
             return plan
@@ -621,6 +680,22 @@ class PayablesSync:
                 account,
                 f"{label}: {exc}",
                 f"fix the dimension format or the mapping, {hint}",
+            )
+        lacking = structure_gaps(
+            ref,
+            company,
+            ((x.line_number, x.account, x.dimensions, x.component) for x in expense),
+            "invoice",
+        )
+        if lacking:
+            return self._finish(
+                record,
+                outcomes.REFUSED,
+                le,
+                invoice.journal_batch_number,
+                account,
+                f"{label}: " + "; ".join(lacking),
+                f"set the dimensions in the mapping as listed, {hint}",
             )
         for warning in invoice.warnings:
             self._warn(warning)

@@ -43,6 +43,7 @@ from target_dynamics_fo.reference import (
     department_gap,
     load_reference,
     location_gap,
+    structure_gaps,
 )
 
 LOGGER = logging.getLogger("target_dynamics_fo")
@@ -370,6 +371,20 @@ class PayrollProcessor:
                 company.legal_entity,
                 f"{label}: {exc}",
                 f"fix the dimension format or the mapping, {hint}",
+            )
+        lacking = structure_gaps(
+            self.reference,
+            company,
+            ((x.line_number, x.main_account, x.dimensions, x.component) for x in journal.lines),
+            "journal",
+        )
+        if lacking:
+            return self._refuse(
+                payroll_uuid,
+                company_uuid,
+                company.legal_entity,
+                f"{label}: " + "; ".join(lacking),
+                f"set the dimensions in the mapping as listed, {hint}",
             )
         for warning in journal.warnings:
             self._warn(warning)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,21 @@ LOGGER = logging.getLogger("target_dynamics_fo.reference")
 LEDGER_FORMAT_TYPE = "DataEntityLedgerDimensionFormat"
 DEFAULT_FORMAT_TYPE = "DataEntityDefaultDimensionFormat"
 MAIN_ACCOUNT_SEGMENT = "MainAccount"
+# Which dimensions each account structure requires, per main-account range (docs/accounting.md,
+# "Account structures"); Ledgers.AccountStructureName1..20 say which structures a company uses.
+ACCOUNT_STRUCTURES = "AccountStructureRequirements"
+LEDGERS = "Ledgers"
+_STRUCTURE_SLOTS = 20
+# Components that land on liability accounts and carry only the fixed dimensions unless
+# dimensions_on_liabilities is set (journal.py).
+_LIABILITY_PREFIXES = (
+    "ER tax payable: ",
+    "Benefit payable: ",
+    "EE tax: ",
+    "Deduction: ",
+    "Net pay",
+    "Reimbursements payable",
+)
 
 # DimensionParameters.DimensionSegmentDelimiter enum names -> the characters they stand for.
 DELIMITERS: dict[str, str] = {
@@ -43,6 +59,16 @@ _OPERATING_UNIT_DIMENSIONS = {
     "OMCostCenter": "CostCenter",
     "OMValueStream": "ValueStream",
 }
+
+
+@dataclass(frozen=True)
+class StructureRule:
+    """Main accounts from `low` to `high` (inclusive) need a value in each of `dimensions`."""
+
+    structure: str
+    low: str
+    high: str
+    dimensions: tuple[str, ...]
 
 
 class ReferenceDataError(Exception):
@@ -72,6 +98,19 @@ class ReferenceData:
     suspended_values: set[tuple[str, str]] = field(default_factory=set)
     journal_names: dict[str, set[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # legal entity -> account structures its ledger uses; rules of those structures
+    ledger_structures: dict[str, set[str]] = field(default_factory=dict)
+    structure_rules: list[StructureRule] = field(default_factory=list)
+
+    def required_dimensions(self, legal_entity: str, main_account: str) -> dict[str, str]:
+        """Dimension -> the account structure that requires it on this main account."""
+        structures = self.ledger_structures.get(legal_entity.lower(), set())
+        required: dict[str, str] = {}
+        for rule in self.structure_rules:
+            if rule.structure in structures and rule.low <= main_account <= rule.high:
+                for dimension in rule.dimensions:
+                    required.setdefault(dimension, rule.structure)
+        return required
 
     def values_for(self, dimension: str, legal_entity: str) -> set[str]:
         shared = self.dimension_values.get((dimension, ""), set())
@@ -97,6 +136,7 @@ def load_reference(client: ODataClient, legal_entities: Iterable[str]) -> Refere
         if account:
             ref.main_accounts[account] = row
     _load_dimension_values(client, ref)
+    _load_account_structures(client, ref)
     for legal_entity in sorted({le.lower() for le in legal_entities}):
         rows = client.get_all(
             "JournalNames",
@@ -172,6 +212,90 @@ def _load_formats(client: ODataClient, ref: ReferenceData) -> None:
     if len(default) == 1:
         text = str(default[0].get("FinancialDimensionFormat") or "")
         ref.default_segments = tuple(s.strip() for s in text.split(ref.delimiter) if s.strip())
+
+
+def _load_account_structures(client: ODataClient, ref: ReferenceData) -> None:
+    try:
+        rows = client.get_all(ACCOUNT_STRUCTURES)
+    except ODataError as exc:
+        if exc.status != 404:
+            raise
+        # F&O still rejects such a line when the journal is written (atomically, so
+        # nothing partial); only the early, friendlier report is lost.
+        LOGGER.warning(
+            "%s is not exposed by this Dynamics environment, so journals are not checked "
+            "against account structures before posting; Dynamics checks them on write",
+            ACCOUNT_STRUCTURES,
+        )
+        return
+    for row in rows:
+        if not _yes(row.get("IsActive", "Yes")):
+            continue
+        dimensions = tuple(
+            d.strip() for d in str(row.get("RequiredDimensions") or "").split(",") if d.strip()
+        )
+        ref.structure_rules.append(
+            StructureRule(
+                str(row.get("AccountStructure") or ""),
+                str(row.get("MainAccountFrom") or ""),
+                str(row.get("MainAccountTo") or ""),
+                dimensions,
+            )
+        )
+    for row in client.get_all(LEDGERS):
+        names = {
+            str(row.get(f"AccountStructureName{i}") or "") for i in range(1, _STRUCTURE_SLOTS + 1)
+        } - {""}
+        ref.ledger_structures[str(row.get("LegalEntityId") or "").lower()] = names
+
+
+def structure_gaps(
+    ref: ReferenceData,
+    company: CompanyMapping,
+    lines: Iterable[tuple[int, str, AbcMapping[str, str], str]],
+    what: str,
+) -> list[str]:
+    """Lines (number, main account, dimensions, component) lacking a required dimension.
+
+    Each gap names the account, the dimension and the mapping key that would supply it, so
+    the journal is refused before posting instead of by F&O's "Invalid value in ledger account".
+    """
+    gaps: dict[str, None] = {}
+    for number, account, dimensions, component in lines:
+        for dimension, structure in ref.required_dimensions(company.legal_entity, account).items():
+            if dimensions.get(dimension):
+                continue
+            gaps.setdefault(
+                f"{what} line {number} ({component}) on main account {account} has no "
+                f"{dimension}, which account structure {structure!r} of legal entity "
+                f"{company.legal_entity} requires; {_dimension_fix(company, component, dimension)}",
+                None,
+            )
+    return list(gaps)
+
+
+def _dimension_fix(company: CompanyMapping, component: str, dimension: str) -> str:
+    key = f"{company.key_path}.dimensions"
+    if component.startswith("Suspense"):
+        return f"set {dimension} in {key}.fixed (suspense lines carry only the fixed dimensions)"
+    if company.summary_level == "payroll" and not component.startswith("Contractor"):
+        return (
+            f"set {dimension} in {key}.fixed (at summary_level payroll lines carry only the "
+            "fixed dimensions)"
+        )
+    if component.startswith(_LIABILITY_PREFIXES) and not company.dimensions_on_liabilities:
+        return (
+            f"set {company.key_path}.dimensions_on_liabilities: true, or {dimension} in {key}.fixed"
+        )
+    if component.startswith("Contractor"):
+        return (
+            f"set {dimension} for the contractor's department under {key}.departments, or in "
+            f"{key}.default for contractors without a department (or in {key}.fixed)"
+        )
+    return (
+        f"set {dimension} in every entry of {key}.departments and in {key}.default, or in "
+        f"{key}.fixed"
+    )
 
 
 def _load_dimension_values(client: ODataClient, ref: ReferenceData) -> None:

@@ -476,13 +476,23 @@ def test_dimensions_on_liabilities() -> None:
     assert ledger_display_value(net.main_account, net.dimensions, LEDGER) == "210400-100-110-DEN"
 
 
-def test_company_taxes_posted_only_when_asked() -> None:
+def test_company_taxes_posted_by_default() -> None:
+    # Gusto's employer_taxes total includes company_taxes (docs/accounting.md).
     record = payroll(company_taxes=[{"name": "FUTA", "amount": "4.20", "employer": True}])
     record["totals"]["employer_taxes"] = "80.70"
-    journal = build_journal(record, REFS, company_mapping(post_company_taxes=True))
+    journal = build_journal(record, REFS, company_mapping())
     assert by_component(journal)["ER tax: FUTA"] == Decimal("4.20")
-    message = refusal(record)  # ignored by default, so the total does not reconcile
+    message = refusal(record, company_mapping(post_company_taxes=False))
     assert "totals.employer_taxes: Gusto says 80.70, the employee lines add up to 76.50" in message
+    assert "exactly the payroll's company_taxes: set companies." in message
+    assert "post_company_taxes: true" in message
+
+
+def test_company_taxes_already_in_employee_taxes_names_the_setting() -> None:
+    record = payroll(company_taxes=[{"name": "FUTA", "amount": "4.20", "employer": True}])
+    message = refusal(record)
+    assert "employee taxes already include: set companies." in message
+    assert "post_company_taxes: false" in message
 
 
 # ---- refusals -----------------------------------------------------------------------------
@@ -738,3 +748,13 @@ def test_a_missing_account_is_reported_once() -> None:
     tips = [p for p in info.value.problems if "'Tips'" in p]
     assert len(tips) == 1
     assert "employee_compensations[0]" in tips[0] and "(and any later ones)" in tips[0]
+
+
+def test_suspense_warning_says_nothing_was_posted_for_two_sided_differences() -> None:
+    record = payroll()
+    record["totals"]["employer_taxes"] = str(Decimal(record["totals"]["employer_taxes"]) + 1)
+    journal = build_journal(record, REFS, company_mapping(suspense_account="999999"))
+    assert not [ln for ln in journal.lines if ln.main_account == "999999"]
+    assert "nothing was posted to suspense account 999999" in journal.warnings[-1]
+    assert "not posted anywhere" in journal.warnings[-1]
+    assert "employer_taxes 1.00" in journal.warnings[-1]

@@ -155,7 +155,12 @@ def example_mapping(suspense: str | None = None) -> CompanyMapping:
             "reimbursement_expense": "600400",
             "net_pay": "210400",
             "employee_taxes": {"Federal Income Tax": "210100"},
-            "employer_taxes": {"Social Security": {"expense": "600200", "payable": "210120"}},
+            "employer_taxes": {
+                "Social Security": {"expense": "600200", "payable": "210120"},
+                # company-level taxes: posted by default, spread over departments by wages
+                "MO Compensation Deduction": {"expense": "600200", "payable": "210130"},
+                "NY MCTMT": {"expense": "600200", "payable": "210130"},
+            },
             "benefits": {
                 "Group Term Life": {"expense": "600300", "payable": "210200"},
                 "401K": {"expense": "600300", "payable": "210200"},
@@ -186,8 +191,8 @@ EXPECTED_REPORT = [
 ] + [
     "totals.gross_pay: Gusto says 130635.89, the employee lines add up to 8373.75 "
     "(difference 122262.14)",
-    "totals.employer_taxes: Gusto says 6917.19, the employee lines add up to 573.75 "
-    "(difference 6343.44)",
+    "totals.employer_taxes: Gusto says 6917.19, the employee lines add up to 577.83 "
+    "(difference 6339.36)",
     "totals.benefits: Gusto says 0.00, the employee lines add up to 300.00 (difference -300.00)",
     "totals.reimbursements: Gusto says 0.00, the employee lines add up to 300.00 "
     "(difference -300.00)",

@@ -203,6 +203,20 @@ ENTITY_DEFS: dict[str, EntityDef] = {
             "LegalEntityId Name ChartOfAccounts AccountingCurrency ReportingCurrency FiscalCalendar"
             " AccountStructureName1",
         ),
+        # Synthetic, opt-in (empty unless /_sandbox/config sets `account_structures`): a flat
+        # reading of an account structure's allowed-value criteria (F&O's "Account structure
+        # allowed values", LedgerAccountStructureConstraintEntity): for main accounts in
+        # [MainAccountFrom, MainAccountTo] the listed dimensions may not be blank.
+        _hand(
+            "AccountStructureRequirements",
+            "AccountStructureRequirement",
+            "LedgerAccountStructureConstraintEntity",
+            ("AccountStructure", "Position"),
+            "AccountStructure Position:int MainAccountFrom MainAccountTo RequiredDimensions"
+            " IsActive:enum:NoYes",
+            read_only=True,
+            defaults={"IsActive": "Yes"},
+        ),
         _hand(
             "GeneralJournalAccountEntries",
             "GeneralJournalAccountEntry",

@@ -9,6 +9,9 @@ DEFAULT_COMPANY = "rsc"
 CHART = "Shared"
 LEDGER_FORMAT = ["MainAccount", "BusinessUnit", "Department", "CostCenter"]
 DEFAULT_FORMAT = ["BusinessUnit", "Department", "CostCenter"]
+DIMENSIONS = ("BusinessUnit", "Department", "CostCenter")
+# The account structure every seeded ledger uses (Ledgers.AccountStructureName1).
+ACCOUNT_STRUCTURE = "Payroll structure"
 # Bank accounts are not an exposed entity set here; journal lines may still name them.
 BANK_ACCOUNTS = {"OPER", "PAYROLL"}
 # Summary accounts used when posting vendor and bank lines to the ledger.
@@ -90,7 +93,7 @@ def seed_rows() -> dict[str, list[dict[str, Any]]]:
             "AccountingCurrency": "USD",
             "ReportingCurrency": "USD",
             "FiscalCalendar": "Fiscal",
-            "AccountStructureName1": "Payroll structure",
+            "AccountStructureName1": ACCOUNT_STRUCTURE,
         }
         for le, name in COMPANIES.items()
     ]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from . import seed
 from .batch import BatchOperation, BatchResponse, BatchResult, parse_batch, render_batch
 from .entities import ENTITY_DEFS
 from .entra import Entra, EntraError
@@ -279,6 +280,7 @@ class DynamicsSandbox:
         """Back to the seed: data, faults, counters. Issued tokens stay valid."""
         self.service.reseed()
         self.service.page_size = self._page_size
+        self.service.default_company = seed.DEFAULT_COMPANY
         with self._fault_lock:
             keep = {k: self.faults[k] for k in ("rate_limit_requests", "rate_limit_window_seconds")}
             self.faults.clear()

@@ -110,7 +110,43 @@ class FnoService:
                 self.page_size = int(settings["page_size"])
             if "default_company" in settings:
                 self.default_company = str(settings["default_company"]).lower()
+            if "account_structures" in settings:
+                self._set_account_structures(settings["account_structures"] or [])
         return self.config_info()
+
+    def _set_account_structures(self, rules: list[dict[str, Any]]) -> None:
+        """Replace the required-dimension rules: [{structure?, from, to, required: [...]}]."""
+        entity = ENTITY_DEFS["AccountStructureRequirements"]
+        for row in list(self.store.rows(entity.set_name)):
+            self.store.delete(entity.set_name, {k: row[k] for k in entity.keys})
+        for position, rule in enumerate(rules, start=1):
+            required = rule.get("required") or []
+            unknown = [d for d in required if d not in seed.DIMENSIONS]
+            if unknown:
+                raise ValueError(f"unknown dimension(s) {unknown}; use {list(seed.DIMENSIONS)}")
+            partial = {
+                "AccountStructure": str(rule.get("structure") or seed.ACCOUNT_STRUCTURE),
+                "Position": position,
+                "MainAccountFrom": str(rule["from"]),
+                "MainAccountTo": str(rule["to"]),
+                "RequiredDimensions": ",".join(required),
+            }
+            self.store.put(entity.set_name, self.complete_row(entity, partial))
+
+    def required_dimensions(self, company: str, main_account: str) -> dict[str, str]:
+        """Dimension -> account structure that requires it, for this company's main account."""
+        ledger = self.store.get("Ledgers", {"LegalEntityId": company})
+        structures = {ledger["AccountStructureName1"]} if ledger else set()
+        required: dict[str, str] = {}
+        for row in self.store.rows("AccountStructureRequirements"):
+            if (
+                row["AccountStructure"] in structures
+                and row["IsActive"] == "Yes"
+                and row["MainAccountFrom"] <= main_account <= row["MainAccountTo"]
+            ):
+                for dim in filter(None, row["RequiredDimensions"].split(",")):
+                    required.setdefault(dim, row["AccountStructure"])
+        return required
 
     def _set_format(self, ftype: str, value: Any) -> None:
         """``None``/``""`` deactivates the format; a list or string of segments activates it."""
@@ -138,6 +174,15 @@ class FnoService:
             "delimiter": self.delimiter(),
             "ledger_format": self.active_format(LEDGER_FORMAT_TYPE),
             "default_format": self.active_format(DEFAULT_FORMAT_TYPE),
+            "account_structures": [
+                {
+                    "structure": r["AccountStructure"],
+                    "from": r["MainAccountFrom"],
+                    "to": r["MainAccountTo"],
+                    "required": [d for d in r["RequiredDimensions"].split(",") if d],
+                }
+                for r in self.store.rows("AccountStructureRequirements")
+            ],
         }
 
     # ---------------------------------------------------------------- rows
@@ -590,6 +635,15 @@ class FnoService:
         resolved.update(
             self._check_dimensions(aot, company, field_name, display, fmt[1:], segments[1:])
         )
+        for dim, structure in self.required_dimensions(company, main).items():
+            if not resolved.get(dim):
+                # F&O's own text names only the combination; the second line is the reason.
+                raise write_error(
+                    aot,
+                    f"Error: Invalid value in {field_name}: '{display}'.",
+                    f"Error: Account structure '{structure}' requires a value for financial "
+                    f"dimension '{dim}' on main account '{main}'.",
+                )
         return resolved
 
     def check_default_dimensions(

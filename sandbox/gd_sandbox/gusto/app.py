@@ -178,6 +178,7 @@ class GustoApp:
         redirect_uris: list[str],
         base_url: Callable[[], str],
         window_rule: str = "contained",
+        company_level_taxes: dict[str, str] | None = None,
     ) -> None:
         if window_rule not in WINDOW_RULES:
             raise ValueError(f"window_rule must be one of {WINDOW_RULES}")
@@ -192,7 +193,7 @@ class GustoApp:
         self.stats = stats
         self.redirect_uris = redirect_uris
         self.base_url = base_url
-        self.calc = PayrollCalculator(seed)
+        self.calc = PayrollCalculator(seed, company_level_taxes)
         self.webhooks = Webhooks(stats)
         self.lock = threading.RLock()
         self.routes: list[Route] = []

@@ -70,8 +70,13 @@ def _fraction_worked(emp: Employee, meta: PayrollMeta) -> Decimal:
 
 
 class PayrollCalculator:
-    def __init__(self, seed: str) -> None:
+    def __init__(self, seed: str, company_level_taxes: dict[str, str] | None = None) -> None:
         self.seed = seed
+        # Taxes Gusto computes for the company as a whole (e.g. a city's flat employer head
+        # tax), charged on every payroll that pays someone; they name no employee.
+        self.company_level_taxes = {
+            name: Decimal(amount) for name, amount in (company_level_taxes or {}).items()
+        }
 
     def participants(self, company: Company, meta: PayrollMeta) -> list[Employee]:
         if meta.off_cycle:
@@ -95,10 +100,11 @@ class PayrollCalculator:
             self._employee(company, schedule, meta, emp, corrections.get(emp.uuid))
             for emp in people
         ]
+        company_taxes = self._company_taxes(comps)
         return PayrollDetail(
             employee_compensations=comps,
-            totals=self.totals(comps),
-            company_taxes=self._company_taxes(comps),
+            totals=self.totals(comps, company_taxes),
+            company_taxes=company_taxes,
             payroll_taxes=self._payroll_taxes(comps),
             calculated_at=datetime.combine(
                 meta.processed_date or meta.check_date, time(12, 0), UTC
@@ -272,7 +278,9 @@ class PayrollCalculator:
     # ---- aggregates -------------------------------------------------------------------------
 
     @staticmethod
-    def totals(comps: list[dict[str, Any]]) -> dict[str, str]:
+    def totals(
+        comps: list[dict[str, Any]], company_taxes: list[dict[str, Any]] | None = None
+    ) -> dict[str, str]:
         def fixed_sum(name: str, paid_by_check: bool | None = None) -> Decimal:
             return _sum(
                 f["amount"]
@@ -284,7 +292,10 @@ class PayrollCalculator:
 
         net = _sum(c["net_pay"] for c in comps)
         check = _sum(c["check_amount"] for c in comps if c["payment_method"] == "Check")
-        employer = _sum(t["amount"] for c in comps for t in c["taxes"] if t["employer"])
+        # Gusto's employer_taxes total (and so tax_debit) includes the company-level taxes.
+        employer = _sum(t["amount"] for c in comps for t in c["taxes"] if t["employer"]) + _sum(
+            t["amount"] for t in company_taxes or ()
+        )
         employee = _sum(t["amount"] for c in comps for t in c["taxes"] if not t["employer"])
         child_support = _sum(
             d["amount"] for c in comps for d in c["deductions"] if d["name"] == "Child Support"
@@ -317,16 +328,13 @@ class PayrollCalculator:
         }
         return {key: fmt2(values.get(key, ZERO)) for key in TOTAL_KEYS}
 
-    @staticmethod
-    def _company_taxes(comps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        sums: dict[str, Decimal] = {}
-        for comp in comps:
-            for tax in comp["taxes"]:
-                if tax["employer"]:
-                    sums[tax["name"]] = sums.get(tax["name"], ZERO) + Decimal(tax["amount"])
+    def _company_taxes(self, comps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Payroll-level taxes that no employee's taxes include (Gusto's sample: "NY MCTMT")."""
+        if not comps:
+            return []
         return [
             {"name": name, "amount": fmt2(amount), "employer": True}
-            for name, amount in sums.items()
+            for name, amount in self.company_level_taxes.items()
         ]
 
     @staticmethod

@@ -107,6 +107,8 @@ class GustoSandbox:
     ``today`` is the sandbox's calendar day, required so that no caller depends on the real
     date by accident: the seed's payroll calendar, the list limits and the ``Date`` header all
     count from it. ``window_rule`` is how list windows select pay periods (see ``app``).
+    ``company_level_taxes`` ({name: amount}) adds payroll-level taxes that name no employee to
+    every payroll's ``company_taxes`` and to its ``employer_taxes`` total, as Gusto reports them.
     ``calendar_companies`` adds two small companies paid weekly (in arrears) and monthly (on
     the 25th, before the period ends), for tests of the payroll calendar.
     """
@@ -126,6 +128,7 @@ class GustoSandbox:
         code_lifetime: int = 600,
         rate_limit_window: float = 60.0,
         host: str = "127.0.0.1",
+        company_level_taxes: dict[str, str] | None = None,
     ) -> None:
         if host not in ("127.0.0.1", "localhost"):
             raise ValueError("the sandbox only binds to 127.0.0.1")
@@ -158,6 +161,7 @@ class GustoSandbox:
             redirect_uris=self.redirect_uris,
             base_url=lambda: self.url,
             window_rule=window_rule,
+            company_level_taxes=company_level_taxes,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
