@@ -17,7 +17,7 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
-from tap_gusto.errors import GustoAPIError
+from tap_gusto.errors import GustoAPIError, GustoTapError
 from tap_gusto.money import FieldSpec, Where, convert_fields
 from tap_gusto.tokens import echoed_secrets
 
@@ -129,6 +129,34 @@ class GustoStream(RESTStream[int]):
     def url_base(self) -> str:
         # The base URL depends on the company (its grant belongs to one environment).
         return ""
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        """One company's records; a failure of that company fails its partition only.
+
+        A revoked grant, a missing scope or an API still failing after retries stops this
+        company's partitions (this stream's bookmark does not move, its later streams are
+        skipped) while the other companies go on; the run then exits non-zero naming each
+        failed company and its fix (``TapGusto.fail_partition``).
+        """
+        company = str((context or {}).get("company_uuid") or "")
+        if company in self._tap.partition_failures:
+            self.logger.warning(
+                "Stream %s skipped for company %s: an earlier stream of it failed.",
+                self.name,
+                company,
+            )
+            return
+        try:
+            yield from self.company_records(context)
+        except (GustoTapError, RetriableAPIError, requests.RequestException) as exc:
+            # Records already emitted stand (the target posts each exactly once); what was
+            # not emitted must be read again, so the bookmark stays where it was.
+            self.get_context_state(context).pop("progress_markers", None)
+            self._tap.fail_partition(company, self.name, f"{type(exc).__name__}: {exc}")
+
+    def company_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        """The records of the company in ``context`` (the SDK's paginated request by default)."""
+        yield from super().get_records(context)
 
     def connection(self, context: Context | None) -> CompanyConnection:
         if not context or "company_uuid" not in context:

@@ -191,7 +191,7 @@ class PayPeriodsStream(PagedFetchMixin):
     record_id_field = "start_date"
     schema = schemas.PAY_PERIODS
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+    def company_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         company = str((context or {})["company_uuid"])
         floor = self.check_date_floor(context)
         end = horizon(self.today(context))
@@ -217,7 +217,7 @@ class ContractorPaymentsStream(PagedFetchMixin):
         ("hourly_rate", RATE),
     )
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+    def company_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         company = str((context or {})["company_uuid"])
         state = self.get_context_state(context)
         start = self.check_date_floor(context)
@@ -295,7 +295,7 @@ class PayrollsStream(PagedFetchMixin):
         ("employee_compensations[].taxes[].amount", MONEY),
     )
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+    def company_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         company = str((context or {})["company_uuid"])
         state = self.get_context_state(context)
         lookback = dt.timedelta(days=self._tap.payroll_lookback_days())

@@ -23,6 +23,7 @@ from tap_gusto.tokens import TokenManager, now_iso, resolve_app_credentials
 DEFAULT_LOOKBACK_DAYS = 31
 DEFAULT_MAX_REQUESTS_PER_MINUTE = 190
 VERSION = "0.1.0"
+STATUS_MESSAGE_LIMIT = 600
 
 
 class _KillPointStateWriter(StateWriter):
@@ -197,8 +198,9 @@ class TapGusto(Tap):
                 entry.update(
                     last_run_at=finished_at,
                     last_run_ok=ok and failure is None,
+                    # Long enough for the fix, which Gusto errors name last.
                     last_run_message=(f"extraction incomplete: {failure}" if failure else message)[
-                        :300
+                        :STATUS_MESSAGE_LIMIT
                     ],
                 )
 

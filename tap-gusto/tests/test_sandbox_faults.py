@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -16,13 +18,15 @@ import requests.adapters
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault
 from gd_vault.faultpoints import KILL_ENV, KILL_EXIT_CODE
-from tap_gusto.errors import GustoAPIError, ReconnectRequiredError
+from tap_gusto.errors import IncompleteExtractionError
+from tap_gusto.tap import TapGusto
 from tap_gusto.tokens import AppCredentials, TokenManager
 from tapgusto_support import (
     SANDBOX_TODAY,
     base_config,
     connect_companies,
     final_state,
+    parse_messages,
     records,
     run_tap,
     write_json,
@@ -87,9 +91,10 @@ def test_5xx_and_dropped_connection_retry_with_backoff(
 def test_406_names_version_and_fix(gusto: GustoSandbox, vault: Vault, small: str) -> None:
     connect_companies(vault, gusto, [small])
     config = base_config(vault, gusto, api_version="2024-04-01")
-    with pytest.raises(GustoAPIError) as err:
+    with pytest.raises(IncompleteExtractionError) as err:
         run_tap(config, streams=["companies"])
     message = str(err.value)
+    assert "GustoAPIError" in message
     assert "2024-04-01" in message and "406" in message and "api_version" in message
     assert f"/v1/companies/{small}" in message
 
@@ -99,9 +104,10 @@ def test_other_4xx_names_endpoint_and_gusto_message_without_query(
 ) -> None:
     connect_companies(vault, gusto, [small])
     gusto.faults.set(status_next=[422, 1], paths=[f"/v1/companies/{small}/payrolls"])
-    with pytest.raises(GustoAPIError) as err:
+    with pytest.raises(IncompleteExtractionError) as err:
         run_tap(base_config(vault, gusto), streams=["payrolls"])
     message = str(err.value)
+    assert "GustoAPIError" in message
     assert f"GET /v1/companies/{small}/payrolls" in message
     assert "Simulated upstream failure" in message
     assert "include=" not in message and "?" not in message
@@ -113,9 +119,10 @@ def test_revoked_refresh_token_asks_to_reconnect(
     connect_companies(vault, gusto, [small])
     dead = vault.read()["gusto"]["companies"][small]["refresh_token"]
     gusto.oauth.revoke(dead)
-    with pytest.raises(ReconnectRequiredError) as err:
+    with pytest.raises(IncompleteExtractionError) as err:
         run_tap(base_config(vault, gusto), streams=["companies"])
     message = str(err.value)
+    assert "ReconnectRequiredError" in message
     assert small in message and "Summit Bakery Co" in message
     assert "gusto-dynamics connect gusto" in message
     assert dead not in message
@@ -274,3 +281,31 @@ def test_lost_refresh_response_is_retried_with_the_same_token(
     assert stats["refreshes"] == 2
     assert stats["invalid_grants"] == 0
     assert no_sleep  # waited before retrying the refresh
+
+
+def test_a_revoked_company_fails_alone_and_the_healthy_one_is_read(
+    gusto: GustoSandbox, vault: Vault, small: str
+) -> None:
+    """Issue 14: one revoked grant must not stop the other companies."""
+    connect_companies(vault, gusto)
+    healthy = next(c for c in gusto.company_uuids if c != small)
+    gusto.oauth.revoke(vault.read()["gusto"]["companies"][small]["refresh_token"])
+    tap = TapGusto(config=base_config(vault, gusto), state={}, parse_env_config=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(IncompleteExtractionError) as err:
+        tap.sync_all()
+    assert small in str(err.value) and "gusto-dynamics connect gusto" in str(err.value)
+    assert healthy not in str(err.value)
+    messages = parse_messages(out.getvalue())
+    emitted = {r["company_uuid"] for r in records(messages, "payrolls")}
+    assert emitted == {healthy}
+    processed = {p.uuid for p in gusto.company(healthy).payrolls if p.processed}
+    assert {r["payroll_uuid"] for r in records(messages, "payrolls")} == processed
+    partitions = final_state(messages)["bookmarks"]["payrolls"]["partitions"]
+    by_company = {p["context"]["company_uuid"]: p for p in partitions}
+    assert "replication_key_value" in by_company[healthy]
+    assert "replication_key_value" not in by_company.get(small, {})
+    status = vault.read()["status"]
+    assert status[f"gusto:{small}"]["last_run_ok"] is False
+    assert "connect gusto" in status[f"gusto:{small}"]["last_run_message"]
+    assert status[f"gusto:{healthy}"]["last_run_ok"] is True
