@@ -4,14 +4,20 @@ Client credentials issue no refresh token: when a token expires (or F&O answers 
 requested with the same secret or certificate. MSAL caches tokens and returns the cached one from
 ``acquire_token_for_client`` even after F&O rejected it, so a forced refresh removes the cached
 access tokens first.
+
+Entra's transient failures (5xx, 429, dropped connections) are retried with exponential backoff
+until ``token_deadline_seconds``, like the OData calls; its 4xx answers (bad secret, unknown
+tenant) fail at once with their message.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from typing import Any
 
+import backoff
 import msal
 import requests
 from gd_vault.redact import register_secret, scrub
@@ -35,8 +41,21 @@ class PinnedSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+logger = logging.getLogger(__name__)
+
+DEFAULT_TOKEN_DEADLINE_SECONDS = 120.0
+TOKEN_BACKOFF_CAP_SECONDS = 30.0
+_HTTP_STATUS = re.compile(r"HTTP Error: (\d{3})")
+# OAuth errors Entra returns for an outage rather than for a wrong request.
+_TRANSIENT_OAUTH_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
+
+
 class DynamicsAuthError(Exception):
     """Entra refused to issue a token, or F&O refused a fresh one: a configuration problem."""
+
+
+class _EntraUnavailableError(Exception):
+    """A token request that may succeed if tried again later."""
 
 
 # AADSTS codes a customer is likely to hit, with the fix in their words.
@@ -106,6 +125,7 @@ class EntraTokenProvider:
         self._ca_bundle = ca_bundle
         self._credential = credential
         self._lock = threading.Lock()
+        self.token_deadline_seconds = DEFAULT_TOKEN_DEADLINE_SECONDS
         self._app: msal.ConfidentialClientApplication | None = None
         self.tokens_issued = 0
 
@@ -150,19 +170,60 @@ class EntraTokenProvider:
                 cache = app.token_cache
                 for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                     cache.remove_at(item)
-            try:
-                result = app.acquire_token_for_client(scopes=[self.scope])
-            except Exception as exc:
-                raise DynamicsAuthError(
-                    f"Token request to {self.authority} failed ({type(exc).__name__}: "
-                    f"{self._clean(str(exc))}). Check authority_host and ca_bundle."
-                ) from exc
+            result = self._acquire(app)
             if not result or "access_token" not in result:
                 raise DynamicsAuthError(self._describe_error(result or {}))
             if result.get("token_source") == "identity_provider":
                 self.tokens_issued += 1
             register_secret(str(result["access_token"]))
             return str(result["access_token"])
+
+    def _acquire(self, app: msal.ConfidentialClientApplication) -> dict[str, Any]:
+        """One token request, tried again while Entra is unavailable, up to the deadline."""
+
+        def attempt() -> dict[str, Any]:
+            try:
+                result: dict[str, Any] = app.acquire_token_for_client(scopes=[self.scope]) or {}
+            except msal.exceptions.MsalServiceError as exc:
+                status = _HTTP_STATUS.search(str(exc))
+                if status and (int(status.group(1)) >= 500 or status.group(1) == "429"):
+                    raise _EntraUnavailableError(f"HTTP {status.group(1)}") from exc
+                raise
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise _EntraUnavailableError(type(exc).__name__) from exc
+            if result.get("error") in _TRANSIENT_OAUTH_ERRORS:
+                raise _EntraUnavailableError(str(result["error"]))
+            return result
+
+        def note(details: Any) -> None:
+            logger.warning(
+                "Entra token request to %s unavailable (%s); trying again in %.1fs.",
+                self.authority,
+                details["exception"],
+                details["wait"],
+            )
+
+        retrying = backoff.on_exception(
+            backoff.expo,
+            _EntraUnavailableError,
+            max_time=self.token_deadline_seconds,
+            max_value=TOKEN_BACKOFF_CAP_SECONDS,
+            on_backoff=note,
+        )(attempt)
+        try:
+            return retrying()
+        except _EntraUnavailableError as exc:
+            raise DynamicsAuthError(
+                f"Microsoft Entra at {self.authority} stayed unavailable for "
+                f"{self.token_deadline_seconds:g}s (last: {exc}); nothing was posted. Run "
+                "again later; if it persists, check authority_host and Microsoft's service "
+                "health."
+            ) from exc
+        except Exception as exc:
+            raise DynamicsAuthError(
+                f"Token request to {self.authority} failed ({type(exc).__name__}: "
+                f"{self._clean(str(exc))}). Check authority_host and ca_bundle."
+            ) from exc
 
     def unauthorized_error(self) -> DynamicsAuthError:
         """What to tell the user when F&O rejects a token that Entra has just issued."""
