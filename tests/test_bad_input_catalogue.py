@@ -12,6 +12,7 @@ import copy
 import datetime as dt
 import json
 import os
+import re
 import sqlite3
 import subprocess
 from collections.abc import Callable
@@ -199,6 +200,7 @@ MONEY_CASES = {
     "NaN as money": ("NaN", ("gross_pay",)),
     "money in exponent notation": ("1e3", ("gross_pay",)),
     "money with three decimals": ("123.456", ("gross_pay",)),
+    "money F&O cannot hold (numeric(32,6))": ("1" + "0" * 40, ("gross_pay", "numeric(32,6)")),
 }
 
 
@@ -398,6 +400,51 @@ def test_dynamics_setup_that_does_not_fit_is_refused(
         payroll["payroll_uuid"],
         needles,
     )
+
+
+def _zero_every_amount(value: Any) -> Any:
+    """Every decimal amount in a record set to zero (ints such as counts are kept)."""
+    if isinstance(value, dict):
+        return {key: _zero_every_amount(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_zero_every_amount(item) for item in value]
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+\.[0-9]+", value):
+        return "0.00"
+    if isinstance(value, float):
+        return 0
+    return value
+
+
+def test_a_payroll_of_zeros_creates_no_empty_journal(
+    summit_messages: list[Message],
+    fresh_dynamics: DynamicsSandbox,
+    target_config_file: Path,
+    tmp_path: Path,
+) -> None:
+    """F&O's Post journals job stops on a header without lines: none may be created."""
+    messages, payroll = one_payroll(summit_messages)
+    zeroed = _zero_every_amount(payroll)
+    payroll.clear()
+    payroll.update(zeroed)
+    run = run_target(target_config_file, text_of(messages))
+    stored = latest_outcome(tmp_path / "audit.sqlite", payroll["payroll_uuid"]) or {}
+    problems: list[str] = []
+    if run.returncode != 0:
+        problems.append(f"the run exited {run.returncode}")
+    if journal_headers(fresh_dynamics):
+        problems.append("a journal header reached Dynamics")
+    if stored.get("outcome") != "skipped" or "nothing to post" not in (stored.get("reason") or ""):
+        problems.append(f"audit outcome is {stored.get('outcome')}: {stored.get('reason')}")
+    record(
+        "bad_input",
+        "payroll whose amounts are all zero",
+        "every amount of one payroll set to 0.00",
+        "skipped (nothing to post), no journal header created",
+        "; ".join(problems) or f"skipped: {(stored.get('reason') or '')[:140]}",
+        passed=not problems,
+        source=SOURCE,
+    )
+    assert not problems, (problems, run.stderr[-3000:])
 
 
 def test_payroll_changed_after_posting_is_not_posted_again(

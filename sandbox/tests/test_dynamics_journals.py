@@ -477,3 +477,31 @@ def test_failed_changeset_leaves_voucher_balances_intact(
         http, dyn, "V-2", LineNumber=2, AccountDisplayValue="210400", CreditAmount=Decimal("3.00")
     )
     assert second.json()["Voucher"] == first.json()["Voucher"]
+
+
+def test_amounts_outside_numeric_32_6_are_refused(
+    http: PinnedSession, dyn: DynamicsSandbox
+) -> None:
+    """F&O's amount columns are numeric(32,6): the sandbox refuses what they cannot hold."""
+    jbn = header(http, dyn, JournalBatchNumber="J-BIG").json()["JournalBatchNumber"]
+    for number, amount in enumerate(
+        (Decimal(10) ** 26, Decimal("-1E+40"), Decimal("0.0000001")), start=1
+    ):
+        response = line(
+            http,
+            dyn,
+            jbn,
+            LineNumber=number,
+            AccountDisplayValue="210400",
+            DebitAmount=amount,
+        )
+        assert response.status_code == 400, (amount, response.text)
+    fits = line(
+        http,
+        dyn,
+        jbn,
+        LineNumber=9,
+        AccountDisplayValue="210400",
+        DebitAmount=Decimal("12345678901234567890.123456"),
+    )
+    assert fits.status_code == 201, fits.text

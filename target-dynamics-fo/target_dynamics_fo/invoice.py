@@ -273,12 +273,8 @@ def _build_vendor_invoice(
         ("Contractor reimbursement", settings.reimbursement_account, reimbursement),
     )
     # Exact: every part has at most two places; quantize only fixes the scale for display.
+    # A zero total builds (a lone zero vendor line); the caller records it as nothing to post.
     total = (wage_part + bonus + reimbursement).quantize(CENT)
-    if not problems and total == 0:
-        problems.append(
-            f"contractor payment {pid}: the payment is zero; there is nothing to post "
-            "(cancel or ignore it in Gusto)"
-        )
     if problems:
         raise InvoiceError(pid, problems)
 

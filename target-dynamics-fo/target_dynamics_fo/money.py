@@ -10,6 +10,8 @@ from decimal import Decimal, Inexact, InvalidOperation, Rounded, localcontext
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 _PRECISION = 60  # digits; far beyond any payroll, so exact sums never need rounding
+# F&O stores amounts as numeric(32,6): at most 26 digits before the decimal point.
+FO_AMOUNT_LIMIT = Decimal(10) ** 26
 
 
 @contextmanager
@@ -54,6 +56,14 @@ class AmountError(ValueError):
         return "is not a plain decimal amount"
 
 
+class _MagnitudeError(AmountError):
+    @property
+    def reason(self) -> str:
+        return (
+            "is larger than F&O's amount columns hold (numeric(32,6): 26 digits before the point)"
+        )
+
+
 class _PrecisionError(AmountError):
     def __init__(self, where: str, value: object, max_places: int) -> None:
         self.max_places = max_places
@@ -88,6 +98,8 @@ def parse_amount(value: object, *, where: str, max_places: int = 2) -> Decimal:
             raise AmountError(where, value) from exc
     else:
         raise AmountError(where, value)
+    if abs(result) >= FO_AMOUNT_LIMIT:
+        raise _MagnitudeError(where, value)
     exponent = result.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -max_places:
         quantum = Decimal(1).scaleb(-max_places)

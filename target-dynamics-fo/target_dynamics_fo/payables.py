@@ -666,6 +666,17 @@ class PayablesSync:
                 f"{label}: " + "; ".join(exc.problems),
                 f"correct the payment or the mapping as listed, {hint}",
             )
+        if not invoice.amount:
+            # An AP invoice of zero is an empty document to F&O: never create one.
+            return self._finish(
+                record,
+                outcomes.SKIPPED,
+                le,
+                None,
+                account,
+                f"{label}{who}: nothing to post, the payment's amount is zero; no invoice was "
+                "created",
+            )
         ref = self._reference()
         fmt = DimensionFormat(ref.ledger_segments, ref.delimiter)
         expense = [line for line in invoice.lines if line.account_type == "Ledger"]

@@ -359,6 +359,17 @@ class PayrollProcessor:
                 f"{label}: " + "; ".join(problems),
                 f"correct the mapping or the payroll as listed, {hint}",
             )
+        if not any(line.debit or line.credit for line in journal.lines):
+            # F&O's Post journals job stops on a header without lines: never create one.
+            return self._record(
+                PostResult(
+                    payroll_uuid,
+                    outcomes.SKIPPED,
+                    reason=f"{label}: nothing to post, every amount of the payroll is zero; "
+                    "no journal was created",
+                ),
+                company_uuid,
+            )
         fmt = self.dimension_format()
         try:
             display = [

@@ -299,3 +299,19 @@ def test_dry_run_writes_nothing_and_counts_new_vendors_as_there(
     assert sync.summary.failures == []
     assert [v for v in dyn.entities["VendorsV2"] if v["VendorAccountNumber"] == VENDOR] == []
     assert headers(dyn) == []
+
+
+def test_a_zero_payment_creates_no_empty_invoice(dyn: DynamicsSandbox, tmp_path: Path) -> None:
+    sync = sync_for(dyn, tmp_path)
+    sync.remember_contractor(contractor())
+    sync.sync_vendors()
+    zero = payment(
+        hours=Decimal("0.0"),
+        bonus=Decimal("0.0"),
+        reimbursement=Decimal("0.0"),
+        wage_total=Decimal("0.00"),
+    )
+    result = sync.payment(zero)
+    assert result.outcome == "skipped"
+    assert "nothing to post" in (result.reason or "")
+    assert headers(dyn) == []

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from .entities import NAMESPACE, EntityDef, enum_members
@@ -237,6 +237,10 @@ def parse_key_predicate(entity: EntityDef, predicate: str) -> dict[str, Any]:
     return {k: coerce_value(entity, k, v) for k, v in values.items()}
 
 
+AMOUNT_COLUMN_LIMIT = Decimal(10) ** 26
+SIX_PLACES = Decimal("0.000001")
+
+
 def _strip_quoted(text: str) -> str:
     return re.sub(r"'(?:[^']|'')*'", "", text)
 
@@ -256,9 +260,12 @@ def coerce_value(entity: EntityDef, name: str, value: Any, *, from_json: bool = 
         if from_json and isinstance(value, str):
             raise _type_error(entity, name, value, "Edm.Decimal")
         try:
-            return Decimal(value)
+            number = Decimal(value)
         except InvalidOperation as exc:
             raise _type_error(entity, name, value, "Edm.Decimal") from exc
+        if not _fits_amount_column(number):
+            raise _type_error(entity, name, value, "Edm.Decimal")
+        return number
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise _type_error(entity, name, value, "Edm.Int64")
@@ -284,6 +291,18 @@ def coerce_value(entity: EntityDef, name: str, value: Any, *, from_json: bool = 
     if not isinstance(value, str):
         raise _type_error(entity, name, value, "Edm.String")
     return value
+
+
+def _fits_amount_column(number: Decimal) -> bool:
+    """F&O's amount columns are numeric(32,6): finite, under 10^26, at most 6 decimals."""
+    if not number.is_finite() or abs(number) >= AMOUNT_COLUMN_LIMIT:
+        return False
+    exponent = number.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent >= -6:
+        return True
+    with localcontext() as ctx:
+        ctx.prec = 60  # 32 digits fit; the default 28 would raise on large amounts
+        return number == number.quantize(SIX_PLACES)
 
 
 def _type_error(entity: EntityDef, name: str, value: Any, edm: str) -> ODataError:
