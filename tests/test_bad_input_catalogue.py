@@ -605,9 +605,32 @@ def test_a_line_that_is_not_json_stops_the_run(
         "a message cut in the middle (what a killed tap leaves)",
         run.returncode,
         run.stderr,
-        ("json",),
+        ("json", "line 4", "rerun"),
         fresh_dynamics,
     )
+
+
+def test_blank_lines_in_the_input_are_skipped(
+    summit_messages: list[Message],
+    fresh_dynamics: DynamicsSandbox,
+    target_config_file: Path,
+) -> None:
+    messages, _payroll = one_payroll(summit_messages)
+    text = "\n" + text_of(messages).replace("\n", "\n\n", 3) + "\n  \n"
+    run = run_target(target_config_file, text)
+    problems = [] if run.returncode == 0 else [f"the run exited {run.returncode}"]
+    if len(journal_headers(fresh_dynamics)) != 1:
+        problems.append(f"{len(journal_headers(fresh_dynamics))} journals, not 1")
+    record(
+        "bad_input",
+        "blank lines in the input",
+        "empty and whitespace-only lines between Singer messages",
+        "skipped, as other Singer targets do; the payroll posts",
+        "; ".join(problems) or "skipped; the payroll posted once",
+        passed=not problems,
+        source=SOURCE,
+    )
+    assert not problems, (problems, run.stderr[-3000:])
 
 
 # ------------------------------------------------------------------ Gusto-side cases

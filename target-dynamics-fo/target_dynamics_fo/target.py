@@ -30,6 +30,7 @@ from target_dynamics_fo.mapping import load_mapping
 from target_dynamics_fo.payables import PayablesSync
 from target_dynamics_fo.people import PeopleSync
 from target_dynamics_fo.processor import PayrollProcessor
+from target_dynamics_fo.reader import PayrollInputReader
 from target_dynamics_fo.settings import build_client
 from target_dynamics_fo.sinks import SINKS, IgnoredSink
 
@@ -96,6 +97,7 @@ class Runtime:
 class TargetDynamicsFO(Target):
     name = "target-dynamics-fo"
     default_sink_class = IgnoredSink
+    message_reader_class = PayrollInputReader
     # One Dynamics user, one journal at a time: parallel drains would only earn 429s and make
     # the order of postings (and of the audit trail) unpredictable.
     max_parallelism = 1
