@@ -8,6 +8,7 @@ run starts fresh sandboxes, a fresh credential store and a fresh audit trail und
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -144,7 +145,7 @@ def main() -> int:
 
         env["TAP_GUSTO_API_URL"] = gusto["url"]
         step("Installing the Meltano plugins (first time only)")
-        run([str(BIN / "meltano"), "install"], env, quiet=True)
+        install_plugins(env)
         subprocess.run(
             [str(BIN / "meltano"), "state", "clear", "--force", STATE_ID],
             cwd=ROOT,
@@ -211,6 +212,32 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     return 0
+
+
+def install_plugins(env: dict[str, str]) -> None:
+    """`meltano install`, unless what it installs is unchanged since it last ran here.
+
+    The plugins are installed editable, so code changes need no reinstall; only meltano.yml or
+    a package's dependencies (its pyproject.toml) do. Saves ~12 s of CPU on every later demo.
+    """
+    inputs = [ROOT / "meltano.yml", *sorted(ROOT.glob("*/pyproject.toml"))]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in inputs)).hexdigest()
+    stamp = ROOT / ".meltano" / "gusto-dynamics-installed.sha256"
+    executables = [
+        ROOT / ".meltano" / "extractors" / "tap-gusto" / "venv" / "bin" / "tap-gusto",
+        ROOT
+        / ".meltano"
+        / "loaders"
+        / "target-dynamics-fo"
+        / "venv"
+        / "bin"
+        / "target-dynamics-fo",
+    ]
+    if stamp.exists() and stamp.read_text() == digest and all(p.exists() for p in executables):
+        print("already installed (meltano.yml and the packages' dependencies are unchanged)")
+        return
+    run([str(BIN / "meltano"), "install"], env, quiet=True)
+    stamp.write_text(digest)
 
 
 def ledger_agrees_with_gusto(gusto: dict[str, Any], dyn: dict[str, Any]) -> bool:
