@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from gd_vault.faultpoints import hit
+from gd_vault.redact import run_cli
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.helpers._state import StateWriter
@@ -288,5 +289,10 @@ class TapGusto(Tap):
         return ConnectionRegistry(build)
 
 
+def main() -> None:
+    """The tap-gusto command: the SDK's command line, errors as one line (``run_cli``)."""
+    run_cli("tap-gusto", TapGusto.cli)
+
+
 if __name__ == "__main__":
-    TapGusto.cli()
+    main()

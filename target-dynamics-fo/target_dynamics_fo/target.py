@@ -11,6 +11,7 @@ from types import FrameType
 from typing import Any
 
 from gd_vault.faultpoints import hit
+from gd_vault.redact import run_cli
 from singer_sdk import typing as th
 from singer_sdk.exceptions import InvalidRecord, RecordsWithoutSchemaException
 from singer_sdk.sinks import Sink
@@ -386,5 +387,10 @@ class TargetDynamicsFO(Target):
             sys.exit(1)
 
 
+def main() -> None:
+    """The target-dynamics-fo command: the SDK's command line, errors as one line."""
+    run_cli("target-dynamics-fo", TargetDynamicsFO.cli)
+
+
 if __name__ == "__main__":
-    TargetDynamicsFO.cli()
+    main()

@@ -6,7 +6,8 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -191,3 +192,26 @@ def install_log_redaction() -> None:
     current = logging.getLogRecordFactory()
     if not isinstance(current, _ScrubbingRecordFactory):
         logging.setLogRecordFactory(_ScrubbingRecordFactory(current))
+
+
+def run_cli(program: str, cli: Callable[[], Any], argv: Sequence[str] | None = None) -> None:
+    """Run a plugin's command line; an error ends it with one scrubbed line, not a traceback.
+
+    Users (and Meltano's log) get ``program: ErrorType: message`` with the fix the message
+    names; ``--log-level debug`` keeps Python's traceback for whoever debugs the plugin.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = any(
+        arg.lower() == "--log-level=debug"
+        or (arg == "--log-level" and index + 1 < len(args) and args[index + 1].lower() == "debug")
+        for index, arg in enumerate(args)
+    )
+    try:
+        cli()
+    except Exception as exc:
+        if debug:
+            raise
+        # The error last: schedulers and Meltano show a failed run's final line.
+        sys.stderr.write(f"{program}: run with --log-level debug for a traceback\n")
+        sys.stderr.write(f"{program}: {type(exc).__name__}: {scrub(str(exc))}\n")
+        sys.exit(1)
