@@ -55,7 +55,7 @@ class Period:
         return isinstance(day, date) and self.start <= day <= self.end
 
 
-# An account × dimensions cell: (legal entity, main account, dimension values in the active
+# An account x dimensions cell: (legal entity, main account, dimension values in the active
 # ledger format's order, blanks as "").
 AccountKey = tuple[str, str, tuple[str, ...]]
 
@@ -313,17 +313,7 @@ class Report:
 
     @property
     def breaks(self) -> int:
-        return sum(
-            1
-            for row in (
-                *self.payrolls,
-                *self.accounts,
-                *self.departments,
-                *self.people,
-                *self.payments,
-            )
-            if row.is_break
-        )
+        return sum(self.section_breaks().values())
 
     @property
     def agrees(self) -> bool:
@@ -331,11 +321,11 @@ class Report:
 
     def section_breaks(self) -> dict[str, int]:
         return {
-            "payrolls": sum(r.is_break for r in self.payrolls),
-            "accounts": sum(r.is_break for r in self.accounts),
-            "headcount": sum(r.is_break for r in self.departments)
-            + sum(r.is_break for r in self.people),
-            "contractors": sum(r.is_break for r in self.payments),
+            "payrolls": sum(1 for r in self.payrolls if r.is_break),
+            "accounts": sum(1 for r in self.accounts if r.is_break),
+            "headcount": sum(1 for r in self.departments if r.is_break)
+            + sum(1 for r in self.people if r.is_break),
+            "contractors": sum(1 for r in self.payments if r.is_break),
         }
 
     def totals(self) -> dict[str, Decimal]:
@@ -546,10 +536,14 @@ def _active(employments: Iterable[FoEmployment], period: Period) -> dict[tuple[s
 def _covers(line: tuple[str, ...], part: tuple[str, ...]) -> bool:
     """A wage line belongs to a department part when it carries every value the part sets
     (the location adds its own values, e.g. a cost center, that the department does not)."""
-    return any(part) and all(not want or have == want for have, want in zip(line, part, strict=False))
+    return any(part) and all(
+        not want or have == want for have, want in zip(line, part, strict=False)
+    )
 
 
-def _headcount(inputs: Inputs, journals: list[FoJournal]) -> tuple[list[DepartmentRow], list[PersonRow]]:
+def _headcount(
+    inputs: Inputs, journals: list[FoJournal]
+) -> tuple[list[DepartmentRow], list[PersonRow]]:
     period = inputs.period
     people = {(p.legal_entity, p.employee_uuid): p for p in inputs.people}
     active = _active(inputs.employments, period)
@@ -651,12 +645,12 @@ def _headcount(inputs: Inputs, journals: list[FoJournal]) -> tuple[list[Departme
 
 def _payment_rows(inputs: Inputs) -> list[PaymentRow]:
     invoices: dict[tuple[str, str], list[FoInvoice]] = defaultdict(list)
-    for invoice in inputs.invoices:
-        invoices[(invoice.legal_entity, invoice.batch_number.casefold())].append(invoice)
+    for each in inputs.invoices:
+        invoices[(each.legal_entity, each.batch_number.casefold())].append(each)
     rows = []
     for payment in sorted(inputs.payments, key=lambda p: (p.payment_date, p.contractor)):
         found = invoices.get((payment.legal_entity, payment.batch_number.casefold()), [])
-        invoice = found[0] if found else None
+        invoice: FoInvoice | None = found[0] if found else None
         if invoice is None:
             status = NO_INVOICE
             fix = (

@@ -26,7 +26,8 @@ from target_dynamics_fo.journal import (
     payroll_content_hash,
     split_display_value,
 )
-from target_dynamics_fo.mapping import CompanyMapping, Mapping as MappingFile, MappingError
+from target_dynamics_fo.mapping import CompanyMapping, MappingError
+from target_dynamics_fo.mapping import Mapping as MappingFile
 from target_dynamics_fo.money import parse_amount
 from target_dynamics_fo.people import PeopleError, desired_worker
 from target_dynamics_fo.processor import employee_ref
@@ -77,7 +78,8 @@ def _day(value: Any) -> dt.date | None:
 
 
 def _money(value: Any, where: str) -> Decimal:
-    return parse_amount(ZERO if value is None else value, where=where)
+    amount: Decimal = parse_amount(ZERO if value is None else value, where=where)
+    return amount
 
 
 def gusto_today(reader: CompanyReader) -> tuple[dt.date, dict[str, Any]]:
@@ -167,16 +169,18 @@ def read_gusto(
     legal_entity = mapping.legal_entity.lower()
     for uuid in listed:
         record = _payroll_record(reader, company, uuid)
-        totals = {
-            str(k): _money(v, f"totals.{k}") for k, v in (record.get("totals") or {}).items()
-        }
+        totals = {str(k): _money(v, f"totals.{k}") for k, v in (record.get("totals") or {}).items()}
         expected: tuple[Line, ...] = ()
         error = None
         try:
             journal = build_journal(record, refs, mapping)
             expected = tuple(
                 Line(
-                    (legal_entity, x.main_account, tuple(x.dimensions.get(s, "") for s in segments)),
+                    (
+                        legal_entity,
+                        x.main_account,
+                        tuple(x.dimensions.get(s, "") for s in segments),
+                    ),
                     x.debit,
                     x.credit,
                     x.component,
@@ -223,7 +227,7 @@ def read_gusto(
     return out
 
 
-def _payment(
+def _payment(  # noqa: PLR0917 - one reader's context, passed through
     payment: dict[str, Any],
     group: Mapping[str, Any],
     contractors: Mapping[str, Mapping[str, Any]],
@@ -259,9 +263,7 @@ def _payment(
         label,
         _day(payment.get("date")) or dt.date.min,
         amount,
-        journal_batch_number(
-            mapping.journal_number_prefix, company, f"contractor-payment:{uuid}"
-        ),
+        journal_batch_number(mapping.journal_number_prefix, company, f"contractor-payment:{uuid}"),
         error,
     )
 
@@ -463,9 +465,7 @@ def department_dimensions(
             shares = company.dimension_shares(None, title or None, None)
         except MappingError:
             continue
-        out[title] = tuple(
-            tuple(s.dimensions.get(name, "") for name in segments) for s in shares
-        )
+        out[title] = tuple(tuple(s.dimensions.get(name, "") for name in segments) for s in shares)
     return out
 
 
