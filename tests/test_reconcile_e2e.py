@@ -319,3 +319,101 @@ def test_journal_posted_twice(world: World, capsys: pytest.CaptureFixture[str]) 
     assert Decimal(row["F&O debit"]) == 2 * Decimal(row["Gusto journal debit"])
     world.dyn.delete_journal(company, copy)
     clean(world, capsys)
+
+
+def test_amount_changed_in_gusto_after_posting(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payroll = november_payrolls(world.gusto)[0]
+    batch = _batch_of(clean(world, capsys), payroll["uuid"])
+    world.gusto.correct_payroll(payroll["uuid"], Decimal("125.50"))
+    changed = reconcile(world, capsys)
+    assert changed.code == 1
+    (row,) = changed.rows("payrolls", payroll=payroll["uuid"][:8])
+    assert row["status"] == "changed in Gusto after posting"
+    assert f"reverse {batch}" in row["fix"] and "replay" in row["fix"]
+    # The journal still holds the old figures; Gusto's side has the correction.
+    expected = world.gusto.payroll_expected(payroll["uuid"])["totals"]["gross_pay"]
+    assert Decimal(row["Gusto gross pay"]) == Decimal(expected)
+    assert Decimal(row["Gusto journal debit"]) - Decimal(row["F&O debit"]) == Decimal("125.50")
+    wages = [a for a in changed.breaks("accounts") if a["main account"] == "600120"]
+    assert [Decimal(a["journals - Gusto"]) for a in wages] == [Decimal("-125.50")]
+
+    # The fix: reverse the journal in F&O (the sandbox deletes it), read Gusto again, post.
+    legal_entity = row["legal entity"]
+    world.dyn.delete_journal(legal_entity, batch)
+    world.pipeline()
+    world.post_all()
+    clean(world, capsys)
+
+
+def test_hire_not_in_f_and_o(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    clean(world, capsys)
+    company = world.gusto.company_uuids[1]
+    hired = world.gusto.hire_employee(
+        company_uuid=company, first_name="Nora", last_name="Late", hire_date="2026-11-23"
+    )
+    missing = reconcile(world, capsys)
+    assert missing.code == 1
+    (row,) = [r for r in missing.breaks("people") if r["name"] == "Nora Late"]
+    assert row["event"] == "hire" and row["date"] == "2026-11-23" and row["in F&O"] == "NO"
+    assert "replay" in row["fix"]
+    assert missing.report["breaks_by_section"] == {
+        "payrolls": 0,
+        "accounts": 0,
+        "headcount": 1,
+        "contractors": 0,
+    }
+    world.pipeline()
+    result = clean(world, capsys)
+    assert result.rows("people", name="Nora Late")[0]["in F&O"] == "yes"
+    assert hired
+
+
+def test_contractor_payment_without_invoice(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = clean(world, capsys)
+    payment = before.report["sections"]["contractors"][0]
+    world.dyn.delete_journal(payment["legal entity"], payment["invoice journal"])
+    missing = reconcile(world, capsys)
+    assert missing.code == 1
+    (row,) = missing.breaks("contractors")
+    assert row["status"] == "no invoice" and row["payment"] == payment["payment"]
+    assert "replay-payment" in row["fix"]
+    assert Decimal(row["Gusto amount"]) == Decimal(payment["Gusto amount"])
+    world.replay()
+    unposted = reconcile(world, capsys)
+    (row,) = unposted.breaks("contractors")
+    assert unposted.code == 1 and row["status"] == "invoiced, not yet posted"
+    assert "post the journal in F&O" in row["fix"]
+    world.post_all()
+    clean(world, capsys)
+
+
+def test_gusto_outage_exits_2_with_a_clear_message(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.gusto.faults.set(drop_connection_next=50, paths=["/v1/"])
+    try:
+        down = reconcile(world, capsys)
+    finally:
+        world.gusto.faults.set(drop_connection_next=0, paths=[])
+    assert down.code == 2 and down.report == {}
+    assert "could not read Gusto" in down.err and "Nothing was compared" in down.err
+    assert "gusto-dynamics connect gusto" in down.err
+    clean(world, capsys)
+
+
+def test_dynamics_outage_exits_2_with_a_clear_message(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.dyn.faults["unavailable_next"] = 50
+    try:
+        down = reconcile(world, capsys)
+    finally:
+        world.dyn.faults["unavailable_next"] = 0
+    assert down.code == 2 and down.report == {}
+    assert "could not read Dynamics 365 F&O" in down.err and world.dyn.url in down.err
+    assert "gusto-dynamics connect dynamics" in down.err
+    clean(world, capsys)
