@@ -9,6 +9,7 @@ fix and checks the month is clean again (exit 0): the month-end routine of the R
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from gd_vault import Vault
 from gusto_dynamics.cli import main
 
 PERIOD = "2026-11"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 TAP_START = "2026-11-01"
 
 
@@ -416,4 +418,59 @@ def test_dynamics_outage_exits_2_with_a_clear_message(
     assert down.code == 2 and down.report == {}
     assert "could not read Dynamics 365 F&O" in down.err and world.dyn.url in down.err
     assert "gusto-dynamics connect dynamics" in down.err
+    clean(world, capsys)
+
+
+def chromium() -> str | None:
+    return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
+
+
+@pytest.mark.skipif(chromium() is None, reason=f"no Chromium on PATH ({', '.join(CHROMIUM_NAMES)})")
+def test_html_report_renders_in_headless_chromium(
+    world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    world.gusto.correct_payroll(november_payrolls(world.gusto)[-1]["uuid"], Decimal("10.00"))
+    result = reconcile(world, capsys, "--out", str(tmp_path), fmt="html")
+    assert result.code == 1
+    (page,) = tmp_path.glob("reconcile-*.html")
+    text = page.read_text()
+    # Self-contained: nothing to fetch (charts are data URIs), and no secret in it.
+    assert "http://" not in text and "https://" not in text and "<link" not in text
+    for secret in (world.dyn.client_secret, world.gusto.client_secret):
+        assert secret not in text
+    browser = chromium()
+    assert browser is not None
+    run = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    dom = run.stdout
+    console = [x for x in run.stderr.splitlines() if "CONSOLE" in x or "Uncaught" in x]
+    assert console == []
+    assert 'data-ready="yes"' in dom
+    assert 'id="summary" class="breaks"' in dom
+    for section in ("payrolls", "accounts", "headcount", "people", "contractors"):
+        assert f'id="table-{section}"' in dom
+    assert dom.count('class="chart"') >= 2
+    assert dom.count('data-rendered="true"') >= 2 and 'data-rendered="false"' not in dom
+    assert "changed in Gusto after posting" in dom
+    # Leave the month clean for whatever runs next.
+    row = json.loads(json.dumps(reconcile(world, capsys).breaks("payrolls")[0]))
+    world.dyn.delete_journal(row["legal entity"], row["journal"])
+    world.pipeline()
+    world.post_all()
     clean(world, capsys)

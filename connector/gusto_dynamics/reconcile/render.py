@@ -333,6 +333,7 @@ img.chart{max-width:100%;border:1px solid #ddd;margin:0.5em 1em 0.5em 0}
 """
 
 # Sorts a table by the clicked column: numbers by value (commas ignored), text otherwise.
+# On load it marks each chart drawn or not, so a headless browser can tell (data-rendered).
 _SCRIPT = """
 document.querySelectorAll('table.sortable th').forEach(function(th){
   th.addEventListener('click',function(){
@@ -347,6 +348,12 @@ document.querySelectorAll('table.sortable th').forEach(function(th){
       return asc?c:-c;});
     rows.forEach(function(r){body.appendChild(r);});
   });
+});
+window.addEventListener('load',function(){
+  document.querySelectorAll('img.chart').forEach(function(img){
+    img.dataset.rendered=String(img.complete&&img.naturalWidth>0);
+  });
+  document.body.dataset.ready='yes';
 });
 """
 
