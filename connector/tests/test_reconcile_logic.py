@@ -271,3 +271,20 @@ def test_every_format_carries_the_same_figures(tmp_path: Path) -> None:
     assert page.count("<img class='chart'") == 2 and "data:image/png;base64," in page
     assert "id='summary' class='breaks'" in page
     assert "id='summary' class='ok'" in render.to_html(reconcile(inputs()))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--period", "2026-13"],
+        ["--from", "2026-11-01"],
+        ["--from", "2026-11-30", "--to", "2026-11-01"],
+    ],
+)
+def test_a_reconciliation_that_cannot_start_exits_2(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gusto_dynamics.cli import main  # noqa: PLC0415 - the CLI, only for this test
+
+    assert main(["--vault", str(tmp_path / "none.enc"), "reconcile", *args]) == 2
+    assert capsys.readouterr().err.startswith("error: ")

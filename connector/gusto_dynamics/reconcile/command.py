@@ -2,7 +2,8 @@
 on the right accounts and dimensions, and does the headcount agree?
 
 Exit codes, for a scheduler that runs it after each payroll and alerts: 0 everything agrees,
-1 at least one break (each names its fix), 2 a system could not be read.
+1 at least one break (each names its fix), 2 nothing could be compared (a system could not be
+read, or the command's own settings are wrong).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gd_vault import VaultError
 from target_dynamics_fo.client import ODataClient
 from target_dynamics_fo.mapping import CompanyMapping, MappingError, load_mapping
 from target_dynamics_fo.settings import SettingsError, connection_from_config
@@ -116,6 +118,15 @@ def _fo_client(args: argparse.Namespace, vault_path: Path, data: dict[str, Any])
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Anything that stops the comparison exits 2, so that 1 always means "breaks to fix".
+    try:
+        return _reconcile(args)
+    except (CommandError, VaultError) as exc:
+        emit(f"error: {exc}", sys.stderr)
+        return EXIT_UNREADABLE
+
+
+def _reconcile(args: argparse.Namespace) -> int:
     period = parse_period(args)
     try:
         mapping = load_mapping(args.mapping)

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,11 +87,8 @@ def gusto_today(reader: CompanyReader) -> tuple[dt.date, dict[str, Any]]:
     """Gusto's own date (its ``Date`` header) and the company record, in one request."""
     response = reader.get(f"/v1/companies/{reader.company_uuid}", {})
     sent = response.headers.get("Date")
-    today = (
-        dt.datetime.strptime(sent, "%a, %d %b %Y %H:%M:%S %Z").date()
-        if sent
-        else dt.datetime.now(dt.UTC).date()
-    )
+    # Without a Date header (never seen from Gusto) the horizon counts from this machine's day.
+    today = parsedate_to_datetime(sent).date() if sent else dt.datetime.now(dt.UTC).date()
     body = response.json(parse_float=Decimal)
     return today, body if isinstance(body, dict) else {}
 
