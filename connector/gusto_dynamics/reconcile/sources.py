@@ -125,7 +125,7 @@ def read_gusto(
 ) -> GustoCompany:
     company = mapping.company_uuid
     today, info = gusto_today(reader)
-    name = str(info.get("trade_name") or info.get("name") or mapping.name or company)
+    name = str(info.get("name") or info.get("trade_name") or mapping.name or company)
     out = GustoCompany(company, name)
     base = f"/v1/companies/{company}"
     employees = reader.get_all(base + "/employees")
