@@ -329,7 +329,7 @@ th,td{border:1px solid #ccc;padding:3px 6px;text-align:left}
 th{background:#eee;cursor:pointer;user-select:none}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.break td{background:#fff0f0}
-img.chart{max-width:100%;border:1px solid #ddd;margin:0.5em 1em 0.5em 0}
+img.chart{max-width:calc(50% - 1.5em);border:1px solid #ddd;margin:0.5em 1em 0.5em 0}
 """
 
 # Sorts a table by the clicked column: numbers by value (commas ignored), text otherwise.
