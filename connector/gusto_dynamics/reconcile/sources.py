@@ -285,6 +285,12 @@ def _range(name: str, period: Period) -> str:
     )
 
 
+def _named(scoped: str, names: Iterable[str]) -> str:
+    """Headers of the connector's journal names only (``in`` is not supported by F&O)."""
+    either = " or ".join(f"JournalName eq {odata_literal(n)}" for n in sorted(names))
+    return f"{scoped} and ({either})"
+
+
 def read_fo(client: ODataClient, companies: Iterable[CompanyMapping], period: Period) -> FoSide:
     companies = list(companies)
     ref = load_reference(client, [c.legal_entity for c in companies])
@@ -303,8 +309,9 @@ def read_fo(client: ODataClient, companies: Iterable[CompanyMapping], period: Pe
         names = {c.journal_name for c in companies if c.legal_entity.lower() == legal_entity}
         headers = {
             str(h["JournalBatchNumber"]).casefold(): h
-            for h in client.get_all("LedgerJournalHeaders", filter=scoped, cross_company=True)
-            if str(h.get("JournalName")) in names
+            for h in client.get_all(
+                "LedgerJournalHeaders", filter=_named(scoped, names), cross_company=True
+            )
         }
         lines: dict[str, list[Line]] = {}
         dates: dict[str, dt.date | None] = {}
@@ -337,22 +344,25 @@ def read_fo(client: ODataClient, companies: Iterable[CompanyMapping], period: Pe
                     dates.get(number),
                 )
             )
-        numbers = set(lines)
-        for row in client.iter_all(
-            "GeneralJournalAccountEntries", filter=_range("AccountingDate", period)
-        ):
-            if str(row.get("LedgerName") or "").lower() != legal_entity:
+        # Only the posted ledger of the journals found: one small query per journal, never a
+        # month of the whole ledger.
+        for journal in side.journals:
+            if journal.legal_entity != legal_entity or not journal.posted:
                 continue
-            if str(row.get("JournalNumber") or "").casefold() not in numbers:
-                continue
-            side.ledger.append(
-                LedgerEntry(
-                    legal_entity,
-                    str(row["JournalNumber"]),
-                    account(str(row.get("AccountDisplayValue") or ""), legal_entity),
-                    Decimal(row.get("AccountingCurrencyAmount") or 0),
+            for row in client.iter_all(
+                "GeneralJournalAccountEntries",
+                filter=f"JournalNumber eq {odata_literal(journal.batch_number)}",
+            ):
+                if str(row.get("LedgerName") or "").lower() != legal_entity:
+                    continue
+                side.ledger.append(
+                    LedgerEntry(
+                        legal_entity,
+                        str(row["JournalNumber"]),
+                        account(str(row.get("AccountDisplayValue") or ""), legal_entity),
+                        Decimal(row.get("AccountingCurrencyAmount") or 0),
+                    )
                 )
-            )
         invoice_names = {
             c.contractors.invoice_journal_name
             for c in companies
@@ -360,8 +370,11 @@ def read_fo(client: ODataClient, companies: Iterable[CompanyMapping], period: Pe
         }
         invoice_headers = {
             str(h["JournalBatchNumber"]).casefold(): h
-            for h in client.get_all("VendInvoiceJournalHeaders", filter=scoped, cross_company=True)
-            if str(h.get("JournalName")) in invoice_names
+            for h in client.get_all(
+                "VendInvoiceJournalHeaders",
+                filter=_named(scoped, invoice_names),
+                cross_company=True,
+            )
         }
         owed: dict[str, Decimal] = {}
         for row in client.iter_all(
