@@ -28,6 +28,7 @@ STATE_DIR = ROOT / ".sandbox"
 WORK = ROOT / ".gusto-dynamics" / "sandbox"
 STATE_ID = "sandbox:tap-gusto-to-target-dynamics-fo"
 JOURNAL_PREFIX = "GUS"  # journal_number_prefix in config/mapping.yml
+LEGAL_ENTITIES = ("rsc", "sbc")  # legal_entity of the companies in config/mapping.yml
 
 
 def step(title: str) -> None:
@@ -201,6 +202,31 @@ def main() -> int:
             audit_env,
         )
 
+        step("Month-end close: F&O's Post journals job runs, then gusto-dynamics reconcile")
+        period = last_month(gusto["url"])
+        for legal_entity in LEGAL_ENTITIES:
+            posted = requests.post(
+                f"{dyn['url']}/_sandbox/journals/{legal_entity}/post",
+                verify=dyn["ca_bundle"],
+                timeout=120,
+            )
+            posted.raise_for_status()
+        reports = WORK / "reports"
+        run(
+            [
+                "gusto-dynamics",
+                "reconcile",
+                "--period",
+                period,
+                "--audit-db",
+                str(WORK / "audit.sqlite"),
+                "--out",
+                str(reports),
+            ],
+            env,
+        )
+        print(f"HTML report: {reports / f'reconcile-{period}.html'}")
+
         print(f"\nAudit trail: {WORK / 'audit.sqlite'}")
         print(
             "Try: target-dynamics-fo-audit --audit-db .gusto-dynamics/sandbox/audit.sqlite failures"
@@ -238,6 +264,13 @@ def install_plugins(env: dict[str, str]) -> None:
         return
     run([str(BIN / "meltano"), "install"], env, quiet=True)
     stamp.write_text(digest)
+
+
+def last_month(gusto_url: str) -> str:
+    """The month before Gusto's today (YYYY-MM): the period a month-end close reconciles."""
+    info = requests.get(f"{gusto_url}/_sandbox/info", timeout=30).json()
+    first = dt.date.fromisoformat(info["today"]).replace(day=1)
+    return f"{first - dt.timedelta(days=1):%Y-%m}"
 
 
 def ledger_agrees_with_gusto(gusto: dict[str, Any], dyn: dict[str, Any]) -> bool:

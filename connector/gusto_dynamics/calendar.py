@@ -15,10 +15,11 @@ import json
 import logging
 import shlex
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -189,22 +190,35 @@ class CompanyReader:
 
     def get_all(self, path: str, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            response = self._get(path, {**(params or {}), "page": str(page), "per": "100"})
-            body = response.json()
+        for _response, body in self.pages(path, params):
             if not isinstance(body, list):
                 raise CalendarError(f"company {self.company_uuid}: {path} did not return a list")
             rows.extend(r for r in body if isinstance(r, dict))
+        return rows
+
+    def pages(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        items: Callable[[Any], list[Any]] = lambda body: body if isinstance(body, list) else [],
+    ) -> Iterator[tuple[requests.Response, Any]]:
+        """Every page of a ``page``/``per`` list (bodies parsed with money as ``Decimal``);
+        ``items`` finds the paged list in a body (an object such as a payroll pages its
+        ``employee_compensations``)."""
+        page = 1
+        while True:
+            response = self.get(path, {**(params or {}), "page": str(page), "per": "100"})
+            body = response.json(parse_float=Decimal)
+            yield response, body
             total_pages = response.headers.get("X-Total-Pages")
             if total_pages is not None:
                 if page >= int(total_pages):
-                    return rows
-            elif len(body) < 100:
-                return rows
+                    return
+            elif len(items(body)) < 100:
+                return
             page += 1
 
-    def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
+    def get(self, path: str, params: Mapping[str, str]) -> requests.Response:
         url = self.api_url + path
         headers = {"Accept": "application/json", "X-Gusto-API-Version": DEFAULT_API_VERSION}
         for attempt in range(4):

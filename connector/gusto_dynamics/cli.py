@@ -37,6 +37,7 @@ COMMAND_MODULES: list[str] = [
     "gusto_dynamics.status",
     "gusto_dynamics.webhooks.cli",
     "gusto_dynamics.calendar",
+    "gusto_dynamics.reconcile.command",
 ]
 
 EXIT_OK = 0

@@ -269,6 +269,14 @@ class DynamicsSandbox:
     def post_journal(self, data_area_id: str, journal_batch_number: str) -> dict[str, Any]:
         return self.service.post_journal(data_area_id, journal_batch_number)
 
+    def post_journals(
+        self, data_area_id: str, journal_name: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self.service.post_journals(data_area_id, journal_name)
+
+    def delete_journal(self, data_area_id: str, journal_batch_number: str) -> dict[str, Any]:
+        return self.service.delete_journal(data_area_id, journal_batch_number)
+
     def configure(self, **settings: Any) -> dict[str, Any]:
         if "token_lifetime" in settings:
             self.token_lifetime = int(settings.pop("token_lifetime"))
@@ -717,6 +725,16 @@ class DynamicsSandbox:
             if m and method == "POST":
                 return json_response(
                     200, self.post_journal(unquote(m.group(1)), unquote(m.group(2)))
+                )
+            m = re.fullmatch(r"/_sandbox/journals/([^/]+)/post", path)
+            if m and method == "POST":
+                name = payload.get("journal_name") if isinstance(payload, dict) else None
+                posted = self.post_journals(unquote(m.group(1)), name)
+                return json_response(200, {"journals": posted})
+            m = re.fullmatch(r"/_sandbox/journals/([^/]+)/([^/]+)", path)
+            if m and method == "DELETE":
+                return json_response(
+                    200, self.delete_journal(unquote(m.group(1)), unquote(m.group(2)))
                 )
         except ODataError as err:
             return json_response(err.status, {"error": err.message})

@@ -1037,6 +1037,68 @@ class FnoService:
                 ),
             }
 
+    def post_journals(self, company: str, journal_name: str | None = None) -> list[dict[str, Any]]:
+        """One run of the recurring "Post journals" batch job with late selection: every
+        unposted journal of the company (of ``journal_name`` if given), general journals and
+        vendor invoice journals alike. A journal that cannot post stays unposted, as with
+        F&O's "Transfer errors" off; its error is in the result."""
+        company = company.lower()
+        results: list[dict[str, Any]] = []
+        for header_set in ("LedgerJournalHeaders", "VendInvoiceJournalHeaders"):
+            for header in sorted(
+                self.store.rows(header_set), key=lambda h: str(h["JournalBatchNumber"])
+            ):
+                if header["dataAreaId"] != company or header["IsPosted"] == "Yes":
+                    continue
+                if journal_name and str(header["JournalName"]).casefold() != (
+                    journal_name.casefold()
+                ):
+                    continue
+                try:
+                    results.append(self.post_journal(company, str(header["JournalBatchNumber"])))
+                except ODataError as err:
+                    results.append(
+                        {
+                            "dataAreaId": company,
+                            "JournalBatchNumber": header["JournalBatchNumber"],
+                            "IsPosted": "No",
+                            "error": err.message,
+                        }
+                    )
+        return results
+
+    def delete_journal(self, company: str, batch_number: str) -> dict[str, Any]:
+        """Test hook, not an F&O feature: remove a journal, its lines and, if it was posted,
+        its ledger entries, as if it had never reached F&O (posted journals cannot be deleted
+        in F&O; a reconciliation must still notice a journal that is not there)."""
+        company = company.lower()
+        key = {"dataAreaId": company, "JournalBatchNumber": batch_number}
+        with self.store.transaction():
+            for header_set in ("LedgerJournalHeaders", "VendInvoiceJournalHeaders"):
+                header = self.store.get(header_set, key)
+                if header is None:
+                    continue
+                line_set = header_set.replace("Headers", "Lines")
+                lines = self._lines_of(line_set, header)
+                for line in lines:
+                    self.store.delete(line_set, line)
+                entries = [
+                    e
+                    for e in self.store.rows("GeneralJournalAccountEntries")
+                    if e["LedgerName"] == company
+                    and str(e["JournalNumber"]).casefold() == batch_number.casefold()
+                ]
+                for entry in entries:
+                    self.store.delete("GeneralJournalAccountEntries", entry)
+                self.store.delete(header_set, header)
+                return {
+                    "dataAreaId": company,
+                    "JournalBatchNumber": header["JournalBatchNumber"],
+                    "deleted_lines": len(lines),
+                    "deleted_ledger_entries": len(entries),
+                }
+        raise ODataError(404, f"Journal {batch_number} does not exist in company {company}.")
+
     def _ledger_entry(
         self,
         header: dict[str, Any],

@@ -46,7 +46,7 @@ from gd_sandbox.gusto.model import (
     PayrollMeta,
     Termination,
 )
-from gd_sandbox.gusto.money import ZERO, fmt1
+from gd_sandbox.gusto.money import ZERO, fmt1, fmt2
 from gd_sandbox.gusto.oauth import SCOPES, SYSTEM_SCOPES, OAuthError, OAuthState, TokenRecord
 from gd_sandbox.gusto.payroll_calc import PayrollCalculator
 from gd_sandbox.gusto.webhooks import SUBSCRIPTION_TYPES, Webhooks
@@ -260,6 +260,7 @@ class GustoApp:
         add("POST", "/_sandbox/refresh_tokens", self.admin_mint, "open")
         add("GET", "/_sandbox/payrolls/{payroll_id}", self.admin_payroll, "open")
         add("POST", "/_sandbox/payrolls/{payroll_id}/process", self.admin_process, "open")
+        add("POST", "/_sandbox/payrolls/{payroll_id}/correct", self.admin_correct, "open")
         add("POST", "/_sandbox/employees/{employee_id}/terminate", self.admin_terminate, "open")
         add("POST", "/_sandbox/employees", self.admin_hire, "open")
         add("POST", "/_sandbox/webhooks/deliver", self.admin_deliver, "open")
@@ -1188,6 +1189,43 @@ class GustoApp:
 
     def admin_process(self, ctx: Ctx) -> Response:
         return Response.json(200, self.process_payroll(ctx.params["payroll_id"]))
+
+    def correct_payroll(self, payroll_uuid: str, amount: Decimal) -> dict[str, Any]:
+        """A correction Gusto makes to a processed payroll (a bonus paid late to its first
+        employee): gross, net and check amounts and the totals move by ``amount``, consistent
+        to the cent. Lets tests change a payroll after its journal was posted."""
+        with self.lock:
+            company, meta = self._meta_anywhere(payroll_uuid)
+            detail = self.detail(company, meta)
+            if detail is None or not detail.employee_compensations:
+                raise HttpError(
+                    422, "invalid_operation", f"Payroll {payroll_uuid} is not processed"
+                )
+            comp = detail.employee_compensations[0]
+            comp["fixed_compensations"].append(
+                {"name": "Bonus", "amount": fmt2(amount), "job_uuid": None}
+            )
+            for key in ("gross_pay", "net_pay", "check_amount"):
+                comp[key] = fmt2(Decimal(str(comp[key])) + amount)
+            detail.totals = self.calc.totals(detail.employee_compensations)
+            return {
+                "payroll_uuid": meta.uuid,
+                "company_uuid": company.uuid,
+                "employee_uuid": comp["employee_uuid"],
+                "totals": dict(detail.totals),
+            }
+
+    def admin_correct(self, ctx: Ctx) -> Response:
+        raw = parse_json_object(ctx.req).get("amount")
+        try:
+            amount = Decimal(str(raw))
+        except ArithmeticError:
+            raise HttpError(
+                422, "invalid_attribute_value", 'amount (e.g. "12.34") is required', "amount"
+            ) from None
+        if not amount.is_finite():
+            raise HttpError(422, "invalid_attribute_value", "amount must be finite", "amount")
+        return Response.json(200, self.correct_payroll(ctx.params["payroll_id"], amount))
 
     def terminate(self, employee_uuid: str, effective_date: date) -> dict[str, Any]:
         with self.lock:

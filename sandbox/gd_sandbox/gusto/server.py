@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -238,6 +239,9 @@ class GustoSandbox:
 
     def process_payroll(self, payroll_uuid: str) -> dict[str, Any]:
         return self.app.process_payroll(payroll_uuid)
+
+    def correct_payroll(self, payroll_uuid: str, amount: Decimal) -> dict[str, Any]:
+        return self.app.correct_payroll(payroll_uuid, amount)
 
     def terminate_employee(self, employee_uuid: str, effective_date: date) -> dict[str, Any]:
         return self.app.terminate(employee_uuid, effective_date)
