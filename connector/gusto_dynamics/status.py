@@ -12,13 +12,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from gd_vault import Vault, redact
+from target_dynamics_fo.audit import DEFAULT_AUDIT_DB
 
 from gusto_dynamics.cli import EXIT_OK, emit, open_vault
+
+# The target's audit_db setting as Meltano passes it.
+AUDIT_DB_ENV = "TARGET_DYNAMICS_FO_AUDIT_DB"
 
 
 def gusto_status_key(company_uuid: str) -> str:
@@ -153,6 +159,21 @@ def _print_text(report: Mapping[str, Any], vault: Vault) -> None:
             "    last check: "
             + _outcome(env["last_check_ok"], env["last_check_at"], env["last_check_message"])
         )
+    unsettled = report.get("without_outcome")
+    if unsettled:
+        emit("")
+        emit(f"Audit trail: {unsettled['audit_db']}")
+        left = unsettled["payrolls"] + unsettled["contractor_payments"]
+        emit(
+            f"  left without an outcome: {unsettled['payrolls']} payroll(s), "
+            f"{unsettled['contractor_payments']} contractor payment(s)"
+            + (
+                " (an interrupted run; the next run settles them, or see "
+                "`target-dynamics-fo-audit failures`)"
+                if left
+                else ""
+            )
+        )
     if report["other"]:
         emit("")
         emit("Other components")
@@ -160,9 +181,31 @@ def _print_text(report: Mapping[str, Any], vault: Vault) -> None:
             emit(f"  {key}: {json.dumps(value, sort_keys=True, default=str)}")
 
 
+def unsettled_documents(audit_db: Path) -> dict[str, int] | None:
+    """Payrolls and payments received but left without a final outcome (an interrupted run);
+    None when there is no audit trail at that path."""
+    if not audit_db.exists():
+        return None
+    # Imported here: the rest of `status` needs nothing of the target.
+    from target_dynamics_fo.audit import AuditStore  # noqa: PLC0415
+
+    store = AuditStore(audit_db)
+    try:
+        return {
+            "payrolls": len(store.awaiting_payrolls()),
+            "contractor_payments": len(store.awaiting_payments()),
+        }
+    finally:
+        store.close()
+
+
 def _status(args: argparse.Namespace) -> int:
     vault = open_vault(args)
     report = collect(vault.read())
+    audit_db = Path(args.audit_db or os.environ.get(AUDIT_DB_ENV) or DEFAULT_AUDIT_DB).expanduser()
+    unsettled = unsettled_documents(audit_db)
+    if unsettled is not None:
+        report["without_outcome"] = {"audit_db": str(audit_db), **unsettled}
     if args.json:
         emit(json.dumps({"store": str(vault.path), **report}, indent=2, sort_keys=True))
     else:
@@ -173,4 +216,9 @@ def _status(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status = subparsers.add_parser("status", help="show connected companies and environments")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--audit-db",
+        help=f"the target's audit trail, to count documents left without an outcome (default "
+        f"${AUDIT_DB_ENV}, else {DEFAULT_AUDIT_DB})",
+    )
     status.set_defaults(handler=_status)

@@ -107,3 +107,22 @@ def test_status_empty_store(
     assert main(["--vault", str(tmp_path / "none.enc"), "status"]) == 0
     out = capsys.readouterr().out
     assert "no company connected" in out and "no environment connected" in out
+
+
+def test_status_counts_documents_left_without_an_outcome(
+    store: Vault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18: an interrupted run's payrolls and payments show up in `status`."""
+    from target_dynamics_fo.audit import AuditStore  # noqa: PLC0415 - the target's own store
+
+    audit_db = tmp_path / "audit.sqlite"
+    audit = AuditStore(audit_db)
+    audit.store_payment({"uuid": "p-1", "company_uuid": "c-1", "contractor_uuid": "k-1"})
+    audit.close()
+    assert main(["status", "--audit-db", str(audit_db)]) == 0
+    text = capsys.readouterr().out
+    assert "left without an outcome: 0 payroll(s), 1 contractor payment(s)" in text
+    assert "the next run settles them" in text
+    assert main(["status", "--json", "--audit-db", str(audit_db)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["without_outcome"]["contractor_payments"] == 1
