@@ -732,3 +732,53 @@ def test_tampered_credential_store_is_refused_without_secrets(
         forbidden=(gusto_sandbox.client_secret, os.environ.get("GUSTO_DYNAMICS_VAULT_KEY", "")),
     )
     assert store.read_bytes() == bytes(blob), "the tampered store was overwritten"
+
+
+BROKEN_MAPPINGS = {
+    # (the mapping file's text, what the error must name)
+    "mapping that is not valid YAML": (
+        "version: 1\ncompanies:\n  - key: [unclosed\n",
+        ("mapping.yml", "line 3", "YAML"),
+    ),
+    "mapping with a wrong type": ("version: 1\ncompanies: 5\n", ("mapping.yml", "companies")),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_MAPPINGS))
+def test_a_broken_mapping_file_stops_the_run_with_its_place(
+    case: str,
+    summit_messages: list[Message],
+    fresh_dynamics: DynamicsSandbox,
+    credential_store: Path,
+    tmp_path: Path,
+) -> None:
+    text, needles = BROKEN_MAPPINGS[case]
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(text)
+    config = write_config(tmp_path, target_config(tmp_path, credential_store, mapping))
+    messages, _payroll = one_payroll(summit_messages)
+    run = run_target(config, text_of(messages))
+    check_failed_run(
+        case,
+        text.replace("\n", "⏎")[:60],
+        run.returncode,
+        run.stderr,
+        needles,
+        fresh_dynamics,
+        forbidden=("Traceback",),
+    )
+
+
+def test_a_state_message_without_a_value_stops_the_run(
+    fresh_dynamics: DynamicsSandbox, target_config_file: Path
+) -> None:
+    run = run_target(target_config_file, '{"type": "STATE"}\n')
+    check_failed_run(
+        "STATE message without a value",
+        '{"type": "STATE"} (no value)',
+        run.returncode,
+        run.stderr,
+        ("value",),
+        fresh_dynamics,
+        forbidden=("Traceback",),
+    )
