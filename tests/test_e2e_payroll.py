@@ -525,3 +525,30 @@ def test_payroll_data_at_rest_is_readable_by_its_owner_only(
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for folder in (tmp_path / "new", tmp_path / "new" / "audit", out):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+def test_payrolls_under_another_stream_name_fail_loudly_unless_mapped(
+    tap_output: str,
+    gusto_sandbox: GustoSandbox,
+    fresh_dynamics: DynamicsSandbox,
+    tmp_path: Path,
+    credential_store: Path,
+    mapping_file: Path,
+) -> None:
+    """Another tap or a stream map may call the stream `gusto_payrolls`: never a silent no-op."""
+    payrolls = set(some_payrolls(gusto_sandbox, 1))
+    renamed = "".join(
+        json.dumps({**m, "stream": f"gusto_{m['stream']}"} if "stream" in m else m) + "\n"
+        for m in map(json.loads, messages_for(tap_output, payrolls).splitlines())
+    )
+    plain = target_config(tmp_path, credential_store, mapping_file)
+    run = run_target(write_config(tmp_path, plain), renamed)
+    assert run.returncode != 0
+    assert "gusto_payrolls" in run.stderr and "stream_names" in run.stderr
+    assert fresh_dynamics.entities["LedgerJournalHeaders"] == []
+
+    streams = ("payrolls", "employees", "departments", "locations", "companies")
+    mapped = {**plain, "stream_names": {f"gusto_{name}": name for name in streams}}
+    run = run_target(write_config(tmp_path, mapped, "mapped.json"), renamed)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(fresh_dynamics.entities["LedgerJournalHeaders"]) == len(payrolls)

@@ -51,6 +51,7 @@ class _TargetSink(Sink):
 
     def _record_received(self, record: Record) -> None:
         hit("target.record.received")
+        self.owner.used_streams.add(self.stream_name)
         self.owner.runtime.audit.record_received(
             self.stream_name,
             _key(record, list(self.key_properties)),
@@ -149,7 +150,7 @@ class RecordedSink(_AuditedSink):
     """Streams kept in the audit trail only."""
 
 
-class IgnoredSink(RecordSink):
+class IgnoredSink(_TargetSink, RecordSink):
     """A stream this target does not use: one log line, then silence."""
 
     def setup(self) -> None:
@@ -159,7 +160,7 @@ class IgnoredSink(RecordSink):
         )
 
     def process_record(self, record: Record, context: Record) -> None:
-        return
+        self.owner.ignored_streams.add(self.stream_name)
 
 
 SINKS: dict[str, type[RecordSink] | type[BatchSink]] = {

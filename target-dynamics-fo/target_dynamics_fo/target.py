@@ -190,6 +190,21 @@ class TargetDynamicsFO(Target):
             default=DEFAULT_MAX_RETRIES,
             description="Most attempts for one Dynamics call.",
         ),
+        th.Property(
+            "stream_names",
+            th.ObjectType(additional_properties=th.StringType),
+            description="Incoming stream name -> the tap-gusto stream it carries, for taps or "
+            'stream maps that name them otherwise, e.g. {"gusto_payrolls": "payrolls"}. '
+            f"Streams this target uses: {', '.join(sorted(SINKS))}.",
+        ),
+        th.Property(
+            "allow_only_unused_streams",
+            th.BooleanType,
+            default=False,
+            description="End normally when every record belongs to a stream this target does "
+            "not use. Off by default: such a run usually means misnamed streams "
+            "(see stream_names), and it exits non-zero.",
+        ),
     ).to_dict()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -197,6 +212,9 @@ class TargetDynamicsFO(Target):
         self.gate = StopGate(self._stop)
         self.progress = Progress()
         self._state_written: dict[str, Any] | None = None
+        # Streams whose records arrived, by whether this target uses them.
+        self.used_streams: set[str] = set()
+        self.ignored_streams: set[str] = set()
         self._install_stop_handlers()
         self._settle_unfinished()
 
@@ -348,7 +366,27 @@ class TargetDynamicsFO(Target):
             ) from exc
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
-        return SINKS.get(stream_name, IgnoredSink)
+        return SINKS.get(self.stream_role(stream_name), IgnoredSink)
+
+    def stream_role(self, stream_name: str) -> str:
+        """Which tap-gusto stream ``stream_name`` carries (the stream_names setting)."""
+        return str((self.config.get("stream_names") or {}).get(stream_name, stream_name))
+
+    def _check_something_was_usable(self) -> None:
+        """Records arrived, but none of a stream this target posts: say so, exit non-zero."""
+        if self.config.get("allow_only_unused_streams"):
+            return
+        if self.ignored_streams and not self.used_streams:
+            self.logger.error(
+                "Records arrived for %s but for no stream this target posts (%s). If they "
+                "carry tap-gusto's streams under other names, map them with the stream_names "
+                'setting, e.g. {"%s": "payrolls"}; nothing was posted.',
+                ", ".join(sorted(self.ignored_streams)),
+                ", ".join(sorted(SINKS)),
+                sorted(self.ignored_streams)[0],
+            )
+            sys.stdout.flush()
+            sys.exit(1)
 
     def process_endofpipe(self) -> None:
         """Drain (post) and write state, sync workers, log the summaries; exit 1 on a failure.
@@ -358,6 +396,7 @@ class TargetDynamicsFO(Target):
         scheduler alerts without losing the work that succeeded.
         """
         super().process_endofpipe()
+        self._check_something_was_usable()
         runtime = self.runtime
         if not runtime.started("processor"):
             return
