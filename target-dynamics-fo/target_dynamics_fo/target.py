@@ -96,6 +96,8 @@ class Runtime:
 
 
 class TargetDynamicsFO(Target):
+    """Posts Gusto payrolls to Dynamics 365 F&O as balanced journals, exactly once."""
+
     name = "target-dynamics-fo"
     default_sink_class = IgnoredSink
     message_reader_class = PayrollInputReader
