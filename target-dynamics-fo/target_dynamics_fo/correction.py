@@ -129,7 +129,12 @@ def difference_lines(
         component = components[key]
         out.append(
             signed_line(
-                len(out) + 1, account, dims, amount, _text(text_prefix, component), component
+                len(out) + 1,
+                account,
+                dims,
+                amount,
+                text=_text(text_prefix, component),
+                component=component,
             )
         )
     return tuple(out)
