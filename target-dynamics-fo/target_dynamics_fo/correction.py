@@ -33,8 +33,6 @@ from target_dynamics_fo.journal import (
 )
 from target_dynamics_fo.money import ZERO, exact_arithmetic
 
-CorrectionMode = Literal["reverse_and_repost", "difference"]
-CORRECTION_MODES: tuple[CorrectionMode, ...] = ("reverse_and_repost", "difference")
 # Role of a document within one correction step: the first document (reversal or difference)
 # is the one looked up; the repost of a reverse-and-repost step is the second.
 DocumentRole = Literal["first", "repost"]
