@@ -9,16 +9,31 @@ correction code: the amended payroll posted alone on a fresh Dynamics.
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import json
 import os
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import run_target, target_config, write_config
+from e2e_support import (
+    SANDBOX_TODAY,
+    TargetRun,
+    fill_store,
+    run_target,
+    target_config,
+    tool,
+    write_config,
+)
 from gd_sandbox.dynamics import DynamicsSandbox
+from gd_sandbox.gusto import GustoSandbox
+from gd_vault import Vault
+from target_dynamics_fo.journal import journal_batch_number
 from test_bad_input_catalogue import (
+    SUMMIT,
     Message,
     _mapping_edit,
     latest_outcome,
@@ -33,10 +48,13 @@ __all__ = ["summit_messages"]  # the module fixture, shared with the bad-input c
 Ledger = dict[str, Decimal]
 
 
-def ledger(dyn: DynamicsSandbox) -> Ledger:
-    """Debit minus credit per account display value over every journal line in Dynamics."""
+def ledger(dyn: DynamicsSandbox, only: set[str] | None = None) -> Ledger:
+    """Debit minus credit per account display value over the journal lines in Dynamics (of
+    the journals numbered ``only``, else all)."""
     net: Ledger = {}
     for line in dyn.entities["LedgerJournalLines"]:
+        if only is not None and line["JournalBatchNumber"] not in only:
+            continue
         key = str(line["AccountDisplayValue"])
         amount = Decimal(str(line["DebitAmount"])) - Decimal(str(line["CreditAmount"]))
         net[key] = net.get(key, Decimal(0)) + amount
@@ -220,3 +238,124 @@ def test_a_lost_answer_to_the_correction_is_confirmed_by_lookup(
     assert len(descriptions(fresh_dynamics)) == 3
     outcome = latest_outcome(mode_config.parent / "audit.sqlite", payroll["payroll_uuid"])
     assert outcome is not None and outcome["outcome"] == "corrected", outcome
+
+
+# ------------------------------------------------- the whole pipeline: tap detection, incremental
+
+
+@pytest.fixture(scope="module")
+def own_gusto() -> Iterator[GustoSandbox]:
+    """A Gusto sandbox of this module's own: the amendments below must not leak elsewhere."""
+    with GustoSandbox(
+        port=0, seed="demo", today=SANDBOX_TODAY, rate_limit_per_minute=6000
+    ) as gusto:
+        yield gusto
+
+
+Pipeline = Callable[[], tuple[list[Message], TargetRun]]
+
+
+@pytest.fixture
+def pipeline(
+    own_gusto: GustoSandbox,
+    fresh_dynamics: DynamicsSandbox,
+    vault_key_env: str,
+    tmp_path: Path,
+    mapping_file: Path,
+) -> Pipeline:
+    """`tap-gusto | target-dynamics-fo` for Summit Bakery, each run from the last run's STATE."""
+    store = tmp_path / "store" / "vault.enc"
+    store.parent.mkdir()
+    Vault.open(store).update(lambda data: fill_store(data, own_gusto, fresh_dynamics))
+    tap_config = write_config(
+        tmp_path,
+        {
+            "api_url": own_gusto.url,
+            "credentials_store": str(store),
+            "company_ids": [SUMMIT],
+            "start_date": (SANDBOX_TODAY - dt.timedelta(days=90)).isoformat(),
+            "max_requests_per_minute": 6000,
+        },
+        "tap-config.json",
+    )
+    target = write_config(tmp_path, target_config(tmp_path, store, mapping_file))
+    state_file = tmp_path / "state.json"
+
+    def run() -> tuple[list[Message], TargetRun]:
+        args = [tool("tap-gusto"), "--config", str(tap_config)]
+        if state_file.exists():
+            args += ["--state", str(state_file)]
+        tap = subprocess.run(args, capture_output=True, text=True, check=False, cwd=tmp_path)
+        assert tap.returncode == 0, tap.stderr[-3000:]
+        result = run_target(target, tap.stdout)
+        assert result.returncode == 0, result.stderr[-3000:]
+        states = [line for line in result.stdout.splitlines() if line.startswith("{")]
+        state_file.write_text(states[-1])
+        messages = [json.loads(line) for line in tap.stdout.splitlines() if line.strip()]
+        return messages, result
+
+    return run
+
+
+def payroll_records(messages: list[Message]) -> list[Message]:
+    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == "payrolls"]
+
+
+def summit_paid_since(gusto: GustoSandbox, first: dt.date, last: dt.date) -> list[str]:
+    (company,) = [c for c in gusto.info()["companies"] if c["uuid"] == SUMMIT]
+    return [
+        p["uuid"]
+        for p in sorted(company["payrolls"], key=lambda p: p["check_date"])
+        if p["processed"] and first.isoformat() <= p["check_date"] <= last.isoformat()
+    ]
+
+
+def test_incremental_runs_find_an_amendment_and_a_cancellation_and_correct_each_once(
+    own_gusto: GustoSandbox, fresh_dynamics: DynamicsSandbox, pipeline: Pipeline
+) -> None:
+    first, _ = pipeline()
+    posted = len(descriptions(fresh_dynamics))
+    assert posted == len(payroll_records(first)) > 0
+    inside = summit_paid_since(own_gusto, SANDBOX_TODAY - dt.timedelta(days=50), SANDBOX_TODAY)[-1]
+    outside = summit_paid_since(
+        own_gusto, SANDBOX_TODAY - dt.timedelta(days=90), SANDBOX_TODAY - dt.timedelta(days=65)
+    )[0]
+    before = ledger(fresh_dynamics)
+    own_gusto.amend_payroll(inside, Decimal("25.00"))
+    own_gusto.amend_payroll(outside, Decimal("10.00"))
+
+    # A plain incremental run re-reads the amended payroll within the window, only that one.
+    second, _ = pipeline()
+    assert [r["payroll_uuid"] for r in payroll_records(second)] == [inside]
+    headers = descriptions(fresh_dynamics)
+    assert len(headers) == posted + 2, headers
+    assert [d.split(" ")[0] for d in headers[posted:]] == ["Reversal", "Repost"]
+    balanced_per_journal(fresh_dynamics)
+    after = ledger(fresh_dynamics)
+    moved = {k: after.get(k, Decimal(0)) - before.get(k, Decimal(0)) for k in {*before, *after}}
+    # Exactly the amendment, to the cent: 25.00 more bonus expense, 25.00 more net pay owed.
+    assert sorted(v for v in moved.values() if v) == [Decimal("-25.00"), Decimal("25.00")]
+
+    third, _ = pipeline()
+    assert payroll_records(third) == []
+    assert len(descriptions(fresh_dynamics)) == posted + 2
+
+    # Cancelled in Gusto: the next incremental run reverses what stands, once.
+    own_gusto.cancel_payroll(inside)
+    fourth, _ = pipeline()
+    (cancelled,) = payroll_records(fourth)
+    assert cancelled["payroll_uuid"] == inside and cancelled["cancelled"] is True
+    headers = descriptions(fresh_dynamics)
+    assert len(headers) == posted + 3 and headers[-1].startswith("Reversal 2 of ")
+    balanced_per_journal(fresh_dynamics)
+    fifth, _ = pipeline()
+    assert payroll_records(fifth) == []
+    assert len(descriptions(fresh_dynamics)) == posted + 3
+    # The payroll's original, reversal, repost and reversal net to nothing on every account.
+    chain = {
+        str(h["JournalBatchNumber"])
+        for h in fresh_dynamics.entities["LedgerJournalHeaders"][posted:]
+    }
+    chain.add(journal_batch_number("GUS", SUMMIT, inside))
+    assert len(chain) == 4
+    assert ledger(fresh_dynamics, chain) == {}

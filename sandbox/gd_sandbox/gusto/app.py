@@ -46,7 +46,7 @@ from gd_sandbox.gusto.model import (
     PayrollMeta,
     Termination,
 )
-from gd_sandbox.gusto.money import ZERO, fmt1
+from gd_sandbox.gusto.money import ZERO, dec, fmt1, fmt2
 from gd_sandbox.gusto.oauth import SCOPES, SYSTEM_SCOPES, OAuthError, OAuthState, TokenRecord
 from gd_sandbox.gusto.payroll_calc import PayrollCalculator
 from gd_sandbox.gusto.webhooks import SUBSCRIPTION_TYPES, Webhooks
@@ -260,6 +260,8 @@ class GustoApp:
         add("POST", "/_sandbox/refresh_tokens", self.admin_mint, "open")
         add("GET", "/_sandbox/payrolls/{payroll_id}", self.admin_payroll, "open")
         add("POST", "/_sandbox/payrolls/{payroll_id}/process", self.admin_process, "open")
+        add("POST", "/_sandbox/payrolls/{payroll_id}/amend", self.admin_amend, "open")
+        add("POST", "/_sandbox/payrolls/{payroll_id}/cancel", self.admin_cancel, "open")
         add("POST", "/_sandbox/employees/{employee_id}/terminate", self.admin_terminate, "open")
         add("POST", "/_sandbox/employees", self.admin_hire, "open")
         add("POST", "/_sandbox/webhooks/deliver", self.admin_deliver, "open")
@@ -817,10 +819,12 @@ class GustoApp:
             selected.reverse()
         items = []
         for meta in selected:
+            # Computed first: the header's calculated_at comes from it, and a processed
+            # payroll's must not read null on the first listing and a time on the next.
+            detail = self.detail(company, meta)
             body = render.payroll_header(meta, ctx.version)
             if "payroll_status_meta" not in includes:
                 body.pop("payroll_status_meta")
-            detail = self.detail(company, meta)
             if "totals" in includes and detail is not None:
                 body["totals"] = detail.totals
             items.append(body)
@@ -1188,6 +1192,50 @@ class GustoApp:
 
     def admin_process(self, ctx: Ctx) -> Response:
         return Response.json(200, self.process_payroll(ctx.params["payroll_id"]))
+
+    def amend_payroll(self, payroll_uuid: str, bonus: Decimal) -> dict[str, Any]:
+        """Gusto corrects a processed payroll: its first employee gets ``bonus`` more Bonus pay
+        (no tax on it), and every total that holds it follows, so it stays consistent to the
+        cent. processed_date is left as it was, as Gusto does."""
+        with self.lock:
+            company, meta = self._meta_anywhere(payroll_uuid)
+            detail = self.detail(company, meta)
+            if detail is None:
+                raise HttpError(
+                    422, "invalid_operation", f"Payroll {payroll_uuid} is not processed"
+                )
+            comp = detail.employee_compensations[0]
+            comp["fixed_compensations"] = [
+                *(comp.get("fixed_compensations") or []),
+                {"name": "Bonus", "amount": fmt2(bonus), "job_uuid": None},
+            ]
+            for key in ("gross_pay", "net_pay", "check_amount"):
+                comp[key] = fmt2(dec(comp[key]) + bonus)
+            keys = ["gross_pay", "net_pay", "employee_bonuses", "company_debit", "net_pay_debit"]
+            if comp.get("payment_method") == "Check":
+                keys.append("check_amount")
+            for key in keys:
+                detail.totals[key] = fmt2(dec(detail.totals.get(key, "0.00")) + bonus)
+        return {"payroll_uuid": meta.uuid, "totals": dict(detail.totals)}
+
+    def admin_amend(self, ctx: Ctx) -> Response:
+        raw = parse_json_object(ctx.req).get("bonus")
+        return Response.json(200, self.amend_payroll(ctx.params["payroll_id"], dec(str(raw))))
+
+    def cancel_payroll(self, payroll_uuid: str) -> dict[str, Any]:
+        """Gusto cancels a processed payroll before its funds are debited: unprocessed again."""
+        with self.lock:
+            company, meta = self._meta_anywhere(payroll_uuid)
+            if not meta.processed:
+                raise HttpError(
+                    422, "invalid_operation", f"Payroll {payroll_uuid} is not processed"
+                )
+            meta.processed, meta.processed_date, meta.detail = False, None, None
+        event = self.webhooks.event("payroll.cancelled", "Payroll", meta.uuid, company.uuid)
+        return {"payroll_uuid": meta.uuid, "deliveries": self.webhooks.broadcast("Payroll", event)}
+
+    def admin_cancel(self, ctx: Ctx) -> Response:
+        return Response.json(200, self.cancel_payroll(ctx.params["payroll_id"]))
 
     def terminate(self, employee_uuid: str, effective_date: date) -> dict[str, Any]:
         with self.lock:

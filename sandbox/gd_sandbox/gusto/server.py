@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -238,6 +239,12 @@ class GustoSandbox:
 
     def process_payroll(self, payroll_uuid: str) -> dict[str, Any]:
         return self.app.process_payroll(payroll_uuid)
+
+    def amend_payroll(self, payroll_uuid: str, bonus: Decimal) -> dict[str, Any]:
+        return self.app.amend_payroll(payroll_uuid, bonus)
+
+    def cancel_payroll(self, payroll_uuid: str) -> dict[str, Any]:
+        return self.app.cancel_payroll(payroll_uuid)
 
     def terminate_employee(self, employee_uuid: str, effective_date: date) -> dict[str, Any]:
         return self.app.terminate(employee_uuid, effective_date)
