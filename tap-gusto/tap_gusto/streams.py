@@ -409,7 +409,8 @@ class PayrollsStream(PagedFetchMixin):
         try:
             record = self.fetch_payroll(context, company, uuid, {})
         except GustoAPIError as exc:
-            if " 404" not in str(exc) and "not found" not in str(exc).lower():
+            # A deleted payroll is as gone as a cancelled one; any other failure fails the run.
+            if "answered 404 " not in str(exc):
                 raise
             record = {
                 "payroll_uuid": uuid,
