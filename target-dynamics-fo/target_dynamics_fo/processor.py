@@ -381,6 +381,18 @@ class PayrollProcessor:
                 f"correct the mapping or the payroll as listed, {hint}",
             )
         if not any(line.debit or line.credit for line in journal.lines):
+            if original is not None:
+                # Skipping would leave the old journal standing unnoticed; a repost with no
+                # lines is a header F&O's posting job stops on.
+                return self._refuse(
+                    payroll_uuid,
+                    company_uuid,
+                    original.legal_entity,
+                    f"{label} was amended in Gusto to all zero amounts after journal "
+                    f"{original.number} was posted; it is not corrected automatically",
+                    f"reverse journal {original.number} in Dynamics by hand, or cancel the "
+                    "payroll in Gusto (a cancelled payroll is reversed)",
+                )
             # F&O's Post journals job stops on a header without lines: never create one.
             return self._record(
                 PostResult(
