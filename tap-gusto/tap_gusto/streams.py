@@ -271,6 +271,12 @@ class PayrollsStream(PagedFetchMixin):
     re-fetch a payroll already emitted: the partition state keeps ``emitted_payrolls`` =
     {payroll_uuid: processed_date} for every emitted payroll whose processed_date is on or
     after ``bookmark - lookback``; older ones were emitted by the run that moved the bookmark.
+
+    Corrections: the listing always reaches back ``correction_window_days`` of check dates, and
+    ``payroll_fingerprints`` keeps a hash of each emitted payroll's listed totals there. A
+    payroll whose totals changed since it was emitted is read and emitted again; one that is no
+    longer listed as processed is read alone and emitted with ``cancelled: true`` when Gusto
+    confirms it is not processed. The target corrects what it posted (docs/accounting.md).
     """
 
     name = "payrolls"

@@ -109,7 +109,8 @@ class TapGusto(Tap):
             default=DEFAULT_LOOKBACK_DAYS,
             description=(
                 "Days before the payroll bookmark that each run lists again, to catch "
-                "payrolls processed late. Payrolls already emitted are not fetched again."
+                "payrolls processed late. Payrolls already emitted are not fetched again "
+                "unless their totals changed (correction_window_days)."
             ),
         ),
         th.Property(
