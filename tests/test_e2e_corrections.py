@@ -185,6 +185,13 @@ def test_amended_payroll_is_corrected_once_and_the_ledger_equals_gusto(
     balanced_per_journal(fresh_dynamics)
     assert ledger(fresh_dynamics) == expected_twice
 
+    # Gusto undoes the amendments: content equal to the original is corrected back, once.
+    for _ in range(2):
+        undone = run_target(mode_config, with_payroll(messages, payroll))
+        assert undone.returncode == 0, undone.stderr[-3000:]
+        assert len(descriptions(fresh_dynamics)) == 1 + 3 * documents_per_step
+        assert ledger(fresh_dynamics) == before
+
 
 def test_cancelled_payroll_is_reversed_once(
     summit_messages: list[Message], fresh_dynamics: DynamicsSandbox, mode_config: Path
@@ -200,6 +207,14 @@ def test_cancelled_payroll_is_reversed_once(
         balanced_per_journal(fresh_dynamics)
         assert ledger(fresh_dynamics) == {}
     assert descriptions(fresh_dynamics)[1].startswith("Reversal 1 of ")
+    # Processed again after it was reversed as cancelled: refused, naming it, nothing posted.
+    back = run_target(mode_config, with_payroll(messages, payroll))
+    assert back.returncode != 0
+    assert len(descriptions(fresh_dynamics)) == 2
+    outcome = latest_outcome(mode_config.parent / "audit.sqlite", payroll["payroll_uuid"])
+    assert outcome is not None and outcome["outcome"] == "refused", outcome
+    assert "cancelled" in outcome["reason"] and outcome["fix"]
+    assert payroll["payroll_uuid"] in back.stderr
 
 
 @pytest.mark.parametrize("kill_at", ["target.batch.before:1", "target.batch.after:1"])

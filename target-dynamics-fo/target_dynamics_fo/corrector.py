@@ -137,6 +137,11 @@ class Corrector:
             sequence += 1
         return Chain(legal_entity, original, tuple(standing), state, sequence, cancelled)
 
+    def corrected(self, company: CompanyMapping, payroll_uuid: str, legal_entity: str) -> bool:
+        """Whether any correction of the payroll is in Dynamics (one lookup: step 1)."""
+        number = self._number(company, payroll_uuid, 1, "first")
+        return self.poster.find_header(legal_entity, number) is not None
+
     def ledger_lines(
         self, legal_entity: str, numbers: Sequence[str], fmt: DimensionFormat
     ) -> tuple[JournalLine, ...]:

@@ -490,7 +490,13 @@ class PayrollProcessor:
             if header is None:
                 continue
             same, _ = stored_hash(header, content_hash)
-            if not same and company is not None and company.corrections != "report":
+            # Content equal to the original is not enough once a correction followed it (a
+            # cancelled payroll processed again, an amendment undone): the chain decides.
+            if (
+                company is not None
+                and company.corrections != "report"
+                and (not same or self.corrector.corrected(company, payroll_uuid, legal_entity))
+            ):
                 return None, True, Original(legal_entity, number, header)
             known = KnownJournal(payroll_uuid, company_uuid, legal_entity, number, content_hash)
             return self.poster.classify(known, header, just_sent=False), True, None
