@@ -31,6 +31,7 @@ chaos: venv
 bench: venv
 	@$(BIN)/python bench/tap_extract.py
 	@$(BIN)/python bench/target_post.py
+	@$(BIN)/python bench/corrections_detect.py
 
 lint: venv
 	@$(BIN)/ruff check .

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from gd_sandbox.dynamics import DynamicsSandbox
@@ -23,11 +22,11 @@ from gd_vault import KEY_ENV, Vault, generate_key
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e_support import (
-    DYNAMICS_ENVIRONMENT,
     SANDBOX_MAPPING,
     SANDBOX_TODAY,
     PipelineRun,
     TargetRun,
+    fill_store,
     run_target,
     target_config,
     tool,
@@ -77,37 +76,7 @@ def credential_store(
 ) -> Path:
     """An encrypted store holding both Gusto grants and the Dynamics environment 'sandbox'."""
     path = tmp_path_factory.mktemp("store") / "vault.enc"
-    gusto, dyn = gusto_sandbox, dynamics_sandbox
-
-    def fill(data: dict[str, Any]) -> None:
-        section = data.setdefault("gusto", {})
-        section["app"] = {
-            "client_id": gusto.client_id,
-            "client_secret": gusto.client_secret,
-            "api_url": gusto.url,
-        }
-        companies = section.setdefault("companies", {})
-        for company_uuid in gusto.company_uuids:
-            companies[company_uuid] = {
-                "company_uuid": company_uuid,
-                "access_token": None,
-                "refresh_token": gusto.mint_refresh_token(company_uuid),
-                "expires_at": 0,
-                "api_url": gusto.url,
-                "pending_refresh_token": None,
-            }
-        data.setdefault("dynamics", {}).setdefault("environments", {})[DYNAMICS_ENVIRONMENT] = {
-            "environment_url": dyn.url,
-            "tenant_id": dyn.tenant_id,
-            "client_id": dyn.client_id,
-            "client_secret": dyn.client_secret,
-            "certificate_pem": None,
-            "certificate_thumbprint": None,
-            "authority_host": dyn.url,
-            "ca_bundle": dyn.ca_bundle,
-        }
-
-    Vault.open(path).update(fill)
+    Vault.open(path).update(lambda data: fill_store(data, gusto_sandbox, dynamics_sandbox))
     return path
 
 

@@ -32,6 +32,37 @@ def processed_payrolls(gusto: Any, start: dt.date | None = None) -> dict[str, st
     }
 
 
+def fill_store(data: dict[str, Any], gusto: Any, dyn: Any) -> None:
+    """Credential-store content: every company of a Gusto sandbox and the Dynamics sandbox as
+    environment 'sandbox' (pass to ``Vault.update``)."""
+    section = data.setdefault("gusto", {})
+    section["app"] = {
+        "client_id": gusto.client_id,
+        "client_secret": gusto.client_secret,
+        "api_url": gusto.url,
+    }
+    companies = section.setdefault("companies", {})
+    for company_uuid in gusto.company_uuids:
+        companies[company_uuid] = {
+            "company_uuid": company_uuid,
+            "access_token": None,
+            "refresh_token": gusto.mint_refresh_token(company_uuid),
+            "expires_at": 0,
+            "api_url": gusto.url,
+            "pending_refresh_token": None,
+        }
+    data.setdefault("dynamics", {}).setdefault("environments", {})[DYNAMICS_ENVIRONMENT] = {
+        "environment_url": dyn.url,
+        "tenant_id": dyn.tenant_id,
+        "client_id": dyn.client_id,
+        "client_secret": dyn.client_secret,
+        "certificate_pem": None,
+        "certificate_thumbprint": None,
+        "authority_host": dyn.url,
+        "ca_bundle": dyn.ca_bundle,
+    }
+
+
 def tool(name: str) -> str:
     """Path of a console script installed in the running virtualenv."""
     path = BIN / name

@@ -16,6 +16,7 @@ import re
 import sqlite3
 import subprocess
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -237,9 +238,7 @@ def _unbalance(payroll: Message) -> None:
     employee["net_pay"] = str(_dec(employee["net_pay"]) + _dec("0.01"))
 
 
-def _dec(value: Any) -> Any:
-    from decimal import Decimal  # noqa: PLC0415 - only this helper needs it
-
+def _dec(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
@@ -447,36 +446,40 @@ def test_a_payroll_of_zeros_creates_no_empty_journal(
     assert not problems, (problems, run.stderr[-3000:])
 
 
+def lower_pay(payroll: Message, amount: Decimal) -> None:
+    """Gusto amends a payroll: its first employee's gross and net pay are ``amount`` lower,
+    and the totals follow, so the payroll stays consistent to the cent."""
+    employee = first_employee(payroll)
+    for key in ("gross_pay", "net_pay", "check_amount"):
+        employee[key] = str(_dec(employee[key]) - amount)
+    for key in ("gross_pay", "net_pay", "company_debit", "net_pay_debit"):
+        payroll["totals"][key] = str(_dec(payroll["totals"][key]) - amount)
+    if employee.get("payment_method") == "Check":
+        payroll["totals"]["check_amount"] = str(_dec(payroll["totals"]["check_amount"]) - amount)
+
+
+def _report_corrections(company: Message) -> None:
+    company["corrections"] = "report"
+
+
 def test_payroll_changed_after_posting_is_not_posted_again(
     summit_messages: list[Message],
     fresh_dynamics: DynamicsSandbox,
-    target_config_file: Path,
+    credential_store: Path,
+    mapping_file: Path,
     tmp_path: Path,
 ) -> None:
+    # With `corrections: report` a change is only reported (tests/test_e2e_corrections.py
+    # covers the default, which corrects it).
+    mapping = _mapping_edit(mapping_file, tmp_path, _report_corrections)
+    target_config_file = write_config(tmp_path, target_config(tmp_path, credential_store, mapping))
     messages, payroll = one_payroll(summit_messages)
     first = run_target(target_config_file, text_of(messages))
     assert first.returncode == 0, first.stderr[-3000:]
     before = journal_headers(fresh_dynamics)
     assert len(before) == 1
-    employee = first_employee(payroll)
     # A correction in Gusto after the journal was posted: same payroll, different amounts.
-    employee["net_pay"] = str(_dec(employee["net_pay"]) - _dec("1.00"))
-    employee["gross_pay"] = str(_dec(employee["gross_pay"]) - _dec("1.00"))
-    for key in ("gross_pay", "net_pay"):
-        payroll["totals"][key] = str(_dec(payroll["totals"][key]) - _dec("1.00"))
-    payroll["totals"]["company_debit"] = str(
-        _dec(payroll["totals"]["company_debit"]) - _dec("1.00")
-    )
-    payroll["totals"]["net_pay_debit"] = str(
-        _dec(payroll["totals"]["net_pay_debit"]) - _dec("1.00")
-    )
-    if employee.get("payment_method") == "Check":
-        employee["check_amount"] = str(_dec(employee["check_amount"]) - _dec("1.00"))
-        payroll["totals"]["check_amount"] = str(
-            _dec(payroll["totals"]["check_amount"]) - _dec("1.00")
-        )
-    else:
-        employee["check_amount"] = str(_dec(employee["check_amount"]) - _dec("1.00"))
+    lower_pay(payroll, _dec("1.00"))
     second = run_target(target_config_file, text_of(messages))
     check_refused(
         "payroll changed after posting",

@@ -328,7 +328,7 @@ def test_amount_changed_in_gusto_after_posting(
 ) -> None:
     payroll = november_payrolls(world.gusto)[0]
     batch = _batch_of(clean(world, capsys), payroll["uuid"])
-    world.gusto.correct_payroll(payroll["uuid"], Decimal("125.50"))
+    world.gusto.amend_payroll(payroll["uuid"], Decimal("125.50"))
     changed = reconcile(world, capsys)
     assert changed.code == 1
     (row,) = changed.rows("payrolls", payroll=payroll["uuid"][:8])
@@ -429,7 +429,7 @@ def chromium() -> str | None:
 def test_html_report_renders_in_headless_chromium(
     world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    world.gusto.correct_payroll(november_payrolls(world.gusto)[-1]["uuid"], Decimal("10.00"))
+    world.gusto.amend_payroll(november_payrolls(world.gusto)[-1]["uuid"], Decimal("10.00"))
     result = reconcile(world, capsys, "--out", str(tmp_path), fmt="html")
     assert result.code == 1
     (page,) = tmp_path.glob("reconcile-*.html")

@@ -268,3 +268,43 @@ def test_large_company_is_generated_lazily_and_consistent() -> None:
         body, count = reader.payroll(large.payrolls[0].uuid)
         assert count == 300
         check_payroll(body, count, "2025-06-15", forms)
+
+
+def test_admin_amend_and_cancel_a_processed_payroll_over_http() -> None:
+    """The corrections tests' hooks: Gusto amends a processed payroll (a bonus for its first
+    employee, totals following to the cent, processed_date unchanged), then cancels it."""
+    with GustoSandbox(today=date(2026, 12, 3)) as gusto:
+        company = gusto.company_uuids[1]
+        payroll = next(p for p in gusto.company(company).payrolls if p.processed)
+        auth = {"Authorization": f"Bearer {gusto.mint_access_token(company)}"}
+        url = f"{gusto.url}/v1/companies/{company}/payrolls/{payroll.uuid}"
+        before = requests.get(url, headers=auth, params={"include": "totals"}, timeout=10).json()
+        r = requests.post(
+            f"{gusto.url}/_sandbox/payrolls/{payroll.uuid}/amend",
+            json={"bonus": "12.34"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        after = requests.get(url, headers=auth, params={"include": "totals"}, timeout=10).json()
+        for key in ("gross_pay", "net_pay", "company_debit", "net_pay_debit"):
+            assert Decimal(after["totals"][key]) - Decimal(before["totals"][key]) == Decimal(
+                "12.34"
+            )
+        assert after["processed_date"] == before["processed_date"]
+        first = after["employee_compensations"][0]
+        assert {"name": "Bonus", "amount": "12.34", "job_uuid": None} in first[
+            "fixed_compensations"
+        ]
+        r = requests.post(f"{gusto.url}/_sandbox/payrolls/{payroll.uuid}/cancel", timeout=10)
+        assert r.status_code == 200, r.text
+        listed = requests.get(
+            f"{gusto.url}/v1/companies/{company}/payrolls",
+            headers=auth,
+            params={"start_date": "2026-01-01", "end_date": "2026-12-31"},
+            timeout=10,
+        ).json()
+        assert payroll.uuid not in {p["payroll_uuid"] for p in listed}
+        alone = requests.get(url, headers=auth, timeout=10).json()
+        assert alone["processed"] is False
+        again = requests.post(f"{gusto.url}/_sandbox/payrolls/{payroll.uuid}/cancel", timeout=10)
+        assert again.status_code == 422

@@ -324,6 +324,8 @@ PAYROLLS = th.PropertiesList(
     p("employee_compensations_count", I, required=True),
     p("check_date", S),
     p("processed", B),
+    # Set by the tap: emitted as processed before, no longer processed in Gusto now.
+    p("cancelled", B),
     p("processed_date", D),
     p("calculated_at", S),
     p("payroll_deadline", S),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import typing as t
 from decimal import Decimal
 
@@ -30,6 +32,9 @@ MONEY, HOURS, RATE = Kind.MONEY, Kind.HOURS, Kind.RATE
 # State key of the payrolls partition: {payroll_uuid: processed_date} of the payrolls already
 # emitted whose processed_date is within the lookback of the bookmark (see PayrollsStream).
 EMITTED_KEY = "emitted_payrolls"
+# {payroll_uuid: {"check_date": ISO date, "fingerprint": hex}} of emitted processed payrolls
+# paid within the correction window: what their listed totals looked like when emitted.
+FINGERPRINTS_KEY = "payroll_fingerprints"
 
 
 class PagedFetchMixin(GustoStream):
@@ -266,6 +271,12 @@ class PayrollsStream(PagedFetchMixin):
     re-fetch a payroll already emitted: the partition state keeps ``emitted_payrolls`` =
     {payroll_uuid: processed_date} for every emitted payroll whose processed_date is on or
     after ``bookmark - lookback``; older ones were emitted by the run that moved the bookmark.
+
+    Corrections: the listing always reaches back ``correction_window_days`` of check dates, and
+    ``payroll_fingerprints`` keeps a hash of each emitted payroll's listed totals there. A
+    payroll whose totals changed since it was emitted is read and emitted again; one that is no
+    longer listed as processed is read alone and emitted with ``cancelled: true`` when Gusto
+    confirms it is not processed. The target corrects what it posted (docs/accounting.md).
     """
 
     name = "payrolls"
@@ -312,6 +323,17 @@ class PayrollsStream(PagedFetchMixin):
         # A payroll is processed before its check date, so one processed on or after the cutoff
         # is paid on or after it too: the listing need not reach further back than that.
         needed_from = max(check_floor, cutoff) if cutoff else check_floor
+        window = self._tap.correction_window_days()
+        window_from = max(check_floor, self.today(context) - dt.timedelta(days=window))
+        fingerprints: dict[str, dict[str, str]] = {
+            str(k): {"check_date": str(v["check_date"]), "fingerprint": str(v["fingerprint"])}
+            for k, v in (state.get(FINGERPRINTS_KEY) or {}).items()
+            if isinstance(v, dict) and str(v.get("check_date")) >= window_from.isoformat()
+        }
+        if window:
+            # The correction window is listed on every run: one list request covers many
+            # payrolls, and their totals show an amendment without reading the payroll.
+            needed_from = min(needed_from, window_from)
         list_from = period_listing_start(needed_from)
         list_to = horizon(self.today(context))
         # Pay periods first: a payroll processed between the two lists is then in the second.
@@ -337,12 +359,28 @@ class PayrollsStream(PagedFetchMixin):
                     f"without a processed_date ({item.get('processed_date')!r}); the "
                     "tap cannot bookmark it. Report the payroll to Gusto."
                 )
+            check_date = str(item.get("check_date") or "")[:10]
+            known = fingerprints.get(uuid)
             if item.get("processed") and processed_date:
-                if uuid in emitted or (cutoff and processed_date < cutoff.isoformat()):
+                seen = uuid in emitted or (cutoff and processed_date < cutoff.isoformat())
+                if seen and known and known["fingerprint"] != _fingerprint(item):
+                    self.logger.info(
+                        "Payroll %s of company %s (check date %s) changed in Gusto after it "
+                        "was emitted (its totals differ); reading and emitting it again.",
+                        uuid,
+                        company,
+                        check_date,
+                    )
+                elif seen:
+                    if window and not known and check_date >= window_from.isoformat():
+                        # Emitted before fingerprints were kept: today's totals are the base.
+                        fingerprints[uuid] = _fingerprint_entry(item)
                     continue
             elif not statuses_wanted:
                 continue
             record = self.fetch_payroll(context, company, uuid, item)
+            if known and not record.get("processed"):
+                record["cancelled"] = True
             hit("tap.payroll.before_emit")
             yield record
             hit("tap.payroll.after_emit")
@@ -350,11 +388,58 @@ class PayrollsStream(PagedFetchMixin):
             if record.get("processed") and processed_date:
                 emitted[uuid] = processed_date
                 latest = max(latest or processed_date, processed_date)
+                if window and check_date >= window_from.isoformat():
+                    fingerprints[uuid] = _fingerprint_entry(item)
+            else:
+                fingerprints.pop(uuid, None)
+        for uuid in sorted(set(fingerprints) - set(listed)):
+            yield from self._unlisted(context, company, uuid, fingerprints)
+        if window:
+            state[FINGERPRINTS_KEY] = dict(sorted(fingerprints.items()))
         if latest:
             keep_from = (dt.date.fromisoformat(latest) - lookback).isoformat()
             state[EMITTED_KEY] = {
                 uuid: day for uuid, day in sorted(emitted.items()) if day >= keep_from
             }
+
+    def _unlisted(
+        self,
+        context: Context | None,
+        company: str,
+        uuid: str,
+        fingerprints: dict[str, dict[str, str]],
+    ) -> t.Iterable[dict[str, t.Any]]:
+        """A payroll emitted as processed and no longer listed as processed: read it alone (one
+        request, only when one disappears) so that a listing glitch never reverses a journal;
+        emit it with ``cancelled: true`` when Gusto says it is no longer processed."""
+        try:
+            record = self.fetch_payroll(context, company, uuid, {})
+        except GustoAPIError as exc:
+            # A deleted payroll is as gone as a cancelled one; any other failure fails the run.
+            if "answered 404 " not in str(exc):
+                raise
+            record = {
+                "payroll_uuid": uuid,
+                "company_uuid": company,
+                "check_date": fingerprints[uuid]["check_date"],
+                "processed": False,
+                "employee_compensations": [],
+                "employee_compensations_count": 0,
+                "payroll_type": "regular",
+            }
+        if record.get("processed"):
+            return  # still processed; its totals are checked when it is listed again
+        record["cancelled"] = True
+        self.logger.info(
+            "Payroll %s of company %s was emitted as processed and is no longer processed in "
+            "Gusto (cancelled); emitting it with cancelled: true.",
+            uuid,
+            company,
+        )
+        hit("tap.payroll.before_emit")
+        yield record
+        hit("tap.payroll.after_emit")
+        fingerprints.pop(uuid, None)
 
     def _list_payrolls(
         self, context: Context | None, company: str, start: dt.date, end: dt.date
@@ -497,6 +582,24 @@ def _missing_message(company: str, missing: dict[str, dict[str, t.Any]]) -> str:
         "did not move, so no payroll is skipped for good: run the sync again. If it fails "
         "the same way, Gusto's lists disagree; report the payroll uuids to Gusto."
     )
+
+
+def _fingerprint(item: dict[str, t.Any]) -> str:
+    """A short hash of a listed payroll's totals and calculation time, amounts normalised so
+    that "100.0", "100.00" and 100 agree (the list's JSON numbers and strings vary)."""
+    totals = item.get("totals") if isinstance(item.get("totals"), dict) else {}
+    canonical = {}
+    for key, value in sorted((totals or {}).items()):
+        try:
+            canonical[key] = format(Decimal(str(value)).normalize(), "f")
+        except ArithmeticError:
+            canonical[key] = str(value)
+    text = json.dumps([canonical, item.get("calculated_at")], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _fingerprint_entry(item: dict[str, t.Any]) -> dict[str, str]:
+    return {"check_date": str(item.get("check_date") or "")[:10], "fingerprint": _fingerprint(item)}
 
 
 def _processed_date(item: dict[str, t.Any]) -> str | None:

@@ -22,6 +22,8 @@ from tap_gusto.streams import STREAM_TYPES
 from tap_gusto.tokens import TokenManager, now_iso, resolve_app_credentials
 
 DEFAULT_LOOKBACK_DAYS = 31
+# Payrolls are amended or cancelled within weeks of their check date (docs/accounting.md).
+DEFAULT_CORRECTION_WINDOW_DAYS = 60
 DEFAULT_MAX_REQUESTS_PER_MINUTE = 190
 VERSION = "0.1.0"
 STATUS_MESSAGE_LIMIT = 600
@@ -108,7 +110,20 @@ class TapGusto(Tap):
             default=DEFAULT_LOOKBACK_DAYS,
             description=(
                 "Days before the payroll bookmark that each run lists again, to catch "
-                "payrolls processed late. Payrolls already emitted are not fetched again."
+                "payrolls processed late. Payrolls already emitted are not fetched again "
+                "unless their totals changed (correction_window_days)."
+            ),
+        ),
+        th.Property(
+            "correction_window_days",
+            th.IntegerType(minimum=0),
+            default=DEFAULT_CORRECTION_WINDOW_DAYS,
+            description=(
+                "Payrolls paid in the last N days (by check date) are checked on every run "
+                "for amendments and cancellations after they were emitted: their listed totals "
+                "are compared with a fingerprint kept in the state; a changed payroll is read "
+                "and emitted again, one no longer processed is emitted with cancelled: true. "
+                "0 turns the check off."
             ),
         ),
         th.Property(
@@ -238,6 +253,10 @@ class TapGusto(Tap):
     def payroll_lookback_days(self) -> int:
         value = self.config.get("payroll_lookback_days")
         return DEFAULT_LOOKBACK_DAYS if value is None else max(int(value), 0)
+
+    def correction_window_days(self) -> int:
+        value = self.config.get("correction_window_days")
+        return DEFAULT_CORRECTION_WINDOW_DAYS if value is None else max(int(value), 0)
 
     def include_unprocessed(self) -> bool:
         return bool(self.config.get("include_unprocessed"))

@@ -140,11 +140,15 @@ def test_scheduled_runs_together_emit_every_payroll_once(
     """A run today, then one ``gap`` days later from the state it left (the lookback edge)."""
     later = today + dt.timedelta(days=gap)
     start = today - dt.timedelta(days=200)
+    # The seed's amounts depend on its today, so the later sandbox is a Gusto in which some
+    # payrolls were amended; re-reading those is the correction check's job
+    # (tests/test_e2e_corrections.py), not this calendar's: it is off here.
+    settings = {"start_date": start.isoformat(), "correction_window_days": 0}
     with sandbox(today) as gusto:
-        first, state = extract(gusto, tmp_path, start_date=start.isoformat())
+        first, state = extract(gusto, tmp_path, **settings)
         assert set(first) == processed_from(gusto, start)
     with sandbox(later) as gusto:
-        second, _ = extract(gusto, tmp_path, state, start_date=start.isoformat())
+        second, _ = extract(gusto, tmp_path, state, **settings)
         # The seed's history is shared by both days except company A's bonus, which the seed
         # places 40 days before each today: one processed before the first run but unknown to
         # it cannot be expected of a run that only looks back from its bookmark.

@@ -32,13 +32,15 @@ REFUSED = "refused"
 CHANGED_AFTER_POSTING = "changed_after_posting"
 SKIPPED = "skipped"
 DRY_RUN = "dry_run"
+# A payroll posted before and changed or cancelled since: its correction documents are posted.
+CORRECTED = "corrected"
 # What `failures` and the run summary call a stored document no run has settled yet (never
 # written as an outcome: it is the absence of one).
 AWAITING = "no_outcome"
 FAILURE_OUTCOMES = (REFUSED, CHANGED_AFTER_POSTING, AWAITING)
 # Outcomes after which a stored payroll or payment needs no more work from a run: a dry run's
 # check is not one (a later real run still has to post it).
-FINAL_OUTCOMES = (POSTED, ALREADY_POSTED, REFUSED, CHANGED_AFTER_POSTING, SKIPPED)
+FINAL_OUTCOMES = (POSTED, ALREADY_POSTED, REFUSED, CHANGED_AFTER_POSTING, SKIPPED, CORRECTED)
 # The fix for a payroll or payment left without an outcome.
 AWAITING_FIX = (
     "run the pipeline again once Dynamics answers: the target settles it first (looks it up "

@@ -833,17 +833,37 @@ def _lines(builder: _Builder, text_prefix: str) -> tuple[JournalLine, ...]:
             continue
         _, component, account, dims, employee = key
         lines.append(
-            JournalLine(
-                line_number=len(lines) + 1,
-                main_account=account,
-                dimensions=dict(dims),
-                debit=amount if amount > 0 else NO_AMOUNT,
-                credit=-amount if amount < 0 else NO_AMOUNT,
+            signed_line(
+                len(lines) + 1,
+                account,
+                dims,
+                amount,
                 text=_text(text_prefix, component, employee),
                 component=component,
             )
         )
     return tuple(lines)
+
+
+def signed_line(
+    number: int,
+    account: str,
+    dims: Iterable[tuple[str, str]],
+    amount: Decimal,
+    *,
+    text: str,
+    component: str,
+) -> JournalLine:
+    """A line for a signed net amount: positive on the debit side, negative on the credit."""
+    return JournalLine(
+        line_number=number,
+        main_account=account,
+        dimensions=dict(dims),
+        debit=amount if amount > 0 else NO_AMOUNT,
+        credit=-amount if amount < 0 else NO_AMOUNT,
+        text=text,
+        component=component,
+    )
 
 
 def build_journal(

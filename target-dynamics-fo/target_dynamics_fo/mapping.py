@@ -25,6 +25,10 @@ SUMMARY_LEVELS: tuple[SummaryLevel, ...] = ("department", "employee", "payroll")
 # "default" puts it on dimensions.default, "fixed" on the fixed dimensions only.
 CompanyTaxAllocation = Literal["wages", "default", "fixed"]
 COMPANY_TAX_ALLOCATIONS: tuple[CompanyTaxAllocation, ...] = ("wages", "default", "fixed")
+# What the target does with a payroll that changed or was cancelled after it was posted
+# (docs/accounting.md, "Corrections"); "report" only reports it, as before corrections existed.
+CorrectionMode = Literal["reverse_and_repost", "difference", "report"]
+CORRECTION_MODES: tuple[CorrectionMode, ...] = ("reverse_and_repost", "difference", "report")
 HUNDRED = Decimal(100)
 
 _PREFIX_RE = re.compile(r"[A-Z0-9]{1,8}")
@@ -142,6 +146,7 @@ class CompanyMapping:
     workers: WorkerSettings
     key_path: str = field(default="", compare=False)
     company_taxes_allocation: CompanyTaxAllocation = "wages"
+    corrections: CorrectionMode = "reverse_and_repost"
 
     # ---- accounts -------------------------------------------------------------------------
 
@@ -477,6 +482,7 @@ _COMPANY_KEYS = (
     "dimensions_on_liabilities",
     "post_company_taxes",
     "company_taxes_allocation",
+    "corrections",
     "accounts",
     "dimensions",
     "contractors",
@@ -560,6 +566,10 @@ def _parse_company(reader: _Reader, uuid: str, data: object) -> CompanyMapping:
             f"must be one of {', '.join(COMPANY_TAX_ALLOCATIONS)}",
         )
         allocation = "wages"
+    corrections = table.get("corrections", "reverse_and_repost")
+    if corrections not in CORRECTION_MODES:
+        reader.problem(f"{path}.corrections", f"must be one of {', '.join(CORRECTION_MODES)}")
+        corrections = "reverse_and_repost"
     if currency and _CURRENCY_RE.fullmatch(currency) is None:
         reader.problem(f"{path}.currency", f"{currency!r} must be a 3-letter code like USD")
 
@@ -641,6 +651,7 @@ def _parse_company(reader: _Reader, uuid: str, data: object) -> CompanyMapping:
         # journal only matches Gusto's payroll cost when they are posted.
         post_company_taxes=_bool(reader, table, "post_company_taxes", path, default=True),
         company_taxes_allocation=allocation,
+        corrections=corrections,
         earnings=reader.names(acc.get("earnings"), f"{apath}.earnings"),
         earnings_default=reader.optional(acc, "earnings_default", apath),
         other_earnings=reader.text(acc, "other_earnings", apath),

@@ -295,7 +295,7 @@ class JournalPoster:
         header = self.find_header(journal.legal_entity, journal.journal_batch_number)
         if header is None:
             return None
-        return self._classify(journal, header, just_sent=False)
+        return self.classify(journal, header, just_sent=False)
 
     def post(
         self,
@@ -330,7 +330,7 @@ class JournalPoster:
             looked_up=looked_up,
         )
         if sent.header is not None:
-            return self._classify(journal, sent.header, just_sent=sent.just_sent)
+            return self.classify(journal, sent.header, just_sent=sent.just_sent)
         if isinstance(sent.error, WriteOutcomeUnknownError):
             return self._finish(
                 journal,
@@ -357,7 +357,7 @@ class JournalPoster:
             )
         return self._finish(journal, outcomes.POSTED)
 
-    def _classify(
+    def classify(
         self, journal: JournalIdentity, header: dict[str, Any], *, just_sent: bool
     ) -> PostResult:
         number = journal.journal_batch_number

@@ -10,6 +10,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from gd_vault.private import private_file
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.client import ODataClient
+from target_dynamics_fo.correction import cancelled_state_hash
+from target_dynamics_fo.corrector import CorrectionError, Corrector, cancellation_template
 from target_dynamics_fo.journal import (
     DimensionFormat,
     DimensionFormatError,
@@ -36,6 +39,7 @@ from target_dynamics_fo.posting import (
     KnownJournal,
     PostResult,
     header_description,
+    stored_hash,
 )
 from target_dynamics_fo.reference import (
     ReferenceData,
@@ -137,6 +141,7 @@ class RunSummary:
         out = [
             f"payrolls: {self.count(outcomes.POSTED)} posted, "
             f"{self.count(outcomes.ALREADY_POSTED)} already posted, "
+            f"{self.count(outcomes.CORRECTED)} corrected, "
             f"{self.count(outcomes.DRY_RUN)} validated (dry run), "
             f"{self.count(outcomes.SKIPPED)} skipped (not processed), "
             f"{self.count(outcomes.REFUSED)} refused, "
@@ -159,6 +164,15 @@ class RunSummary:
         return out
 
 
+@dataclass(frozen=True)
+class Original:
+    """A payroll's journal found in Dynamics with other content than the payroll has now."""
+
+    legal_entity: str
+    number: str
+    header: dict[str, Any]
+
+
 class PayrollProcessor:
     def __init__(
         self,
@@ -173,6 +187,7 @@ class PayrollProcessor:
         self.audit = audit
         self.client = client
         self.poster = JournalPoster(client, audit)
+        self.corrector = Corrector(self.poster, audit, self._audit_journal)
         self.dry_run = dry_run
         self.summary = RunSummary()
         self._reference: ReferenceData | None = None
@@ -296,6 +311,9 @@ class PayrollProcessor:
         label = f"payroll {payroll_uuid} (check date {record.get('check_date')})"
         hint = REPLAY_HINT.format(uuid=payroll_uuid)
         if record.get("processed") is not True:
+            cancelled = self._cancellation(record, payroll_uuid, company_uuid, label)
+            if cancelled is not None:
+                return cancelled
             return self._record(
                 PostResult(
                     payroll_uuid,
@@ -310,10 +328,13 @@ class PayrollProcessor:
         except MappingError as exc:
             company, company_problem = None, exc
         looked_up = False
+        original: Original | None = None
         if not self.dry_run:
             # Exactly-once first: a payroll already in Dynamics is already posted whatever the
             # mapping says now (a department renamed or unmapped since), never refused.
-            found, looked_up = self._posted_before(record, payroll_uuid, company_uuid, company)
+            found, looked_up, original = self._posted_before(
+                record, payroll_uuid, company_uuid, company
+            )
             if found is not None:
                 self._log(found)
                 self.summary.results.append(found)
@@ -360,6 +381,18 @@ class PayrollProcessor:
                 f"correct the mapping or the payroll as listed, {hint}",
             )
         if not any(line.debit or line.credit for line in journal.lines):
+            if original is not None:
+                # Skipping would leave the old journal standing unnoticed; a repost with no
+                # lines is a header F&O's posting job stops on.
+                return self._refuse(
+                    payroll_uuid,
+                    company_uuid,
+                    original.legal_entity,
+                    f"{label} was amended in Gusto to all zero amounts after journal "
+                    f"{original.number} was posted; it is not corrected automatically",
+                    f"reverse journal {original.number} in Dynamics by hand, or cancel the "
+                    "payroll in Gusto (a cancelled payroll is reversed)",
+                )
             # F&O's Post journals job stops on a header without lines: never create one.
             return self._record(
                 PostResult(
@@ -411,6 +444,9 @@ class PayrollProcessor:
                 f"credit {journal.total_credit}; nothing posted",
             )
             return self._record(result, company_uuid)
+        if original is not None:
+            # Checked like any journal above; what stands in Dynamics is corrected to it.
+            return self._correct(original, company, journal, journal, label, hint)
         result = self.poster.post(
             journal, display, journal.trans_date.isoformat(), looked_up=looked_up
         )
@@ -424,8 +460,9 @@ class PayrollProcessor:
         payroll_uuid: str,
         company_uuid: str,
         company: CompanyMapping | None,
-    ) -> tuple[PostResult | None, bool]:
-        """(outcome if the journal is already in Dynamics, whether the current key was looked up).
+    ) -> tuple[PostResult | None, bool, Original | None]:
+        """(outcome if the journal is already in Dynamics, whether the current key was looked up,
+        the journal found when its content differs and the company's mapping corrects it).
 
         The journal is looked for under the number the current mapping gives it and under every
         number an earlier run recorded for it (the company may be unmapped, or its prefix or
@@ -446,15 +483,125 @@ class PayrollProcessor:
             if (legal_entity.lower(), number) not in {(le.lower(), n) for le, n in keys}:
                 keys.append((legal_entity, number))
         if not keys:
-            return None, False
+            return None, False, None
         content_hash = payroll_content_hash(record)
         for legal_entity, number in keys:
-            found = self.poster.find_posted(
-                KnownJournal(payroll_uuid, company_uuid, legal_entity, number, content_hash)
+            header = self.poster.find_header(legal_entity, number)
+            if header is None:
+                continue
+            same, _ = stored_hash(header, content_hash)
+            # Content equal to the original is not enough once a correction followed it (a
+            # cancelled payroll processed again, an amendment undone): the chain decides.
+            if (
+                company is not None
+                and company.corrections != "report"
+                and (not same or self.corrector.corrected(company, payroll_uuid, legal_entity))
+            ):
+                return None, True, Original(legal_entity, number, header)
+            known = KnownJournal(payroll_uuid, company_uuid, legal_entity, number, content_hash)
+            return self.poster.classify(known, header, just_sent=False), True, None
+        return None, company is not None, None
+
+    def _cancellation(
+        self, record: AbcMapping[str, Any], payroll_uuid: str, company_uuid: str, label: str
+    ) -> PostResult | None:
+        """The reversal of a payroll posted before and no longer processed (cancelled), if any.
+
+        Looked up only for a payroll an earlier run posted or one marked ``cancelled``, so an
+        upcoming unprocessed payroll costs no request.
+        """
+        if self.dry_run or not (
+            record.get("cancelled") is True or self.audit.journal_targets(payroll_uuid)
+        ):
+            return None
+        try:
+            company = self.mapping.company(company_uuid)
+        except MappingError:
+            return None
+        found, _, original = self._posted_before(record, payroll_uuid, company_uuid, company)
+        if found is not None or original is None:
+            # Never posted (nothing to reverse), or corrections are only reported.
+            return found if found is not None and found.failed else None
+        hint = REPLAY_HINT.format(uuid=payroll_uuid)
+        try:
+            check_date = date.fromisoformat(str(record.get("check_date") or "")[:10])
+        except ValueError:
+            return self._refuse(
+                payroll_uuid,
+                company_uuid,
+                original.legal_entity,
+                f"{label} was cancelled in Gusto after journal {original.number} was posted, "
+                "but its check_date is not a date, so the reversal cannot be dated",
+                f"fix the source record, {hint}",
             )
-            if found is not None:
-                return found, True
-        return None, company is not None
+        template = cancellation_template(company, payroll_uuid, original.legal_entity, check_date)
+        return self._correct(original, company, template, None, label, hint)
+
+    def _correct(  # noqa: PLR0917
+        self,
+        original: Original,
+        company: CompanyMapping,
+        template: Journal,
+        current: Journal | None,
+        label: str,
+        hint: str,
+    ) -> PostResult:
+        """Post the next correction step of a payroll that stands in Dynamics, exactly once."""
+        payroll_uuid = template.payroll_uuid
+        fmt = self.dimension_format()
+        chain = self.corrector.chain(
+            company, payroll_uuid, original.legal_entity, original.number, original.header
+        )
+        target = current.content_hash if current is not None else None
+        target = target or cancelled_state_hash(payroll_uuid)
+        if chain.state and target.startswith(chain.state):
+            result = self.corrector.finish(
+                chain,
+                company.company_uuid,
+                payroll_uuid,
+                outcomes.ALREADY_POSTED,
+                f"{label}: Dynamics already holds its current content (journal "
+                f"{original.number} and {chain.next_sequence - 1} correction(s))",
+                None,
+            )
+        elif chain.cancelled:
+            result = self.corrector.finish(
+                chain,
+                company.company_uuid,
+                payroll_uuid,
+                outcomes.REFUSED,
+                f"{label} was reversed in Dynamics as cancelled in Gusto, and Gusto now lists "
+                "it as processed again; it was NOT posted again",
+                f"check the payroll in Gusto; post it by hand if it really stands, {hint}",
+            )
+        else:
+            try:
+                posted = self.corrector.ledger_lines(chain.legal_entity, chain.standing, fmt)
+                plan = self.corrector.plan(company, chain, posted, template, current)
+            except (CorrectionError, DimensionFormatError, ValueError) as exc:
+                return self._refuse(
+                    payroll_uuid,
+                    company.company_uuid,
+                    chain.legal_entity,
+                    f"{label} changed or was cancelled after journal {original.number} was "
+                    f"posted, and the correction cannot be made: {exc}. Nothing was posted",
+                    f"correct the cause named, {hint}",
+                )
+            if plan is None:
+                result = self.corrector.finish(
+                    chain,
+                    company.company_uuid,
+                    payroll_uuid,
+                    outcomes.SKIPPED,
+                    f"{label} changed after journal {original.number} was posted, but no "
+                    "account or dimension amount changed; nothing to correct",
+                    None,
+                )
+            else:
+                result = self.corrector.post(chain, plan, fmt, company.company_uuid)
+        self._log(result)
+        self.summary.results.append(result)
+        return result
 
     def _audit_journal(self, journal: Journal, display: list[str]) -> None:
         self.audit.record_journal(

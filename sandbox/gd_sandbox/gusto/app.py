@@ -46,7 +46,7 @@ from gd_sandbox.gusto.model import (
     PayrollMeta,
     Termination,
 )
-from gd_sandbox.gusto.money import ZERO, fmt1, fmt2
+from gd_sandbox.gusto.money import ZERO, dec, fmt1, fmt2
 from gd_sandbox.gusto.oauth import SCOPES, SYSTEM_SCOPES, OAuthError, OAuthState, TokenRecord
 from gd_sandbox.gusto.payroll_calc import PayrollCalculator
 from gd_sandbox.gusto.webhooks import SUBSCRIPTION_TYPES, Webhooks
@@ -260,7 +260,9 @@ class GustoApp:
         add("POST", "/_sandbox/refresh_tokens", self.admin_mint, "open")
         add("GET", "/_sandbox/payrolls/{payroll_id}", self.admin_payroll, "open")
         add("POST", "/_sandbox/payrolls/{payroll_id}/process", self.admin_process, "open")
-        add("POST", "/_sandbox/payrolls/{payroll_id}/correct", self.admin_correct, "open")
+        add("POST", "/_sandbox/payrolls/{payroll_id}/amend", self.admin_amend, "open")
+        add("POST", "/_sandbox/payrolls/{payroll_id}/correct", self.admin_amend, "open")
+        add("POST", "/_sandbox/payrolls/{payroll_id}/cancel", self.admin_cancel, "open")
         add("POST", "/_sandbox/employees/{employee_id}/terminate", self.admin_terminate, "open")
         add("POST", "/_sandbox/employees", self.admin_hire, "open")
         add("POST", "/_sandbox/webhooks/deliver", self.admin_deliver, "open")
@@ -818,10 +820,12 @@ class GustoApp:
             selected.reverse()
         items = []
         for meta in selected:
+            # Computed first: the header's calculated_at comes from it, and a processed
+            # payroll's must not read null on the first listing and a time on the next.
+            detail = self.detail(company, meta)
             body = render.payroll_header(meta, ctx.version)
             if "payroll_status_meta" not in includes:
                 body.pop("payroll_status_meta")
-            detail = self.detail(company, meta)
             if "totals" in includes and detail is not None:
                 body["totals"] = detail.totals
             items.append(body)
@@ -1190,10 +1194,11 @@ class GustoApp:
     def admin_process(self, ctx: Ctx) -> Response:
         return Response.json(200, self.process_payroll(ctx.params["payroll_id"]))
 
-    def correct_payroll(self, payroll_uuid: str, amount: Decimal) -> dict[str, Any]:
-        """A correction Gusto makes to a processed payroll (a bonus paid late to its first
-        employee): gross, net and check amounts and the totals move by ``amount``, consistent
-        to the cent. Lets tests change a payroll after its journal was posted."""
+    def amend_payroll(self, payroll_uuid: str, bonus: Decimal) -> dict[str, Any]:
+        """Gusto corrects a processed payroll (a bonus paid late to its first employee): gross,
+        net and check amounts and the totals move by ``bonus``, consistent to the cent;
+        processed_date stays as it was, as Gusto does. Lets tests change a payroll after its
+        journal was posted."""
         with self.lock:
             company, meta = self._meta_anywhere(payroll_uuid)
             detail = self.detail(company, meta)
@@ -1202,11 +1207,12 @@ class GustoApp:
                     422, "invalid_operation", f"Payroll {payroll_uuid} is not processed"
                 )
             comp = detail.employee_compensations[0]
-            comp["fixed_compensations"].append(
-                {"name": "Bonus", "amount": fmt2(amount), "job_uuid": None}
-            )
+            comp["fixed_compensations"] = [
+                *(comp.get("fixed_compensations") or []),
+                {"name": "Bonus", "amount": fmt2(bonus), "job_uuid": None},
+            ]
             for key in ("gross_pay", "net_pay", "check_amount"):
-                comp[key] = fmt2(Decimal(str(comp[key])) + amount)
+                comp[key] = fmt2(dec(comp[key]) + bonus)
             detail.totals = self.calc.totals(detail.employee_compensations)
             return {
                 "payroll_uuid": meta.uuid,
@@ -1215,17 +1221,34 @@ class GustoApp:
                 "totals": dict(detail.totals),
             }
 
-    def admin_correct(self, ctx: Ctx) -> Response:
-        raw = parse_json_object(ctx.req).get("amount")
+    def admin_amend(self, ctx: Ctx) -> Response:
+        """``POST .../amend {"bonus": "12.34"}`` (``.../correct {"amount": ...}`` is the same)."""
+        body = parse_json_object(ctx.req)
+        raw = body.get("bonus", body.get("amount"))
         try:
-            amount = Decimal(str(raw))
+            bonus = Decimal(str(raw))
         except ArithmeticError:
             raise HttpError(
-                422, "invalid_attribute_value", 'amount (e.g. "12.34") is required', "amount"
+                422, "invalid_attribute_value", 'bonus (e.g. "12.34") is required', "bonus"
             ) from None
-        if not amount.is_finite():
-            raise HttpError(422, "invalid_attribute_value", "amount must be finite", "amount")
-        return Response.json(200, self.correct_payroll(ctx.params["payroll_id"], amount))
+        if not bonus.is_finite():
+            raise HttpError(422, "invalid_attribute_value", "bonus must be finite", "bonus")
+        return Response.json(200, self.amend_payroll(ctx.params["payroll_id"], bonus))
+
+    def cancel_payroll(self, payroll_uuid: str) -> dict[str, Any]:
+        """Gusto cancels a processed payroll before its funds are debited: unprocessed again."""
+        with self.lock:
+            company, meta = self._meta_anywhere(payroll_uuid)
+            if not meta.processed:
+                raise HttpError(
+                    422, "invalid_operation", f"Payroll {payroll_uuid} is not processed"
+                )
+            meta.processed, meta.processed_date, meta.detail = False, None, None
+        event = self.webhooks.event("payroll.cancelled", "Payroll", meta.uuid, company.uuid)
+        return {"payroll_uuid": meta.uuid, "deliveries": self.webhooks.broadcast("Payroll", event)}
+
+    def admin_cancel(self, ctx: Ctx) -> Response:
+        return Response.json(200, self.cancel_payroll(ctx.params["payroll_id"]))
 
     def terminate(self, employee_uuid: str, effective_date: date) -> dict[str, Any]:
         with self.lock:

@@ -240,8 +240,11 @@ class GustoSandbox:
     def process_payroll(self, payroll_uuid: str) -> dict[str, Any]:
         return self.app.process_payroll(payroll_uuid)
 
-    def correct_payroll(self, payroll_uuid: str, amount: Decimal) -> dict[str, Any]:
-        return self.app.correct_payroll(payroll_uuid, amount)
+    def amend_payroll(self, payroll_uuid: str, bonus: Decimal) -> dict[str, Any]:
+        return self.app.amend_payroll(payroll_uuid, bonus)
+
+    def cancel_payroll(self, payroll_uuid: str) -> dict[str, Any]:
+        return self.app.cancel_payroll(payroll_uuid)
 
     def terminate_employee(self, employee_uuid: str, effective_date: date) -> dict[str, Any]:
         return self.app.terminate(employee_uuid, effective_date)
