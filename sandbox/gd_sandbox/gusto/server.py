@@ -76,7 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _write(self, response: Response) -> None:
         self.send_response(response.status)
-        for name, value in response.headers.items():
+        for name, value in [*response.headers.items(), *response.repeated_headers]:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
