@@ -63,7 +63,6 @@ def header_wait_seconds(
         return None
     now = _as_utc(now)
     waits: list[float] = []
-    rest = value
     for match in _HTTP_DATE.finditer(value):
         moment = _parse_moment(match.group(0))
         if moment is not None:
@@ -87,7 +86,7 @@ def header_wait_seconds(
         waits.append(number)
     if not waits:
         return None
-    return max(0.0, max(waits))
+    return max(0.0, *waits)
 
 
 def response_now(headers: Mapping[str, str]) -> dt.datetime:
