@@ -224,8 +224,10 @@ class RateLimiter:
             if throttled or info.remaining is None:
                 return
             if info.remaining <= 0 and info.reset_in is not None:
-                # Another process on the grant (or a lower limit) used the budget up.
-                self._blocked_until = self._clock() + info.reset_in
+                # Another process on the grant (or a lower limit) used the budget up. A rolling
+                # window frees a slot within one window, so a longer reset (a clock mix-up)
+                # is capped rather than stalling the run.
+                self._blocked_until = self._clock() + min(info.reset_in, self.window)
             elif info.remaining > 0:
                 self._blocked_until = None
 

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gd_sandbox.gusto.http_types import Request, Response
@@ -191,11 +191,18 @@ class RateLimiter:
     """
 
     def __init__(
-        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] | None = None,
     ) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
+        # The server's wall clock, which the Date header shows (the sandbox pins the day):
+        # X-RateLimit-Reset must be on the same clock or clients comparing the two are off.
+        self.wall = wall or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._hits: dict[str, deque[float]] = {}
         self._retry_at: dict[str, float] = {}
@@ -226,7 +233,8 @@ class RateLimiter:
         Rounded up, so a client waiting until then is never early; a client comparing it with
         the (truncated) ``Date`` header errs by at most two seconds on the late side.
         """
-        reset_at = datetime.fromtimestamp(math.ceil(time.time() + max(0.0, reset_in)), UTC)
+        moment = self.wall() + timedelta(seconds=max(0.0, reset_in))
+        reset_at = moment.replace(microsecond=0) + timedelta(seconds=1 if moment.microsecond else 0)
         return {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(remaining),
