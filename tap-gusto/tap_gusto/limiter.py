@@ -174,6 +174,10 @@ class RateLimiter:
         self.server_limit: int | None = None
         # Monotonic moment before which the server said no slot is free (Remaining 0).
         self._blocked_until: float | None = None
+        self._last_remaining: int | None = None
+        self._sent_since_report = 0
+        #: Set once the server's Remaining fell faster than this process spends it.
+        self.shared_grant = False
         self.stats = LimiterStats()
 
     @property
@@ -204,6 +208,7 @@ class RateLimiter:
                     self.stats.server_waits.append(server_delay)
                 if delay <= 0:
                     self._sent.append(now)
+                    self._sent_since_report += 1
                     self.stats.requests += 1
                     self.stats.peak_in_window = max(self.stats.peak_in_window, len(self._sent))
                     if waited:
@@ -221,14 +226,24 @@ class RateLimiter:
         with self._lock:
             if info.limit is not None and info.limit >= 1:
                 self.server_limit = info.limit
+            sent, self._sent_since_report = self._sent_since_report, 0
             if throttled or info.remaining is None:
+                self._last_remaining = None
                 return
-            if info.remaining <= 0 and info.reset_in is not None:
-                # Another process on the grant (or a lower limit) used the budget up. A rolling
-                # window frees a slot within one window, so a longer reset (a clock mix-up)
-                # is capped rather than stalling the run.
+            last, self._last_remaining = self._last_remaining, info.remaining
+            if last is not None and info.remaining < last - sent:
+                # The window only refills, so a bigger drop than this process's own requests
+                # means another client spends the same grant.
+                self.shared_grant = True
+            # Both clients seeing "1 left" would both send and one would get a 429; keeping
+            # one slot back when the grant is shared turns that race into a wait.
+            reserve = 1 if self.shared_grant else 0
+            if info.remaining <= reserve and info.reset_in is not None:
+                # The budget is used up (another client, or a lower limit). A rolling window
+                # frees a slot within one window, so a longer reset (a clock mix-up) is
+                # capped rather than stalling the run.
                 self._blocked_until = self._clock() + min(info.reset_in, self.window)
-            elif info.remaining > 0:
+            else:
                 self._blocked_until = None
 
     def throttled(self, retry_after: float | None) -> None:

@@ -176,3 +176,20 @@ def test_limiter_does_not_hold_after_a_429() -> None:
     limiter.observe(RateLimitHeaders(limit=30, remaining=0, reset_in=9.0), throttled=True)
     assert limiter.budget == 30
     assert limiter.acquire() == 0.0
+
+
+def test_limiter_keeps_a_slot_back_once_another_client_shares_the_grant() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(190, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.observe(RateLimitHeaders(limit=30, remaining=20, reset_in=3.0))
+    limiter.acquire()
+    limiter.observe(RateLimitHeaders(limit=30, remaining=19, reset_in=3.0))
+    assert not limiter.shared_grant  # fell by exactly this process's one request
+    limiter.acquire()
+    limiter.observe(RateLimitHeaders(limit=30, remaining=15, reset_in=3.0))
+    assert limiter.shared_grant  # fell by 4 for 1 sent: someone else uses the grant
+    limiter.acquire()
+    limiter.observe(RateLimitHeaders(limit=30, remaining=1, reset_in=2.0))
+    # With the last slot up for grabs by both clients, wait for the window to free one.
+    assert limiter.acquire() == 2.0

@@ -132,7 +132,7 @@ def test_a_30_per_minute_grant_completes_without_429s(
 
 def test_two_taps_on_one_grant_make_no_429_storm(slow_gusto: GustoSandbox, vault: Vault) -> None:
     """Two taps share one grant's 30 requests: X-RateLimit-Remaining tells each what the other
-    used. At most the odd 429 when both take the last slot at once, each waited out exactly."""
+    used, and X-RateLimit-Reset how long to hold when nothing is left."""
     small = small_company(slow_gusto)
     connect_companies(vault, slow_gusto, [small])
     config = base_config(vault, slow_gusto)
@@ -161,7 +161,10 @@ def test_two_taps_on_one_grant_make_no_429_storm(slow_gusto: GustoSandbox, vault
     assert requests_sent > 2 * LIMIT
     waits: list[tuple[int | None, float]] = [w for tap in taps for w in tap.retry_waits]
     assert all(status == 429 for status, _ in waits)  # throttling only, nothing failed
-    # "No storm": a 429 is rare (under 5 % of requests) rather than every window's tail.
-    assert throttled(slow_gusto) <= max(2, requests_sent // 20)
+    # Each tap noticed Remaining falling faster than its own use and kept a slot back. Without
+    # the headers the same run gets a 429 at every window's end (6 of ~100 requests); at most
+    # a race before the sharing is noticed is tolerated here (in practice 0).
+    assert all(tap.connections.get(small).limiter.shared_grant for tap in taps)
+    assert throttled(slow_gusto) <= 2
     stats: dict[str, Any] = slow_gusto.stats.snapshot()
     assert stats["throttled"] == len(waits)
