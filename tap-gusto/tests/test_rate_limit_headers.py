@@ -1,4 +1,6 @@
-"""Reading Gusto's throttling headers and the two retry budgets (no HTTP, no wall time)."""
+"""Reading Gusto's throttling headers and the two retry budgets (no HTTP, no wall time).
+
+The limiter's use of the headers is tested in test_limiter.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 from tap_gusto.client import response_retry_after, retry_waits
-from tap_gusto.limiter import RateLimiter, RateLimitHeaders, header_wait_seconds
+from tap_gusto.limiter import RateLimitHeaders, header_wait_seconds
 
 NOW = dt.datetime(2026, 12, 3, 10, 0, 0, tzinfo=dt.UTC)
 DATE = "Thu, 03 Dec 2026 10:00:00 GMT"
@@ -128,68 +130,3 @@ def test_429_without_any_hint_backs_off_within_the_deadline() -> None:
     waits = drive(retry_waits(5, 20.0), [error(429) for _ in range(10)])
     assert len(waits) == 3  # 2-3, 4-5, 8-9 s: the next 16-17 s would pass 20 s
     assert sum(waits) <= 20.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def test_limiter_lowers_its_budget_to_the_server_limit() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(190, clock=clock, sleep=clock.sleep)
-    limiter.acquire()
-    limiter.observe(RateLimitHeaders(limit=2, remaining=1, reset_in=60.0))
-    assert limiter.budget == 2
-    assert limiter.acquire() == 0.0
-    assert limiter.acquire() == 60.0  # the local window now holds 2, not 190
-    limiter.observe(RateLimitHeaders(limit=500, remaining=400, reset_in=1.0))
-    assert limiter.budget == 190  # never above what the user configured
-
-
-def test_limiter_waits_for_reset_when_the_server_has_no_slot_left() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(190, clock=clock, sleep=clock.sleep)
-    limiter.acquire()
-    # Another process used the grant: only 1 request locally, yet none remaining.
-    limiter.observe(RateLimitHeaders(limit=200, remaining=0, reset_in=7.0))
-    assert limiter.acquire() == 7.0
-    assert limiter.stats.server_waits == [7.0]
-    limiter.observe(RateLimitHeaders(limit=200, remaining=0, reset_in=3.0))
-    limiter.observe(RateLimitHeaders(limit=200, remaining=5, reset_in=3.0))
-    assert limiter.acquire() == 0.0  # a later answer with slots left lifts the hold
-
-
-def test_limiter_does_not_hold_after_a_429() -> None:
-    # The retry's backoff already waits Retry-After; holding here too would wait twice.
-    clock = FakeClock()
-    limiter = RateLimiter(190, clock=clock, sleep=clock.sleep)
-    limiter.acquire()
-    limiter.observe(RateLimitHeaders(limit=30, remaining=0, reset_in=9.0), throttled=True)
-    assert limiter.budget == 30
-    assert limiter.acquire() == 0.0
-
-
-def test_limiter_keeps_a_slot_back_once_another_client_shares_the_grant() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(190, clock=clock, sleep=clock.sleep)
-    limiter.acquire()
-    limiter.observe(RateLimitHeaders(limit=30, remaining=20, reset_in=3.0))
-    limiter.acquire()
-    limiter.observe(RateLimitHeaders(limit=30, remaining=19, reset_in=3.0))
-    assert not limiter.shared_grant  # fell by exactly this process's one request
-    limiter.acquire()
-    limiter.observe(RateLimitHeaders(limit=30, remaining=15, reset_in=3.0))
-    assert limiter.shared_grant  # fell by 4 for 1 sent: someone else uses the grant
-    limiter.acquire()
-    limiter.observe(RateLimitHeaders(limit=30, remaining=1, reset_in=2.0))
-    # With the last slot up for grabs by both clients, wait for the window to free one.
-    assert limiter.acquire() == 2.0

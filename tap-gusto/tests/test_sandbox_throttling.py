@@ -65,6 +65,16 @@ def small_company(gusto: GustoSandbox) -> str:
     return gusto.company("Summit Bakery Co").uuid
 
 
+def run_companies_throttled(
+    gusto: GustoSandbox, vault: Vault, *, throttle_next: int, retry_after: int, **config: Any
+) -> tuple[list[dict[str, Any]], TapGusto]:
+    """The companies stream of the small company, its first requests answered 429."""
+    small = small_company(gusto)
+    connect_companies(vault, gusto, [small])
+    gusto.faults.set(throttle_next=throttle_next, retry_after=retry_after, paths=["/v1/"])
+    return run_tap(base_config(vault, gusto, **config), streams=["companies"])
+
+
 def throttled(gusto: GustoSandbox) -> int:
     return int(gusto.stats.snapshot()["throttled"])
 
@@ -74,10 +84,8 @@ def test_repeated_retry_after_header_is_honoured(
 ) -> None:
     """`Retry-After: 20` sent twice arrives as "20, 20": still 20 s, not exponential backoff;
     six 429s in a row are more than backoff_max_tries (5) and still within the deadline."""
-    small = small_company(gusto)
-    connect_companies(vault, gusto, [small])
-    gusto.faults.set(throttle_next=6, retry_after=20, retry_after_repeat=2, paths=["/v1/"])
-    messages, tap = run_tap(base_config(vault, gusto), streams=["companies"])
+    gusto.faults.set(retry_after_repeat=2)
+    messages, tap = run_companies_throttled(gusto, vault, throttle_next=6, retry_after=20)
     assert len(records(messages, "companies")) == 1
     assert tap.retry_waits == [(429, 20.0)] * 6
     assert no_sleep == [20.0] * 6
@@ -87,11 +95,8 @@ def test_repeated_retry_after_header_is_honoured(
 def test_throttling_beyond_the_deadline_fails_the_run(
     gusto: GustoSandbox, vault: Vault, no_sleep: list[float]
 ) -> None:
-    small = small_company(gusto)
-    connect_companies(vault, gusto, [small])
-    gusto.faults.set(throttle_next=10, retry_after=60, paths=["/v1/"])
     with pytest.raises(RetriableAPIError, match="429"):
-        run_tap(base_config(vault, gusto), streams=["companies"])
+        run_companies_throttled(gusto, vault, throttle_next=10, retry_after=60)
     # Two full windows waited (60 + 60 <= 150), a third would pass the deadline.
     assert no_sleep == [60.0, 60.0]
     assert throttled(gusto) == 3
@@ -100,11 +105,9 @@ def test_throttling_beyond_the_deadline_fails_the_run(
 def test_throttle_deadline_is_a_setting(
     gusto: GustoSandbox, vault: Vault, no_sleep: list[float]
 ) -> None:
-    small = small_company(gusto)
-    connect_companies(vault, gusto, [small])
-    gusto.faults.set(throttle_next=4, retry_after=60, paths=["/v1/"])
-    config = base_config(vault, gusto, throttle_deadline_seconds=240)
-    messages, _ = run_tap(config, streams=["companies"])
+    messages, _ = run_companies_throttled(
+        gusto, vault, throttle_next=4, retry_after=60, throttle_deadline_seconds=240
+    )
     assert len(records(messages, "companies")) == 1
     assert no_sleep == [60.0] * 4
 
