@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
 import requests
 from gd_sandbox.gusto import GustoSandbox
+from gd_sandbox.gusto.controls import RateLimiter
 
 TODAY = date(2026, 11, 28)
 
@@ -357,3 +359,56 @@ def test_stats_count_requests(gusto: GustoSandbox, client: Client) -> None:
     assert stats["total"] >= 1
     assert stats["per_route"]["GET /v1/companies/{company_id}"] == 1
     assert stats["per_path"][f"GET /v1/companies/{client.company}"] == 1
+
+
+def test_rate_limit_headers_share_the_date_headers_clock_and_can_repeat() -> None:
+    with GustoSandbox(today=TODAY, rate_limit_per_minute=2, rate_limit_window=30) as gusto:
+        client = Client(gusto, gusto.company_uuids[0])
+        path = f"/v1/companies/{client.company}"
+        first = client.get(path)
+        # Reset: when the oldest request leaves the window (one slot frees), on the clock of the
+        # Date header (the sandbox's pinned day), rounded up to whole seconds.
+        served = parsedate_to_datetime(first.headers["Date"])
+        reset = datetime.fromisoformat(first.headers["X-RateLimit-Reset"])
+        assert served.date() == TODAY
+        assert 29 <= (reset - served).total_seconds() <= 32
+        assert first.headers["X-RateLimit-Limit"] == "2"
+        assert first.headers["X-RateLimit-Remaining"] == "1"
+        gusto.faults.set(retry_after_repeat=2)
+        client.get(path)
+        throttled = client.get(path)
+        assert throttled.status_code == 429
+        # Sent twice; requests joins the copies as proxies' repeated headers arrive.
+        seconds = throttled.headers["Retry-After"].split(", ")
+        assert len(seconds) == 2 and seconds[0] == seconds[1] and int(seconds[0]) >= 1
+        assert throttled.headers["X-RateLimit-Remaining"] == "0"
+        # Asking again before Retry-After elapsed is an early request.
+        assert client.get(path).status_code == 429
+        assert gusto.rate_limiter.early_requests == 1
+        stats = requests.get(f"{gusto.url}/_sandbox/stats", timeout=5).json()
+        assert stats["early_requests"] == 1
+
+
+def test_forced_429_carries_rate_limit_headers(gusto: GustoSandbox, client: Client) -> None:
+    gusto.faults.set(throttle_next=1, retry_after=4)
+    r = client.get(f"/v1/companies/{client.company}")
+    assert r.status_code == 429
+    assert r.headers["Retry-After"] == "4"
+    assert r.headers["X-RateLimit-Remaining"] == "0"
+    reset = datetime.fromisoformat(r.headers["X-RateLimit-Reset"])
+    assert 3 <= (reset - parsedate_to_datetime(r.headers["Date"])).total_seconds() <= 6
+
+
+def test_early_requests_count_only_before_retry_after() -> None:
+    now = [100.0]
+    limiter = RateLimiter(1, 10.0, clock=lambda: now[0])
+    assert limiter.hit("grant")[0]
+    now[0] = 101.5
+    allowed, _, reset_in = limiter.hit("grant")
+    assert not allowed and reset_in == 8.5  # told Retry-After: 9
+    now[0] = 110.4  # the slot is free, but 9 s have not passed since the 429
+    assert limiter.hit("grant")[0]
+    assert limiter.early_requests == 1
+    now[0] = 125.0
+    assert limiter.hit("grant")[0]
+    assert limiter.early_requests == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 import typing as t
 from decimal import Decimal
@@ -18,6 +17,7 @@ from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
 from tap_gusto.errors import GustoAPIError, GustoTapError
+from tap_gusto.limiter import RateLimitHeaders, header_wait_seconds, response_now
 from tap_gusto.money import FieldSpec, Where, convert_fields
 from tap_gusto.tokens import echoed_secrets
 
@@ -34,6 +34,10 @@ REQUEST_TIMEOUT_SECONDS = 120
 BACKOFF_FACTOR_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 60.0
 MAX_ERROR_MESSAGES = 3
+DEFAULT_BACKOFF_MAX_TRIES = 5
+#: Two and a half of Gusto's 60-s windows: a shared grant frees a slot within two.
+DEFAULT_THROTTLE_DEADLINE_SECONDS = 150.0
+MAX_TRIES_BACKSTOP = 10_000
 
 
 class GustoPaginator(BaseAPIPaginator[int]):
@@ -57,21 +61,63 @@ class GustoPaginator(BaseAPIPaginator[int]):
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:
-    """``Retry-After`` (seconds) of a 429 response carried by ``exc``, else ``None``."""
+    """Seconds a 429 carried by ``exc`` asks to wait, else ``None``."""
     response = getattr(exc, "response", None)
     return response_retry_after(response) if response is not None else None
 
 
 def response_retry_after(response: requests.Response) -> float | None:
-    """``Retry-After`` (seconds) of a 429 response, else ``None``."""
+    """Seconds a 429 response asks to wait: ``Retry-After``, else ``X-RateLimit-Reset``.
+
+    ``None`` for other statuses and for a 429 that says neither (the caller backs off).
+    """
     if response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
         return None
-    value = response.headers.get("Retry-After", "").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return max(seconds, 0.0)
+    headers = response.headers
+    now = response_now(headers)
+    wait = header_wait_seconds(headers.get("Retry-After"), now)
+    if wait is None:
+        wait = header_wait_seconds(headers.get("X-RateLimit-Reset"), now, epoch_numbers=True)
+    return wait
+
+
+def exponential_wait(step: int) -> float:
+    """2, 4, 8 … s (capped) plus up to 1 s jitter, so clients that failed together spread out."""
+    base = min(BACKOFF_CAP_SECONDS, BACKOFF_FACTOR_SECONDS * 2.0**step)
+    return base + random.uniform(0, 1)  # noqa: S311 - jitter, not crypto
+
+
+def retry_waits(
+    max_tries: int, throttle_deadline: float
+) -> t.Generator[float | None, BaseException | None, None]:
+    """``backoff`` wait generator with two budgets; returning gives up on the request.
+
+    A 429 is Gusto asking for patience, not a failure: it is retried for as long as the
+    waits it asked for add up to ``throttle_deadline`` (at least two 60-s windows by default,
+    so a grant shared with another process still gets through). 5xx and dropped connections
+    are failures and get ``max_tries`` tries. The throttle budget counts the waits themselves,
+    not the clock, so it is the same whether or not a test replaces ``sleep``.
+    """
+    failures = 0
+    throttled_for = 0.0
+    throttled_step = 0
+    exc = yield None  # backoff primes the generator with an empty send
+    while True:
+        response = getattr(exc, "response", None)
+        if response is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            wait = response_retry_after(response)
+            if wait is None:
+                wait = exponential_wait(throttled_step)
+                throttled_step += 1
+            if throttled_for + wait > throttle_deadline:
+                return
+            throttled_for += wait
+        else:
+            failures += 1
+            if failures >= max_tries:
+                return
+            wait = exponential_wait(failures - 1)
+        exc = yield wait
 
 
 def gusto_error_messages(response: requests.Response) -> str:
@@ -229,7 +275,11 @@ class GustoStream(RESTStream[int]):
             request, timeout=self.timeout, allow_redirects=self.allow_redirects
         )
         hit("tap.request.after")
-        if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+        throttled = response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        connection.limiter.observe(
+            RateLimitHeaders.from_headers(response.headers), throttled=throttled
+        )
+        if throttled:
             connection.limiter.throttled(response_retry_after(response))
         return response
 
@@ -313,24 +363,29 @@ class GustoStream(RESTStream[int]):
     # -- retries ------------------------------------------------------------------------
 
     def backoff_wait_generator(self) -> t.Generator[float, None, None]:
-        attempts = itertools.count()
-
-        def wait_for(exc: BaseException) -> float:
-            retry_after = retry_after_seconds(exc)
-            if retry_after is not None:
-                return float(retry_after)  # exactly what Gusto asked for, no jitter
-            step = next(attempts)
-            base = min(BACKOFF_CAP_SECONDS, BACKOFF_FACTOR_SECONDS * 2.0**step)
-            return base + random.uniform(0, 1)  # noqa: S311 - jitter, not crypto
-
-        return self.backoff_runtime(value=wait_for)
+        # The SDK's backoff_runtime would honour Retry-After but shares one try count between
+        # 429s and 5xx; this generator keeps the two budgets apart (see retry_waits).
+        return t.cast(
+            "t.Generator[float, None, None]",
+            retry_waits(self.server_error_max_tries(), self.throttle_deadline_seconds()),
+        )
 
     def backoff_jitter(self, value: float) -> float:
-        # Jitter is added in wait_for only on the 5xx/connection path; Retry-After stays exact.
+        # Jitter is added only on the 5xx/connection path; a 429's wait stays exactly as asked.
         return value
 
+    def server_error_max_tries(self) -> int:
+        """Tries per request on 5xx and dropped connections (setting ``backoff_max_tries``)."""
+        return int(self.config.get("backoff_max_tries") or DEFAULT_BACKOFF_MAX_TRIES)
+
+    def throttle_deadline_seconds(self) -> float:
+        """Seconds of 429 waits one request may accumulate before the run fails."""
+        value = self.config.get("throttle_deadline_seconds")
+        return float(DEFAULT_THROTTLE_DEADLINE_SECONDS if value is None else value)
+
     def backoff_max_tries(self) -> int:
-        return int(self.config.get("backoff_max_tries") or 5)
+        # Only a backstop: retry_waits gives up first, on its own 429 and 5xx budgets.
+        return MAX_TRIES_BACKSTOP
 
     def backoff_handler(self, details: Details) -> None:
         exc = details.get("exception")

@@ -155,8 +155,18 @@ class TapGusto(Tap):
             th.IntegerType(minimum=1),
             default=5,
             description=(
-                "Attempts per request on 429 (waits exactly Retry-After), 5xx and dropped "
-                "connections (exponential backoff) before the run fails."
+                "Attempts per request on 5xx and dropped connections (exponential backoff) "
+                "before the run fails. 429s do not count: see throttle_deadline_seconds."
+            ),
+        ),
+        th.Property(
+            "throttle_deadline_seconds",
+            th.NumberType(minimum=0),
+            default=150,
+            description=(
+                "Seconds of waiting on 429s (each exactly Retry-After, else X-RateLimit-Reset) "
+                "one request may add up before the run fails; the default covers two of "
+                "Gusto's 60-second windows."
             ),
         ),
         th.Property(

@@ -275,6 +275,10 @@ class GustoApp:
             response = exc.response
         if response.status >= 400 and self.faults.snapshot().get("echo_secrets"):
             echo_request(req, response)
+        repeat = self.faults.snapshot().get("retry_after_repeat") or 0
+        if response.status == 429 and repeat > 1 and "Retry-After" in response.headers:
+            value = response.headers.pop("Retry-After")
+            response.repeated_headers.extend([("Retry-After", value)] * repeat)
         self.stats.status(response.status)
         return response
 
@@ -303,9 +307,8 @@ class GustoApp:
                     "rate_limit_exceeded",
                     "Too many requests; retry after the Retry-After interval",
                     headers={
+                        **self.rate_limiter.headers(0, retry),
                         "Retry-After": str(retry),
-                        "X-RateLimit-Limit": str(self.rate_limiter.limit),
-                        "X-RateLimit-Remaining": "0",
                     },
                 )
         allowed_methods: list[str] = []
@@ -1122,7 +1125,9 @@ class GustoApp:
         return Response.json(200, self.info())
 
     def admin_stats(self, ctx: Ctx) -> Response:
-        return Response.json(200, self.stats.snapshot())
+        return Response.json(
+            200, {**self.stats.snapshot(), "early_requests": self.rate_limiter.early_requests}
+        )
 
     def admin_get_faults(self, ctx: Ctx) -> Response:
         return Response.json(200, self.faults.snapshot())

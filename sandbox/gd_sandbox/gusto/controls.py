@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gd_sandbox.gusto.http_types import Request, Response
@@ -20,6 +20,7 @@ FAULT_KEYS = (
     "malformed_next",
     "throttle_next",
     "retry_after",
+    "retry_after_repeat",
     "paths",
     "unlisted_payrolls",
     "echo_secrets",
@@ -37,6 +38,8 @@ class Faults(MutableMapping[str, Any]):
     - `throttle_next: n`: answer the next n API requests with 429.
     - `retry_after: s`: `Retry-After` seconds on forced 429s (default 1), and on forced 503s
       when set.
+    - `retry_after_repeat: n`: send `Retry-After` n times on every 429 (forced or real), as
+      some proxies do; `requests` joins the copies into `"60, 60"`.
     - `paths: [prefix, ...]`: limit the switches above to requests whose path starts with a prefix.
     - `unlisted_payrolls: [uuid, ...]`: the payroll list leaves these payrolls out while pay
       periods and the single-payroll endpoint still show them (Gusto's lists disagreeing).
@@ -181,32 +184,57 @@ class Stats:
 
 
 class RateLimiter:
-    """Rolling-window limit per OAuth grant (Gusto: 200 requests per 60 s)."""
+    """Rolling-window limit per OAuth grant (Gusto: 200 requests per 60 s).
+
+    It also notes, per grant, when its last 429 said the client may retry, and counts requests
+    that come sooner (``early_requests``): a client that honours ``Retry-After`` has none.
+    """
 
     def __init__(
-        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] | None = None,
     ) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
+        # The server's wall clock, which the Date header shows (the sandbox pins the day):
+        # X-RateLimit-Reset must be on the same clock or clients comparing the two are off.
+        self.wall = wall or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._hits: dict[str, deque[float]] = {}
+        self._retry_at: dict[str, float] = {}
+        self.early_requests = 0
 
     def hit(self, key: str) -> tuple[bool, int, float]:
         """Record a request; returns (allowed, remaining, seconds until a slot frees up)."""
         now = self.clock()
         with self._lock:
+            if now < self._retry_at.get(key, now):
+                self.early_requests += 1
             hits = self._hits.setdefault(key, deque())
             while hits and hits[0] <= now - self.window:
                 hits.popleft()
             if len(hits) >= self.limit:
-                return False, 0, hits[0] + self.window - now
+                reset_in = hits[0] + self.window - now
+                # The client is told a whole number of seconds, rounded up (retry_after).
+                self._retry_at[key] = now + self.retry_after_seconds(reset_in)
+                return False, 0, reset_in
             hits.append(now)
             reset_in = hits[0] + self.window - now
             return True, self.limit - len(hits), reset_in
 
     def headers(self, remaining: int, reset_in: float) -> dict[str, str]:
-        reset_at = datetime.fromtimestamp(time.time() + reset_in, UTC)
+        """``X-RateLimit-*`` as Gusto documents them; ``Reset`` is a datetime (UTC, whole
+        seconds) at which the oldest request of the window leaves it, i.e. one slot frees.
+
+        Rounded up, so a client waiting until then is never early; a client comparing it with
+        the (truncated) ``Date`` header errs by at most two seconds on the late side.
+        """
+        moment = self.wall() + timedelta(seconds=max(0.0, reset_in))
+        reset_at = moment.replace(microsecond=0) + timedelta(seconds=1 if moment.microsecond else 0)
         return {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(remaining),
@@ -214,8 +242,12 @@ class RateLimiter:
         }
 
     @staticmethod
-    def retry_after(seconds: float) -> str:
-        return str(max(1, math.ceil(seconds)))
+    def retry_after_seconds(seconds: float) -> int:
+        return max(1, math.ceil(seconds))
+
+    @classmethod
+    def retry_after(cls, seconds: float) -> str:
+        return str(cls.retry_after_seconds(seconds))
 
 
 def echo_request(req: Request, response: Response) -> None:

@@ -30,6 +30,8 @@ class Response:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # Header lines written after ``headers``, where one name may appear several times.
+    repeated_headers: list[tuple[str, str]] = field(default_factory=list)
     # Close the socket without writing anything (simulated network failure).
     drop: bool = False
 

@@ -28,6 +28,11 @@ MAX_BODY = 1_000_000
 DEFAULT_REDIRECT_URIS = ("http://127.0.0.1/callback", "http://localhost/callback")
 
 
+def pinned(today: date, now: datetime) -> datetime:
+    """The sandbox's wall clock: its pinned ``today`` at the real (UTC) time of day."""
+    return datetime.combine(today, now.astimezone(UTC).timetz())
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -77,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _write(self, response: Response) -> None:
         self.send_response(response.status)
-        for name, value in response.headers.items():
+        for name, value in [*response.headers.items(), *response.repeated_headers]:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
@@ -95,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         # The Date header tells clients Gusto's today: the sandbox's pinned day at the real
         # time of day, so a client that counts from the server's date agrees with the sandbox.
         now = datetime.now(UTC) if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
-        return format_datetime(datetime.combine(self.server.app.today, now.timetz()), usegmt=True)
+        return format_datetime(pinned(self.server.app.today, now), usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         # The request line may carry query strings (a misplaced client_secret); log the path only.
@@ -145,7 +150,9 @@ class GustoSandbox:
         self.oauth = OAuthState(
             self.client_id, self.client_secret, token_lifetime, code_lifetime=code_lifetime
         )
-        self.rate_limiter = RateLimiter(rate_limit_per_minute, rate_limit_window)
+        self.rate_limiter = RateLimiter(
+            rate_limit_per_minute, rate_limit_window, wall=self._server_now
+        )
         started = time.monotonic()
         self.companies: list[Company] = SeedBuilder(seed, self.today).build(
             large_company_employees, calendar_companies
@@ -168,6 +175,9 @@ class GustoSandbox:
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
+
+    def _server_now(self) -> datetime:
+        return pinned(self.today, datetime.now(UTC))
 
     def start(self) -> GustoSandbox:
         if self._server is not None:
