@@ -202,6 +202,8 @@ MONEY_CASES = {
     "money in exponent notation": ("1e3", ("gross_pay",)),
     "money with three decimals": ("123.456", ("gross_pay",)),
     "money F&O cannot hold (numeric(32,6))": ("1" + "0" * 40, ("gross_pay", "numeric(32,6)")),
+    # A JSON number, as another tap may send it: the target reads it as an exact decimal.
+    "money as a huge JSON number": (1e40, ("gross_pay", "numeric(32,6)")),
 }
 
 
