@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -401,7 +401,9 @@ def test_forced_429_carries_rate_limit_headers(gusto: GustoSandbox, client: Clie
 
 def test_early_requests_count_only_before_retry_after() -> None:
     now = [100.0]
-    limiter = RateLimiter(1, 10.0, clock=lambda: now[0])
+    limiter = RateLimiter(
+        1, 10.0, clock=lambda: now[0], wall=lambda: datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    )
     assert limiter.hit("grant")[0]
     now[0] = 101.5
     allowed, _, reset_in = limiter.hit("grant")

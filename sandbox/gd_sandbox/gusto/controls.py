@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from gd_sandbox.gusto.http_types import Request, Response
@@ -195,14 +195,15 @@ class RateLimiter:
         limit: int,
         window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], datetime] | None = None,
+        *,
+        wall: Callable[[], datetime],
     ) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
         # The server's wall clock, which the Date header shows (the sandbox pins the day):
         # X-RateLimit-Reset must be on the same clock or clients comparing the two are off.
-        self.wall = wall or (lambda: datetime.now(UTC))
+        self.wall = wall
         self._lock = threading.Lock()
         self._hits: dict[str, deque[float]] = {}
         self._retry_at: dict[str, float] = {}

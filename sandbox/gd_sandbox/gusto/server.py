@@ -8,6 +8,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.utils import format_datetime
@@ -37,6 +38,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     app: GustoApp
+    now: Callable[[], datetime]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -97,10 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
     do_PATCH = _handle  # noqa: N815
 
     def date_time_string(self, timestamp: float | None = None) -> str:
-        # The Date header tells clients Gusto's today: the sandbox's pinned day at the real
-        # time of day, so a client that counts from the server's date agrees with the sandbox.
-        now = datetime.now(UTC) if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
-        return format_datetime(pinned(self.server.app.today, now), usegmt=True)
+        # The Date header tells clients Gusto's today: the sandbox's own clock (its pinned day),
+        # so a client that counts from the server's date agrees with the sandbox.
+        return format_datetime(self.server.now(), usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         # The request line may carry query strings (a misplaced client_secret); log the path only.
@@ -177,6 +178,7 @@ class GustoSandbox:
     # ---- lifecycle -------------------------------------------------------------------------
 
     def _server_now(self) -> datetime:
+        """The sandbox's one wall clock: the pinned day; only the time of day is real."""
         return pinned(self.today, datetime.now(UTC))
 
     def start(self) -> GustoSandbox:
@@ -184,6 +186,7 @@ class GustoSandbox:
             return self
         server = _Server((self.host, self.port), _Handler)
         server.app = self.app
+        server.now = self._server_now
         self._server = server
         self.port = server.server_address[1]
         self._thread = threading.Thread(
