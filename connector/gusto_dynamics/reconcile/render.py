@@ -2,7 +2,7 @@
 
 Every format is built from the same column specs, so a figure cannot differ between them.
 The HTML embeds its charts (matplotlib PNGs as data URIs), its style and a small sort script:
-it opens with no network. Amounts stay ``Decimal`` until matplotlib needs floats to draw.
+it opens with no network. Amounts stay ``Decimal`` into matplotlib, which draws them itself.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import html
 import io
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -37,6 +37,12 @@ class Section:
     title: str
     columns: tuple[Column, ...]
     rows: Sequence[Any]
+
+
+def _plotted(amounts: Iterable[Decimal]) -> Any:
+    """Amounts for a chart, as ``Decimal``: matplotlib accepts them (its type stubs say
+    float), so no report figure ever passes through binary floating point here."""
+    return list(amounts)
 
 
 def _money(value: Cell) -> str:
@@ -269,9 +275,11 @@ def charts(report: Report) -> list[tuple[str, str, str]]:
     figure, axes = plt.subplots(figsize=(8, 3.6))
     positions = list(range(len(labels)))
     # Floats only from here on: matplotlib draws, the report's figures stay Decimal.
-    axes.bar([p - 0.2 for p in positions], [float(wages[k][0]) for k in labels], 0.4, label="Gusto")
     axes.bar(
-        [p + 0.2 for p in positions], [float(wages[k][1]) for k in labels], 0.4, label="Ledger"
+        [p - 0.2 for p in positions], _plotted(wages[k][0] for k in labels), 0.4, label="Gusto"
+    )
+    axes.bar(
+        [p + 0.2 for p in positions], _plotted(wages[k][1] for k in labels), 0.4, label="Ledger"
     )
     axes.set_xticks(positions, labels, rotation=30, ha="right")
     axes.set_ylabel("wage expense")
@@ -293,13 +301,13 @@ def charts(report: Report) -> list[tuple[str, str, str]]:
     # One slot per check date, labelled with the date: the dates are few and uneven.
     slots = list(range(len(days)))
     figure, axes = plt.subplots(figsize=(8, 3.6))
-    axes.plot(slots, [float(by_date[d][0]) for d in days], "o-", label="Gusto (journal debit)")
-    axes.plot(slots, [float(by_date[d][1]) for d in days], "s--", label="Ledger (posted debit)")
+    axes.plot(slots, _plotted(by_date[d][0] for d in days), "o-", label="Gusto (journal debit)")
+    axes.plot(slots, _plotted(by_date[d][1] for d in days), "s--", label="Ledger (posted debit)")
     marked = [i for i, d in enumerate(days) if d in broken]
     if marked:
         axes.scatter(
             marked,
-            [float(max(by_date[days[i]])) for i in marked],
+            _plotted(max(by_date[days[i]]) for i in marked),
             s=160,
             marker="x",
             color="red",
