@@ -787,3 +787,103 @@ def test_a_state_message_without_a_value_stops_the_run(
         fresh_dynamics,
         forbidden=("Traceback",),
     )
+
+
+def test_a_state_message_whose_value_is_not_an_object_stops_the_run(
+    fresh_dynamics: DynamicsSandbox, target_config_file: Path
+) -> None:
+    """Passed on, a bookmark of "garbage" would be what the tap resumes from next time."""
+    run = run_target(target_config_file, '\n{"type": "STATE", "value": "garbage"}\n')
+    check_failed_run(
+        "STATE message whose value is not an object",
+        '{"type": "STATE", "value": "garbage"}',
+        run.returncode,
+        run.stderr,
+        ("line 2", "STATE", "not an object", "fix"),
+        fresh_dynamics,
+        forbidden=("Traceback",),
+    )
+    assert '"garbage"' not in run.stdout, "the garbage state was written back as a bookmark"
+
+
+RIDGELINE = "0c991fcc-d01e-50c4-90c6-d27026b49396"
+ZERO_PAYMENT = "5b0c3c1e-0000-4000-8000-00000000cafe"
+PAYMENT_DATE = "2026-11-13"
+
+
+def _contractor_messages(payment: Message) -> str:
+    """A contractor and one payment as any tap could send them (money as strings)."""
+    open_schema = {"type": "object", "properties": {}, "additionalProperties": True}
+    contractor = {
+        "uuid": payment["contractor_uuid"],
+        "company_uuid": RIDGELINE,
+        "type": "Individual",
+        "first_name": "Dana",
+        "last_name": "Whitfield",
+        "business_name": None,
+        "department": "Commercial Field Operations",
+        "is_active": True,
+    }
+    return text_of(
+        [
+            {
+                "type": "SCHEMA",
+                "stream": "contractors",
+                "schema": open_schema,
+                "key_properties": ["uuid"],
+            },
+            {"type": "RECORD", "stream": "contractors", "record": contractor},
+            {
+                "type": "SCHEMA",
+                "stream": "contractor_payments",
+                "schema": open_schema,
+                "key_properties": ["uuid"],
+            },
+            {"type": "RECORD", "stream": "contractor_payments", "record": payment},
+        ]
+    )
+
+
+def test_a_contractor_payment_of_zero_creates_no_empty_invoice(
+    fresh_dynamics: DynamicsSandbox, target_config_file: Path, tmp_path: Path
+) -> None:
+    """The rule for payrolls holds for AP invoices: no header without lines."""
+    payment = {
+        "uuid": ZERO_PAYMENT,
+        "company_uuid": RIDGELINE,
+        "contractor_uuid": "bc57832c-d8bc-43a7-ae99-3a03380ff037",
+        "date": PAYMENT_DATE,
+        "wage_type": "Hourly",
+        "hours": "0.0",
+        "hourly_rate": "65.17",
+        "wage": "0.00",
+        "bonus": "0.00",
+        "reimbursement": "0.00",
+        "wage_total": "0.00",
+        "payment_method": "Direct Deposit",
+        "status": "Funded",
+    }
+    run = run_target(target_config_file, _contractor_messages(payment))
+    problems: list[str] = []
+    if run.returncode != 0:
+        problems.append(f"the run exited {run.returncode}")
+    if journal_headers(fresh_dynamics):
+        problems.append("an invoice journal header reached Dynamics")
+    with sqlite3.connect(tmp_path / "audit.sqlite") as db:
+        row = db.execute(
+            "SELECT outcome, reason FROM payment_outcomes WHERE payment_uuid = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (ZERO_PAYMENT,),
+        ).fetchone()
+    if row is None or row[0] != "skipped" or "nothing to post" not in (row[1] or ""):
+        problems.append(f"audit outcome is {row}")
+    record(
+        "bad_input",
+        "contractor payment of zero",
+        f"a contractor payment of 0.00 on {PAYMENT_DATE}",
+        "skipped (nothing to post), no invoice header created",
+        "; ".join(problems) or f"skipped: {(row[1] if row else '')[:140]}",
+        passed=not problems,
+        source=SOURCE,
+    )
+    assert not problems, (problems, run.stderr[-3000:])

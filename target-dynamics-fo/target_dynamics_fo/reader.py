@@ -52,4 +52,12 @@ class PayrollInputReader(SingerReader):
                 f"Input line {self.line_number} is JSON but not a Singer message object; fix "
                 "the tap's output."
             )
+        if message.get("type") == "STATE" and not isinstance(message.get("value", {}), dict):
+            # The SDK would store any value and write it back as the next bookmark, so a tap
+            # resuming from it would crash or, worse, start from scratch.
+            raise InvalidInputLine(
+                f"Input line {self.line_number} is a STATE message whose value is a "
+                f"{type(message['value']).__name__}, not an object of bookmarks; fix the "
+                "tap's output. The state saved by the last complete run is kept."
+            )
         return message
