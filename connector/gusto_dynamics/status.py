@@ -13,18 +13,22 @@ import argparse
 import datetime as dt
 import json
 import os
+import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gd_vault import Vault, redact
+from gd_vault import KEY_FILE_ENV, Vault, redact
 from target_dynamics_fo.audit import DEFAULT_AUDIT_DB
 
 from gusto_dynamics.cli import EXIT_OK, emit, open_vault
 
 # The target's audit_db setting as Meltano passes it.
 AUDIT_DB_ENV = "TARGET_DYNAMICS_FO_AUDIT_DB"
+# The target's default dry_run_output.
+DRY_RUN_OUTPUT = "output/dry-run"
+OTHERS_ACCESS = stat.S_IRWXG | stat.S_IRWXO
 
 
 def gusto_status_key(company_uuid: str) -> str:
@@ -174,11 +178,48 @@ def _print_text(report: Mapping[str, Any], vault: Vault) -> None:
                 else ""
             )
         )
+    if report.get("exposed_files"):
+        emit("")
+        emit("WARNING: readable by other users (they hold payroll data or secrets):")
+        for line in report["exposed_files"]:
+            emit(f"  {line}")
+        emit("  fix: chmod 600 each file (and chmod 700 its folder)")
     if report["other"]:
         emit("")
         emit("Other components")
         for key, value in sorted(report["other"].items()):
             emit(f"  {key}: {json.dumps(value, sort_keys=True, default=str)}")
+
+
+def exposed_files(paths: Iterable[Path]) -> list[str]:
+    """Files among ``paths`` (folders: the files directly in them) that users other than the
+    owner can read or write, as ``"path (mode 0644)"``.
+
+    The connector writes them 0600, but a file copied in, restored from a backup or written by
+    an older release keeps whatever mode it had, and it holds payroll lines or secrets.
+    """
+    seen: set[Path] = set()
+    exposed: list[str] = []
+    for path in paths:
+        candidates = sorted(path.iterdir()) if path.is_dir() else [path]
+        for candidate in candidates:
+            if candidate in seen or not candidate.is_file():
+                continue
+            seen.add(candidate)
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+            if mode & OTHERS_ACCESS:
+                exposed.append(f"{candidate} (mode {mode:04o})")
+    return exposed
+
+
+def files_to_check(vault: Vault, audit_db: Path) -> list[Path]:
+    """The files the connector writes by default: store and key, the audit trail's folder,
+    the dry-run output and Meltano's system database (it holds state and run logs)."""
+    paths = [vault.path, audit_db.parent, Path(DRY_RUN_OUTPUT), Path(".meltano")]
+    key_file = os.environ.get(KEY_FILE_ENV)
+    if key_file:
+        paths.append(Path(key_file))
+    return [p.expanduser() for p in paths if p.expanduser().exists()]
 
 
 def unsettled_documents(audit_db: Path) -> dict[str, int] | None:
@@ -203,6 +244,8 @@ def _status(args: argparse.Namespace) -> int:
     vault = open_vault(args)
     report = collect(vault.read())
     audit_db = Path(args.audit_db or os.environ.get(AUDIT_DB_ENV) or DEFAULT_AUDIT_DB).expanduser()
+    # Before the audit trail is opened: opening it tightens its mode.
+    report["exposed_files"] = exposed_files(files_to_check(vault, audit_db))
     unsettled = unsettled_documents(audit_db)
     if unsettled is not None:
         report["without_outcome"] = {"audit_db": str(audit_db), **unsettled}

@@ -126,3 +126,39 @@ def test_status_counts_documents_left_without_an_outcome(
     assert main(["status", "--json", "--audit-db", str(audit_db)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["without_outcome"]["contractor_payments"] == 1
+
+
+def test_status_warns_about_files_other_users_can_read(
+    store: Vault,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 17: an audit trail restored from a backup with mode 0644 is named, with the fix."""
+    from target_dynamics_fo.audit import AuditStore  # noqa: PLC0415 - the target's own store
+
+    monkeypatch.chdir(tmp_path)
+    audit_db = tmp_path / "trail" / "audit.sqlite"
+    AuditStore(audit_db).close()
+    assert main(["status", "--audit-db", str(audit_db)]) == 0
+    assert "readable by other users" not in capsys.readouterr().out
+
+    audit_db.chmod(0o644)
+    csv = tmp_path / "output" / "dry-run" / "journals.csv"
+    csv.parent.mkdir(parents=True)
+    csv.write_text("JournalBatchNumber\n")
+    csv.chmod(0o640)
+    assert main(["status", "--audit-db", str(audit_db)]) == 0
+    text = capsys.readouterr().out
+    assert f"{audit_db} (mode 0644)" in text
+    assert f"{Path('output/dry-run/journals.csv')} (mode 0640)" in text
+    assert "chmod 600" in text
+    # Reading the trail's counts tightened it, as every open by the target does.
+    assert oct(audit_db.stat().st_mode & 0o777) == "0o600"
+    audit_db.chmod(0o644)
+    assert main(["status", "--json", "--audit-db", str(audit_db)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["exposed_files"] == [
+        f"{audit_db} (mode 0644)",
+        f"{Path('output/dry-run/journals.csv')} (mode 0640)",
+    ]
