@@ -26,6 +26,7 @@ from e2e_support import SANDBOX_TODAY, processed_payrolls
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault, generate_key
+from tap_gusto.run_status import read_status, status_path
 from target_dynamics_fo.journal import journal_batch_number
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,8 +146,11 @@ def test_status_shows_the_run_and_no_secret(project: dict[str, Any]) -> None:
     data = Vault.open(
         project["env"]["GUSTO_DYNAMICS_VAULT"], key=project["env"]["GUSTO_DYNAMICS_VAULT_KEY"]
     ).read()
+    # Run outcomes live in the non-secret run-status file, not in the credential store.
+    assert "status" not in data
+    runs = read_status(status_path())
     for company in project["gusto"].company_uuids:
-        assert data["status"][f"gusto:{company}"]["last_run_ok"] is True
+        assert runs[f"gusto:{company}"]["last_run_ok"] is True
         token = data["gusto"]["companies"][company]["refresh_token"]
         assert token not in text
 
