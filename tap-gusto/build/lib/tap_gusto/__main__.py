@@ -1,0 +1,5 @@
+"""``python -m tap_gusto``."""
+
+from tap_gusto.tap import TapGusto
+
+TapGusto.cli()

@@ -1,0 +1,90 @@
+"""Per-company request authentication and the shared per-company connection objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from requests.auth import AuthBase
+
+from tap_gusto.limiter import RateLimiter
+from tap_gusto.tokens import DEFAULT_API_URL, TokenManager, company_record
+
+
+class GustoCompanyAuth(AuthBase):
+    """Bearer auth for one company (deliberately not a singleton: one grant per company)."""
+
+    def __init__(self, tokens: TokenManager) -> None:
+        self.tokens = tokens
+        self.last_token: str | None = None
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self.tokens.access_token()
+        self.last_token = token
+        request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"GustoCompanyAuth(company_uuid={self.tokens.company_uuid!r})"
+
+
+@dataclass
+class CompanyConnection:
+    """Everything one process shares for one company: base URL, tokens, limiter, Gusto's date."""
+
+    company_uuid: str
+    api_url: str
+    tokens: TokenManager
+    limiter: RateLimiter
+    auth: GustoCompanyAuth = field(init=False)
+    #: Gusto's calendar date, from the ``Date`` header of its latest response (None before one).
+    server_today: dt.date | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.auth = GustoCompanyAuth(self.tokens)
+
+    def note_server_date(self, response: requests.Response) -> None:
+        """Keep Gusto's date: its list limits count from its today, not this machine's."""
+        value = response.headers.get("Date")
+        if not value:
+            return
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        self.server_today = moment.astimezone(dt.UTC).date()
+
+
+class ConnectionRegistry:
+    """Lazily builds one ``CompanyConnection`` per company for the whole tap process."""
+
+    def __init__(self, factory: Callable[[str], CompanyConnection]) -> None:
+        self._factory = factory
+        self._connections: dict[str, CompanyConnection] = {}
+        self._lock = threading.Lock()
+
+    def get(self, company_uuid: str) -> CompanyConnection:
+        with self._lock:
+            if company_uuid not in self._connections:
+                self._connections[company_uuid] = self._factory(company_uuid)
+            return self._connections[company_uuid]
+
+    def all(self) -> list[CompanyConnection]:
+        with self._lock:
+            return list(self._connections.values())
+
+
+def resolve_api_url(configured: str | None, data: dict[str, Any] | Any, company_uuid: str) -> str:
+    """Config ``api_url`` wins; else the URL stored with the company, else the app's, else prod."""
+    if configured:
+        return configured.rstrip("/")
+    record = company_record(data, company_uuid) or {}
+    app = data.get("gusto", {}).get("app", {}) or {}
+    return str(record.get("api_url") or app.get("api_url") or DEFAULT_API_URL).rstrip("/")

@@ -1,0 +1,719 @@
+"""OData client for Dynamics 365 F&O: reads with paging, writes, and atomic ``$batch`` changesets.
+
+Retry rules (one place for all of them):
+- 429: wait exactly ``Retry-After`` seconds (30 s when the header is missing, the fallback
+  Microsoft's own sample uses), then retry. A throttled request was not executed, so this is safe
+  for writes too. If the wait would overrun the request deadline the call fails now instead of
+  sleeping for nothing.
+- 401: ask Entra for a fresh token (not the cached one) and retry once; a second 401 is a
+  configuration problem and raised as :class:`DynamicsAuthError`.
+- 5xx and dropped connections on reads: exponential backoff within the deadline.
+- 5xx without an F&O error body and dropped connections on writes: the write may have committed,
+  so the client does not resend it; it raises :class:`WriteOutcomeUnknownError` and the caller looks
+  the record up before deciding to send again (see ``posting.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
+
+import requests
+import simplejson
+from gd_vault.redact import scrub
+
+from target_dynamics_fo.auth import DynamicsAuthError, PinnedSession
+
+DEFAULT_DEADLINE_SECONDS = 300
+DEFAULT_MAX_RETRIES = 8
+RETRY_AFTER_FALLBACK_SECONDS = 30.0
+# F&O caps one $batch at 5,000 operations (service protection documentation).
+MAX_BATCH_OPERATIONS = 5000
+
+__all__ = [
+    "DynamicsAuthError",
+    "ODataBatchError",
+    "ODataClient",
+    "ODataError",
+    "Operation",
+    "Result",
+    "WriteOutcomeUnknownError",
+    "fo_date",
+    "odata_literal",
+]
+
+
+class RequestAudit(Protocol):
+    def record_request(
+        self,
+        method: str,
+        entity: str,
+        status: int | None,
+        journal_number: str | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+
+class TokenSource(Protocol):
+    def token(self, force_refresh: bool = False) -> str: ...
+
+    def unauthorized_error(self) -> Exception: ...
+
+
+class ODataError(Exception):
+    """Dynamics answered with an error (the message is F&O's Infolog, never a stack trace)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        entity: str | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        # Every F&O error text reaches logs, the audit trail and `failures`: scrub it once here.
+        message = scrub(message)
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.entity = entity
+        self.error_type = error_type
+
+    @property
+    def record_exists(self) -> bool:
+        return "record already exists" in self.message.lower()
+
+
+class ODataBatchError(ODataError):
+    """An operation inside an atomic changeset failed, so none of the changeset was saved."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        content_id: int | None,
+        entity: str | None,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, entity=entity, error_type=error_type)
+        self.content_id = content_id
+
+
+class WriteOutcomeUnknownError(ODataError):
+    """A write was sent but no definite answer came back; it may or may not have committed."""
+
+
+class DynamicsThrottledError(ODataError):
+    """Dynamics kept answering 429 beyond the request deadline or retry budget."""
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One request inside a changeset."""
+
+    method: str
+    entity: str
+    body: Mapping[str, Any] | None = None
+    key: Mapping[str, Any] | None = None
+    odata_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    content_id: int | None
+    status: int
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def fo_date(value: date | str) -> str:
+    """F&O date-only fields as midday UTC, which no time zone can shift to another day."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return f"{value.isoformat()}T12:00:00Z"
+
+
+def odata_literal(value: Any) -> str:
+    """A value as an OData URL literal: strings quoted with embedded quotes doubled."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        # Edm.DateTimeOffset literals (date-effective keys such as Employments) go unquoted.
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def format_key(key: Mapping[str, Any]) -> str:
+    return ",".join(f"{name}={odata_literal(value)}" for name, value in key.items())
+
+
+def dumps(body: Any) -> str:
+    """JSON with Decimals as exact numbers (F&O amounts are Edm.Decimal, never floats)."""
+    return str(simplejson.dumps(body, use_decimal=True, separators=(",", ":")))
+
+
+def loads(text: str) -> Any:
+    return json.loads(text, parse_float=Decimal)
+
+
+_INNER_MESSAGE = re.compile(r'"innererror"\s*:\s*\{\s*"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_OUTER_MESSAGE = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def describe_error(text: str, status: int) -> tuple[str, str | None]:
+    """F&O's useful error text (the Infolog in ``innererror.message``) and its type.
+
+    Some real F&O error bodies are not valid JSON (a cut stack trace), so fall back to pulling
+    the message out with a pattern. Stack traces are never returned.
+    """
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        error = payload["error"]
+        inner = error.get("innererror") if isinstance(error.get("innererror"), dict) else {}
+        message = inner.get("message") or error.get("message") or ""
+        return _tidy(str(message)) or f"HTTP {status}", inner.get("type") or error.get("code")
+    for pattern in (_INNER_MESSAGE, _OUTER_MESSAGE):
+        match = pattern.search(text)
+        if match:
+            try:
+                return _tidy(json.loads(f'"{match.group(1)}"')), None
+            except ValueError:
+                return _tidy(match.group(1)), None
+    if "stacktrace" in text.lower() or "   at " in text:
+        return f"HTTP {status} (the response carried only a stack trace)", None
+    return _tidy(text[:500]) or f"HTTP {status}", None
+
+
+def _tidy(message: str) -> str:
+    return " ".join(message.replace("\r", " ").split())
+
+
+class ODataClient:
+    """Requests to one F&O environment's ``/data`` endpoint."""
+
+    def __init__(  # noqa: PLR0917 - the documented constructor shape
+        self,
+        environment_url: str,
+        token_provider: TokenSource,
+        ca_bundle: str | None = None,
+        request_deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        audit: RequestAudit | None = None,
+        *,
+        backoff_base_seconds: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.environment_url = environment_url.rstrip("/")
+        self.data_url = f"{self.environment_url}/data"
+        self.tokens = token_provider
+        self.deadline_seconds = float(request_deadline_seconds)
+        self.max_retries = max(1, int(max_retries))
+        self.audit = audit
+        self.backoff_base_seconds = backoff_base_seconds
+        self.sleep = sleep
+        self.session = session or PinnedSession(ca_bundle if ca_bundle else True)
+        self.request_count = 0
+
+    # -- public API -------------------------------------------------------------------------
+
+    def get_all(
+        self,
+        entity: str,
+        *,
+        filter: str | None = None,
+        select: list[str] | None = None,
+        cross_company: bool = False,
+        top: int | None = None,
+        journal_number: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return list(
+            self.iter_all(
+                entity,
+                filter=filter,
+                select=select,
+                cross_company=cross_company,
+                top=top,
+                journal_number=journal_number,
+            )
+        )
+
+    def iter_all(
+        self,
+        entity: str,
+        *,
+        filter: str | None = None,
+        select: list[str] | None = None,
+        cross_company: bool = False,
+        top: int | None = None,
+        journal_number: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of a collection, following ``@odata.nextLink`` verbatim."""
+        params: list[tuple[str, str]] = []
+        if cross_company:
+            params.append(("cross-company", "true"))
+        if filter:
+            params.append(("$filter", filter))
+        if select:
+            params.append(("$select", ",".join(select)))
+        if top is not None:
+            params.append(("$top", str(top)))
+        url: str | None = f"{self.data_url}/{entity}" + _query(params)
+        while url:
+            response = self.call("GET", url, entity, journal_number=journal_number)
+            payload = self._json(response, entity)
+            rows = payload.get("value") if isinstance(payload, dict) else None
+            if not isinstance(rows, list):
+                raise ODataError(
+                    f"Dynamics returned no 'value' list for {entity}",
+                    entity=entity,
+                    status=response.status_code,
+                )
+            yield from rows
+            next_link = payload.get("@odata.nextLink")
+            url = self._same_host(str(next_link), entity) if next_link else None
+
+    def get_one(
+        self,
+        entity: str,
+        key: Mapping[str, Any],
+        *,
+        journal_number: str | None = None,
+        cross_company: bool = False,
+    ) -> dict[str, Any] | None:
+        """One row by key, or None; `cross_company` for a row outside the default company."""
+        url = f"{self.data_url}/{entity}({quote(format_key(key), safe=_SAFE)})"
+        if cross_company:
+            # Without it F&O answers 404 for any company but the user's default one.
+            url += "?cross-company=true"
+        try:
+            response = self.call("GET", url, entity, journal_number=journal_number)
+        except ODataError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        payload = self._json(response, entity)
+        return payload if isinstance(payload, dict) else None
+
+    def post(
+        self, entity: str, body: Mapping[str, Any], *, journal_number: str | None = None
+    ) -> dict[str, Any]:
+        response = self.call(
+            "POST",
+            f"{self.data_url}/{entity}",
+            entity,
+            body=dumps(body),
+            content_type="application/json",
+            journal_number=journal_number,
+            write=True,
+        )
+        payload = self._json(response, entity) if response.content else {}
+        return payload if isinstance(payload, dict) else {}
+
+    def patch(
+        self,
+        entity: str,
+        key: Mapping[str, Any],
+        body: Mapping[str, Any],
+        *,
+        journal_number: str | None = None,
+    ) -> None:
+        url = f"{self.data_url}/{entity}({quote(format_key(key), safe=_SAFE)})"
+        self.call(
+            "PATCH",
+            url,
+            entity,
+            body=dumps(body),
+            content_type="application/json",
+            journal_number=journal_number,
+            write=True,
+        )
+
+    def batch(
+        self, changeset: list[Operation], *, journal_number: str | None = None
+    ) -> list[Result]:
+        """Send the operations as ONE atomic changeset; any inner failure fails them all."""
+        if not changeset:
+            return []
+        if len(changeset) > MAX_BATCH_OPERATIONS:
+            raise ODataError(
+                f"{len(changeset)} operations exceed the Dynamics limit of "
+                f"{MAX_BATCH_OPERATIONS} per $batch.",
+                entity="$batch",
+            )
+        batch_boundary = f"batch_{uuid.uuid4()}"
+        body = self.build_batch_body(changeset, batch_boundary)
+        entities = sorted({op.entity for op in changeset})
+        label = "$batch[" + ",".join(entities) + f";{len(changeset)} ops]"
+        response = self.call(
+            "POST",
+            f"{self.data_url}/$batch",
+            label,
+            body=body,
+            content_type=f"multipart/mixed; boundary={batch_boundary}",
+            journal_number=journal_number,
+            write=True,
+        )
+        results = parse_batch_response(response.text, response.headers.get("Content-Type", ""))
+        by_id = {index: op for index, op in enumerate(changeset, start=1)}
+        for result in results:
+            if result.status >= 400:
+                text = dumps(result.body) if result.body is not None else ""
+                message, error_type = describe_error(text, result.status)
+                op = by_id.get(result.content_id or 0)
+                where = f" (operation {result.content_id}: {op.method} {op.entity})" if op else ""
+                error = ODataBatchError(
+                    f"Dynamics rejected the changeset{where}: {message}",
+                    status=result.status,
+                    content_id=result.content_id,
+                    entity=op.entity if op else None,
+                    error_type=error_type,
+                )
+                self._audit("POST", label, result.status, journal_number, error.message)
+                raise error
+        if len(results) != len(changeset):
+            raise WriteOutcomeUnknownError(
+                f"Dynamics answered {len(results)} of {len(changeset)} changeset operations; "
+                "the outcome of the batch is unknown.",
+                entity="$batch",
+                status=response.status_code,
+            )
+        return results
+
+    def build_batch_body(self, changeset: list[Operation], batch_boundary: str) -> str:
+        changeset_boundary = f"changeset_{uuid.uuid4()}"
+        crlf = "\r\n"
+        parts = [
+            f"--{batch_boundary}",
+            f"Content-Type: multipart/mixed; boundary={changeset_boundary}",
+            "",
+        ]
+        for content_id, op in enumerate(changeset, start=1):
+            target = f"{self.data_url}/{op.entity}"
+            if op.key:
+                target += f"({quote(format_key(op.key), safe=_SAFE)})"
+            payload: dict[str, Any] = {}
+            if op.odata_type:
+                payload["@odata.type"] = f"#Microsoft.Dynamics.DataEntities.{op.odata_type}"
+            payload.update(op.body or {})
+            parts += [
+                f"--{changeset_boundary}",
+                "Content-Type: application/http",
+                "Content-Transfer-Encoding: binary",
+                f"Content-ID: {content_id}",
+                "",
+                f"{op.method} {target} HTTP/1.1",
+                "OData-Version: 4.0",
+                "OData-MaxVersion: 4.0",
+                "Content-Type: application/json;odata.metadata=minimal",
+                "Accept: application/json;odata.metadata=minimal",
+                "Accept-Charset: UTF-8",
+                "",
+                dumps(payload),
+                "",
+            ]
+        parts += [f"--{changeset_boundary}--", f"--{batch_boundary}--", ""]
+        return crlf.join(parts)
+
+    # -- transport --------------------------------------------------------------------------
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.backoff_base_seconds * (2 ** (attempt - 1)), 60.0))
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        entity: str,
+        *,
+        body: str | None = None,
+        content_type: str | None = None,
+        journal_number: str | None = None,
+        write: bool = False,
+    ) -> requests.Response:
+        started = time.monotonic()
+        attempt = 0
+        refreshed = False
+        force = False
+        while True:
+            attempt += 1
+            remaining = self.deadline_seconds - (time.monotonic() - started)
+            headers = {
+                "Authorization": f"Bearer {self.tokens.token(force_refresh=force)}",
+                "Accept": "application/json",
+                "OData-Version": "4.0",
+                "OData-MaxVersion": "4.0",
+            }
+            force = False
+            if content_type:
+                headers["Content-Type"] = content_type
+            self.request_count += 1
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    data=body.encode() if body is not None else None,
+                    headers=headers,
+                    timeout=(10, max(1.0, min(remaining, 300.0))),
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = f"connection failed ({type(exc).__name__})"
+                self._audit(method, entity, None, journal_number, reason)
+                if write:
+                    raise WriteOutcomeUnknownError(
+                        f"{method} {entity}: {reason} after the request was sent; "
+                        "it may have been saved.",
+                        entity=entity,
+                    ) from exc
+                self._wait_or_raise(
+                    attempt,
+                    self.backoff(attempt),
+                    started,
+                    f"{method} {entity}: Dynamics unreachable ({reason})",
+                    entity,
+                    None,
+                )
+                continue
+
+            status = response.status_code
+            if status < 400:
+                self._audit(method, entity, status, journal_number, None)
+                return response
+            message, error_type = describe_error(response.text, status)
+            self._audit(method, entity, status, journal_number, message)
+            if status == 401:
+                if refreshed:
+                    raise self.tokens.unauthorized_error()
+                refreshed = True
+                force = True
+                continue
+            if status == 429:
+                wait = _retry_after(response.headers.get("Retry-After"))
+                self._wait_or_raise(
+                    attempt,
+                    wait,
+                    started,
+                    f"{method} {entity}: Dynamics is throttling requests (HTTP 429, "
+                    f"Retry-After {wait:g} s)",
+                    entity,
+                    status,
+                    throttled=True,
+                )
+                continue
+            if status >= 500:
+                if write:
+                    if status == 500 and '"innererror"' in response.text:
+                        # F&O reports failed validation of a write as HTTP 500 with an Infolog:
+                        # a definite answer, nothing was saved.
+                        raise ODataError(
+                            f"{method} {entity}: {message}",
+                            status=status,
+                            entity=entity,
+                            error_type=error_type,
+                        )
+                    raise WriteOutcomeUnknownError(
+                        f"{method} {entity}: HTTP {status} ({message}); the write may have "
+                        "been saved.",
+                        status=status,
+                        entity=entity,
+                    )
+                self._wait_or_raise(
+                    attempt,
+                    self.backoff(attempt),
+                    started,
+                    f"{method} {entity}: Dynamics error HTTP {status} ({message})",
+                    entity,
+                    status,
+                )
+                continue
+            raise ODataError(
+                f"{method} {entity}: HTTP {status}: {message}",
+                status=status,
+                entity=entity,
+                error_type=error_type,
+            )
+
+    def _wait_or_raise(  # noqa: PLR0917
+        self,
+        attempt: int,
+        wait: float,
+        started: float,
+        what: str,
+        entity: str,
+        status: int | None,
+        *,
+        throttled: bool = False,
+    ) -> None:
+        elapsed = time.monotonic() - started
+        error_class = DynamicsThrottledError if throttled else ODataError
+        if attempt >= self.max_retries:
+            raise error_class(
+                f"{what}; gave up after {attempt} attempts (max_retries).",
+                status=status,
+                entity=entity,
+            )
+        if elapsed + wait > self.deadline_seconds:
+            raise error_class(
+                f"{what}; waiting {wait:g} s more would pass the request deadline of "
+                f"{self.deadline_seconds:g} s (request_deadline_seconds).",
+                status=status,
+                entity=entity,
+            )
+        self.sleep(wait)
+
+    def _audit(
+        self,
+        method: str,
+        entity: str,
+        status: int | None,
+        journal_number: str | None,
+        error: str | None,
+    ) -> None:
+        if self.audit is not None:
+            self.audit.record_request(method, entity, status, journal_number, error)
+
+    def _json(self, response: requests.Response, entity: str) -> Any:
+        try:
+            return loads(response.text)
+        except ValueError as exc:
+            raise ODataError(
+                f"Dynamics returned a response for {entity} that is not JSON "
+                f"(HTTP {response.status_code}).",
+                status=response.status_code,
+                entity=entity,
+            ) from exc
+
+    def _same_host(self, link: str, entity: str) -> str:
+        # The bearer token goes with every request: never follow a link to another host.
+        if link.startswith("/"):
+            return f"{self.environment_url}{link}"
+        if urlsplit(link).netloc.lower() != urlsplit(self.environment_url).netloc.lower():
+            raise ODataError(
+                f"Dynamics returned a next page link for {entity} on another host; refusing to "
+                "send the token there.",
+                entity=entity,
+            )
+        return link
+
+
+_SAFE = "'(),=:$*@/"
+
+
+def _query(params: list[tuple[str, str]]) -> str:
+    if not params:
+        return ""
+    return "?" + "&".join(f"{name}={quote(value, safe=_SAFE)}" for name, value in params)
+
+
+def _retry_after(value: str | None) -> float:
+    if not value:
+        return RETRY_AFTER_FALLBACK_SECONDS
+    try:
+        return max(0.0, float(value.strip()))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return RETRY_AFTER_FALLBACK_SECONDS
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+# -- multipart --------------------------------------------------------------------------------
+
+
+def _boundary(content_type: str) -> str | None:
+    match = re.search(r'boundary="?([^";]+)"?', content_type, re.IGNORECASE)
+    return match.group(1).strip() if match else None
+
+
+def _split_headers(block: str) -> tuple[dict[str, str], str]:
+    head, _, rest = block.partition("\n\n")
+    headers: dict[str, str] = {}
+    for line in head.split("\n"):
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return headers, rest
+
+
+def parse_batch_response(text: str, content_type: str) -> list[Result]:
+    """Every inner response of a ``$batch`` answer, in order, changesets flattened."""
+    boundary = _boundary(content_type)
+    if boundary is None:
+        first = text.lstrip().split("\n", 1)[0].strip()
+        if not first.startswith("--"):
+            raise WriteOutcomeUnknownError(
+                "Dynamics answered the $batch without a multipart body; the outcome is unknown.",
+                entity="$batch",
+            )
+        boundary = first[2:]
+    return _parse_parts(text.replace("\r\n", "\n"), boundary)
+
+
+def _parse_parts(text: str, boundary: str) -> list[Result]:
+    results: list[Result] = []
+    delimiter = f"--{boundary}"
+    chunks = text.split(delimiter)
+    for chunk in chunks[1:]:
+        if chunk.startswith("--"):
+            break
+        headers, content = _split_headers(chunk.lstrip("\n"))
+        part_type = headers.get("content-type", "")
+        if part_type.lower().startswith("multipart/"):
+            inner = _boundary(part_type)
+            if inner:
+                results.extend(_parse_parts(content, inner))
+            continue
+        content_id = headers.get("content-id")
+        results.append(
+            _parse_http(content, int(content_id) if content_id and content_id.isdigit() else None)
+        )
+    return results
+
+
+def _parse_http(content: str, content_id: int | None) -> Result:
+    status_line, _, rest = content.lstrip("\n").partition("\n")
+    match = re.match(r"HTTP/\d(?:\.\d)?\s+(\d{3})", status_line.strip())
+    if not match:
+        raise WriteOutcomeUnknownError(
+            "Dynamics returned a $batch part without an HTTP status line; the outcome is unknown.",
+            entity="$batch",
+        )
+    headers, body_text = _split_headers(rest)
+    if "content-id" in headers and content_id is None and headers["content-id"].isdigit():
+        content_id = int(headers["content-id"])
+    body_text = body_text.strip()
+    body: dict[str, Any] | None = None
+    if body_text:
+        try:
+            parsed = loads(body_text)
+            body = parsed if isinstance(parsed, dict) else None
+        except ValueError:
+            message, error_type = describe_error(body_text, int(match.group(1)))
+            body = {
+                "error": {
+                    "message": message,
+                    "innererror": {"message": message, "type": error_type},
+                }
+            }
+    return Result(content_id=content_id, status=int(match.group(1)), body=body, headers=headers)

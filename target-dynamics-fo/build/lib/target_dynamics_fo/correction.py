@@ -1,0 +1,173 @@
+"""Pure correction documents for a payroll that changed or was cancelled after it was posted.
+
+No I/O. The ledger already holds some journals for a payroll (the original, and any earlier
+corrections); these functions say what to post so that it holds the payroll's current content:
+
+- a reversing journal: every posted line again with its sides swapped (same account, same
+  dimensions), so the payroll nets to zero in every account and dimension set;
+- a difference journal: per account and dimension set, the current journal minus what is
+  posted, so one document moves the ledger from the old content to the new.
+
+Reversal followed by the current journal and the difference journal have the same net effect
+on every account x dimensions (property-tested). The rules for accountants are in
+docs/accounting.md (section "Corrections"); keep the two in step.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from target_dynamics_fo.journal import (
+    BATCH_NUMBER_LIMIT,
+    TEXT_LIMIT,
+    Journal,
+    JournalLine,
+    content_digest,
+    signed_line,
+)
+from target_dynamics_fo.money import ZERO, exact_arithmetic
+
+# Role of a document within one correction step: the first document (reversal or difference)
+# is the one looked up; the repost of a reverse-and-repost step is the second.
+DocumentRole = Literal["first", "repost"]
+
+LedgerKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def correction_batch_number(
+    prefix: str, company_uuid: str, payroll_uuid: str, sequence: int, role: DocumentRole
+) -> str:
+    """Deterministic JournalBatchNumber of one correction document, 20 characters at most.
+
+    Derived from the payroll and the correction sequence (never from content), so a rerun of
+    the same step finds the document it may already have posted instead of posting another.
+    """
+    prefix = prefix.upper()
+    if not prefix or not prefix.isalnum() or not prefix.isascii() or len(prefix) > 8:
+        raise ValueError(f"journal number prefix {prefix!r} must be 1-8 letters or digits")
+    if sequence < 1:
+        raise ValueError(f"correction sequence {sequence} must be 1 or more")
+    seed = f"{company_uuid}:{payroll_uuid}:correction:{sequence}:{role}"
+    code = base64.b32encode(hashlib.sha256(seed.encode()).digest()).decode("ascii").rstrip("=")
+    return f"{prefix}-{code[: BATCH_NUMBER_LIMIT - len(prefix) - 1]}"
+
+
+def cancelled_state_hash(payroll_uuid: str) -> str:
+    """The content hash a cancellation reversal carries: the ledger holds nothing for it."""
+    return content_digest({"cancelled_payroll": payroll_uuid})
+
+
+def ledger_key(line: JournalLine) -> LedgerKey:
+    return line.main_account, tuple(sorted(line.dimensions.items()))
+
+
+def net_position(lines: Iterable[JournalLine]) -> dict[LedgerKey, Decimal]:
+    """Debit minus credit per (main account, dimensions); keys that net to zero are dropped."""
+    with exact_arithmetic():
+        net: dict[LedgerKey, Decimal] = {}
+        for line in lines:
+            key = ledger_key(line)
+            net[key] = net.get(key, ZERO) + line.debit - line.credit
+        return {k: v for k, v in net.items() if v != 0}
+
+
+def _text(prefix: str, text: str) -> str:
+    return f"{prefix} {text}"[:TEXT_LIMIT]
+
+
+def reversal_lines(posted: Sequence[JournalLine], text_prefix: str) -> tuple[JournalLine, ...]:
+    """Every posted line with its sides swapped, in the posted order, numbered 1..n.
+
+    Line by line rather than netted, so an accountant can put each reversing line next to the
+    line it reverses.
+    """
+    out: list[JournalLine] = []
+    for line in posted:
+        if line.debit == 0 and line.credit == 0:
+            continue
+        out.append(
+            replace(
+                line,
+                line_number=len(out) + 1,
+                debit=line.credit,
+                credit=line.debit,
+                text=_text(text_prefix, line.text),
+            )
+        )
+    return tuple(out)
+
+
+def difference_lines(
+    posted: Sequence[JournalLine], current: Sequence[JournalLine], text_prefix: str
+) -> tuple[JournalLine, ...]:
+    """Per account and dimensions, the current journal minus what is posted; zeros dropped.
+
+    A line's component names the current journal's first line on that account (else the
+    posted one's), so the text says what changed. Ordered by account, then dimensions.
+    """
+    components: dict[LedgerKey, str] = {}
+    for line in (*current, *posted):
+        components.setdefault(ledger_key(line), line.component)
+    with exact_arithmetic():
+        old = net_position(posted)
+        new = net_position(current)
+        delta = {k: new.get(k, ZERO) - old.get(k, ZERO) for k in {*old, *new}}
+    out: list[JournalLine] = []
+    for key in sorted(delta):
+        amount = delta[key]
+        if amount == 0:
+            continue
+        account, dims = key
+        component = components[key]
+        out.append(
+            signed_line(
+                len(out) + 1,
+                account,
+                dims,
+                amount,
+                text=_text(text_prefix, component),
+                component=component,
+            )
+        )
+    return tuple(out)
+
+
+def correction_journal(
+    template: Journal,
+    *,
+    lines: tuple[JournalLine, ...],
+    journal_batch_number: str,
+    description: str,
+    state_hash: str,
+    trans_date: date,
+) -> Journal:
+    """A correction document in the company's journal, carrying the state hash it leads to.
+
+    ``state_hash`` is what the header's ``#`` marker records: the content hash of the payroll
+    the ledger holds once this step is posted (or :func:`cancelled_state_hash`), so the chain
+    can be read back from Dynamics alone.
+    """
+    journal = replace(
+        template,
+        journal_batch_number=journal_batch_number,
+        trans_date=trans_date,
+        description=description,
+        idempotency_key=f"gusto:{template.company_uuid}:{template.payroll_uuid}:"
+        f"{journal_batch_number}:{state_hash}",
+        content_hash=state_hash,
+        lines=lines,
+        warnings=(),
+    )
+    if journal.total_debit != journal.total_credit:
+        # Unreachable when what is posted and the current journal balance; never let one out.
+        raise ValueError(
+            f"correction {journal_batch_number} of payroll {template.payroll_uuid} does not "
+            f"balance (debit {journal.total_debit}, credit {journal.total_credit})"
+        )
+    return journal

@@ -1,0 +1,373 @@
+"""Correcting a posted payroll in Dynamics, exactly once (the I/O half of ``correction.py``).
+
+Dynamics itself is the record of a payroll's corrections, as it is of its original journal:
+
+- correction step ``k`` of a payroll has deterministic journal numbers
+  (``correction_batch_number(prefix, company, payroll, k, "first" | "repost")``);
+- every document of step ``k`` ends its Description with ``#<hash>`` of the state the ledger
+  holds once the step is in: the payroll's content hash, or the cancelled-state hash;
+- the documents of one step (reversal and repost) go in ONE ``$batch`` changeset, so a step is
+  in Dynamics completely or not at all: a kill between them cannot leave a payroll reversed but
+  not reposted.
+
+So the state is read back by looking up step 1, 2, ... until one is missing. A rerun finds the
+step it already posted (same hash) and posts nothing; a later change gets the next sequence.
+What is reversed is read from Dynamics (the lines of the journals that stand), never rebuilt
+from today's mapping, so a mapping changed since the original still reverses what was posted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from target_dynamics_fo import audit as outcomes
+from target_dynamics_fo.client import (
+    MAX_BATCH_OPERATIONS,
+    WriteOutcomeUnknownError,
+    odata_literal,
+)
+from target_dynamics_fo.correction import (
+    cancelled_state_hash,
+    correction_batch_number,
+    correction_journal,
+    difference_lines,
+    reversal_lines,
+)
+from target_dynamics_fo.faults import hit
+from target_dynamics_fo.journal import (
+    DimensionFormat,
+    Journal,
+    JournalLine,
+    ledger_display_value,
+    split_display_value,
+)
+from target_dynamics_fo.mapping import CompanyMapping
+from target_dynamics_fo.money import CENT, AmountError, exact_arithmetic, parse_amount
+from target_dynamics_fo.posting import (
+    LINE_ENTITY,
+    JournalPoster,
+    OutcomeAudit,
+    PostResult,
+    hash_in_description,
+    send_once,
+)
+
+LOGGER = logging.getLogger("target_dynamics_fo.corrections")
+
+REVERSAL = "Reversal"
+
+
+class CorrectionError(ValueError):
+    """What Dynamics holds for a payroll cannot be read back into a correction."""
+
+
+@dataclass(frozen=True)
+class Chain:
+    """What Dynamics holds for one posted payroll.
+
+    ``standing``: the journal numbers whose lines make up the payroll's ledger position now;
+    ``state``: the hash prefix of the content that position stands for.
+    """
+
+    legal_entity: str
+    original: str
+    standing: tuple[str, ...]
+    state: str | None
+    next_sequence: int
+    cancelled: bool
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One correction step to post: its documents (first one is looked up) and what it leads to."""
+
+    sequence: int
+    documents: tuple[Journal, ...]
+    state_hash: str
+    what: str
+
+
+JournalRecorder = Callable[[Journal, list[str]], None]
+
+
+class Corrector:
+    def __init__(
+        self, poster: JournalPoster, audit: OutcomeAudit, record_journal: JournalRecorder
+    ) -> None:
+        self.poster = poster
+        self.audit = audit
+        self.record_journal = record_journal
+
+    # -- reading Dynamics ------------------------------------------------------------------
+
+    def chain(
+        self,
+        company: CompanyMapping,
+        payroll_uuid: str,
+        legal_entity: str,
+        original: str,
+        header: dict[str, Any],
+    ) -> Chain:
+        """Walk correction steps 1, 2, ... in Dynamics until one is missing."""
+        state = hash_in_description(str(header.get("Description") or ""))
+        standing: list[str] = [original]
+        cancelled = False
+        cancel_hash = cancelled_state_hash(payroll_uuid)
+        sequence = 1
+        while True:
+            number = self._number(company, payroll_uuid, sequence, "first")
+            found = self.poster.find_header(legal_entity, number)
+            if found is None:
+                break
+            description = str(found.get("Description") or "")
+            state = hash_in_description(description)
+            cancelled = bool(state) and cancel_hash.startswith(state or "-")
+            if cancelled:
+                standing = []
+            elif description.startswith(REVERSAL):
+                standing = [self._number(company, payroll_uuid, sequence, "repost")]
+            else:
+                standing.append(number)
+            sequence += 1
+        return Chain(legal_entity, original, tuple(standing), state, sequence, cancelled)
+
+    def corrected(self, company: CompanyMapping, payroll_uuid: str, legal_entity: str) -> bool:
+        """Whether any correction of the payroll is in Dynamics (one lookup: step 1)."""
+        number = self._number(company, payroll_uuid, 1, "first")
+        return self.poster.find_header(legal_entity, number) is not None
+
+    def ledger_lines(
+        self, legal_entity: str, numbers: Sequence[str], fmt: DimensionFormat
+    ) -> tuple[JournalLine, ...]:
+        """The lines of the given journals as Dynamics holds them, journal by journal."""
+        lines: list[JournalLine] = []
+        for number in numbers:
+            rows = self.poster.client.get_all(
+                LINE_ENTITY,
+                cross_company=True,
+                filter=(
+                    f"dataAreaId eq {odata_literal(legal_entity.lower())} and "
+                    f"JournalBatchNumber eq {odata_literal(number)}"
+                ),
+                journal_number=number,
+            )
+            if not rows:
+                raise CorrectionError(
+                    f"journal {number} in legal entity {legal_entity} has no lines that can be "
+                    "read back (LedgerJournalLines), so it cannot be reversed"
+                )
+            for row in sorted(rows, key=lambda r: int(r.get("LineNumber") or 0)):
+                lines.append(_line(row, number, fmt, len(lines) + 1))
+        return tuple(lines)
+
+    # -- planning --------------------------------------------------------------------------
+
+    def plan(
+        self,
+        company: CompanyMapping,
+        chain: Chain,
+        posted: tuple[JournalLine, ...],
+        template: Journal,
+        current: Journal | None,
+    ) -> Correction | None:
+        """The documents of the next step, or None when the amounts would not move."""
+        payroll_uuid = template.payroll_uuid
+        sequence = chain.next_sequence
+        cancelled = current is None
+        base = template if current is None else current
+        state = cancelled_state_hash(payroll_uuid) if current is None else current.content_hash
+
+        def document(kind: str, role: Any, lines: tuple[JournalLine, ...]) -> Journal:
+            return correction_journal(
+                base,
+                lines=lines,
+                journal_batch_number=self._number(company, payroll_uuid, sequence, role),
+                description=f"{kind} {sequence} of {chain.original}",
+                state_hash=state,
+                trans_date=template.trans_date,
+            )
+
+        reversal = reversal_lines(posted, f"REV {sequence}")
+        what = "cancelled in Gusto" if cancelled else "changed in Gusto"
+        if current is None:
+            if not reversal:
+                return None
+            return Correction(sequence, (document(REVERSAL, "first", reversal),), state, what)
+        difference = difference_lines(posted, current.lines, f"DIFF {sequence}")
+        if not difference:
+            # Only text or names changed: reversing and reposting the same amounts is noise.
+            return None
+        if company.corrections == "difference":
+            return Correction(sequence, (document("Difference", "first", difference),), state, what)
+        docs = (document(REVERSAL, "first", reversal), document("Repost", "repost", current.lines))
+        return Correction(sequence, docs, state, what)
+
+    # -- posting ---------------------------------------------------------------------------
+
+    def post(
+        self, chain: Chain, correction: Correction, fmt: DimensionFormat, company_uuid: str
+    ) -> PostResult:
+        """Post one step in one changeset, exactly once, and record its outcome."""
+        first = correction.documents[0]
+        number = first.journal_batch_number
+        payroll_uuid = first.payroll_uuid
+        names = " + ".join(
+            f"{d.description.split(' of ')[0].lower()} {d.journal_batch_number}"
+            for d in correction.documents
+        )
+        ops = []
+        for doc in correction.documents:
+            display = [ledger_display_value(x.main_account, x.dimensions, fmt) for x in doc.lines]
+            self.record_journal(doc, display)
+            ops.extend(self.poster.operations(doc, display, doc.trans_date.isoformat()))
+        if len(ops) > MAX_BATCH_OPERATIONS:
+            return self.finish(
+                chain,
+                company_uuid,
+                payroll_uuid,
+                outcomes.REFUSED,
+                f"correction {correction.sequence} of journal {chain.original} needs "
+                f"{len(ops)} operations; one $batch holds {MAX_BATCH_OPERATIONS} and a "
+                "correction must be one atomic changeset. Nothing was posted.",
+                "set summary_level: department (or corrections: difference) for this company, "
+                f"then replay the payroll (target-dynamics-fo-audit replay {payroll_uuid}).",
+            )
+        sent = send_once(
+            self.poster.client,
+            ops,
+            number,
+            lambda: self.poster.find_header(chain.legal_entity, number),
+            self.poster.sleep,
+            ("target.batch.before", "target.batch.after"),
+            "Correction",
+        )
+        if sent.header is not None:
+            stored = hash_in_description(str(sent.header.get("Description") or ""))
+            if stored and correction.state_hash.startswith(stored):
+                outcome = outcomes.CORRECTED if sent.just_sent else outcomes.ALREADY_POSTED
+                return self.finish(
+                    chain,
+                    company_uuid,
+                    payroll_uuid,
+                    outcome,
+                    f"correction {correction.sequence} of journal {chain.original} "
+                    f"({correction.what}): {names}",
+                    None,
+                )
+            return self.finish(
+                chain,
+                company_uuid,
+                payroll_uuid,
+                outcomes.REFUSED,
+                f"correction {correction.sequence} of journal {chain.original} was posted by "
+                f"another run for other content (#{stored or 'unknown'}); nothing was posted",
+                f"run the pipeline again: it reads the chain afresh (or replay {payroll_uuid}).",
+            )
+        if sent.error is not None:
+            unclear = isinstance(sent.error, WriteOutcomeUnknownError)
+            return self.finish(
+                chain,
+                company_uuid,
+                payroll_uuid,
+                outcomes.REFUSED,
+                f"correction {correction.sequence} of journal {chain.original} "
+                f"({names}) {'was not confirmed' if unclear else 'was rejected'} by Dynamics; "
+                f"it is not there, nothing was saved: {sent.error.message}",
+                "correct the cause named above, then run the pipeline again or replay the "
+                f"payroll (target-dynamics-fo-audit replay {payroll_uuid}); the journal numbers "
+                "keep it exactly once.",
+            )
+        return self.finish(
+            chain,
+            company_uuid,
+            payroll_uuid,
+            outcomes.CORRECTED,
+            f"correction {correction.sequence} of journal {chain.original} "
+            f"({correction.what}): posted {names}",
+            None,
+        )
+
+    def finish(  # noqa: PLR0917
+        self,
+        chain: Chain,
+        company_uuid: str,
+        payroll_uuid: str,
+        outcome: str,
+        reason: str,
+        fix: str | None,
+    ) -> PostResult:
+        # Recorded under the ORIGINAL journal number: earlier runs' numbers are where the
+        # payroll's journal is looked for, and a correction document is not its journal.
+        hit("target.audit.before_outcome")
+        self.audit.record_outcome(
+            payroll_uuid,
+            outcome,
+            company_uuid=company_uuid,
+            legal_entity=chain.legal_entity,
+            journal_batch_number=chain.original,
+            reason=reason,
+            fix=fix,
+        )
+        hit("target.audit.after_outcome")
+        return PostResult(payroll_uuid, outcome, chain.original, chain.legal_entity, reason, fix)
+
+    @staticmethod
+    def _number(company: CompanyMapping, payroll_uuid: str, sequence: int, role: Any) -> str:
+        return correction_batch_number(
+            company.journal_number_prefix, company.company_uuid, payroll_uuid, sequence, role
+        )
+
+
+def cancellation_template(
+    company: CompanyMapping, payroll_uuid: str, legal_entity: str, trans_date: date
+) -> Journal:
+    """The header fields a cancellation reversal shares with the company's journals."""
+    return Journal(
+        company_uuid=company.company_uuid,
+        payroll_uuid=payroll_uuid,
+        legal_entity=legal_entity,
+        journal_name=company.journal_name,
+        journal_batch_number="",
+        currency=company.currency,
+        trans_date=trans_date,
+        description="",
+        idempotency_key="",
+        content_hash="",
+        lines=(),
+    )
+
+
+def _line(row: dict[str, Any], number: str, fmt: DimensionFormat, line_number: int) -> JournalLine:
+    display = str(row.get("AccountDisplayValue") or "")
+    where = f"journal {number} line {row.get('LineNumber')}"
+    parts = split_display_value(display, fmt.delimiter)
+    if len(parts) != len(fmt.segments) or not parts[0]:
+        raise CorrectionError(
+            f"{where}: account {display!r} does not fit the active ledger dimension format "
+            f"{fmt.delimiter.join(fmt.segments)}; reverse this journal by hand in Dynamics"
+        )
+    try:
+        debit = _amount(row.get("DebitAmount"), f"{where} DebitAmount")
+        credit = _amount(row.get("CreditAmount"), f"{where} CreditAmount")
+    except AmountError as exc:
+        raise CorrectionError(str(exc)) from exc
+    text = str(row.get("Text") or "")
+    return JournalLine(
+        line_number=line_number,
+        main_account=parts[0],
+        dimensions={k: v for k, v in zip(fmt.segments[1:], parts[1:], strict=True) if v},
+        debit=debit,
+        credit=credit,
+        text=text,
+        component=text,
+    )
+
+
+def _amount(value: object, where: str) -> Decimal:
+    with exact_arithmetic():
+        return parse_amount(0 if value is None else value, where=where).quantize(CENT)

@@ -1,0 +1,122 @@
+"""Exact money parsing: every amount that reaches a journal goes through `parse_amount`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal, Inexact, InvalidOperation, Rounded, localcontext
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+_PRECISION = 60  # digits; far beyond any payroll, so exact sums never need rounding
+# F&O stores amounts as numeric(32,6): at most 26 digits before the decimal point.
+FO_AMOUNT_LIMIT = Decimal(10) ** 26
+
+
+@contextmanager
+def exact_arithmetic() -> Iterator[None]:
+    """Decimal context in which any rounding raises instead of silently changing a sum.
+
+    Guards against a caller (or a library) having lowered the thread's Decimal precision.
+    """
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        ctx.traps[Inexact] = True
+        ctx.traps[Rounded] = True
+        yield
+
+
+@contextmanager
+def rounding_arithmetic() -> Iterator[None]:
+    """Decimal context for the few places that round on purpose (splits, rate x hours)."""
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        ctx.traps[Inexact] = False
+        ctx.traps[Rounded] = False
+        yield
+
+
+# Only plain decimals: no exponent, no thousands separator, no leading "+" or ".", no spaces.
+# Gusto sends "20.0", "740.00", "-0.92" and "40.000"; anything else is a data problem.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+class AmountError(ValueError):
+    """An amount in a source record is not a plain, finite decimal with the allowed precision."""
+
+    def __init__(self, where: str, value: object, fix: str = "fix the source record") -> None:
+        self.where = where
+        self.value = value
+        self.fix = fix
+        super().__init__(f"{where} = {value!r} {self.reason}; {fix}")
+
+    @property
+    def reason(self) -> str:
+        return "is not a plain decimal amount"
+
+
+class _MagnitudeError(AmountError):
+    @property
+    def reason(self) -> str:
+        return (
+            "is larger than F&O's amount columns hold (numeric(32,6): 26 digits before the point)"
+        )
+
+
+class _PrecisionError(AmountError):
+    def __init__(self, where: str, value: object, max_places: int) -> None:
+        self.max_places = max_places
+        super().__init__(where, value)
+
+    @property
+    def reason(self) -> str:
+        return f"has more than {self.max_places} decimal places"
+
+
+def parse_amount(value: object, *, where: str, max_places: int = 2) -> Decimal:
+    """Return `value` as an exact Decimal or raise AmountError naming `where`.
+
+    Accepts Decimal, int and strict decimal strings. Trailing zeros beyond `max_places`
+    are accepted ("100.000" is exactly 100.00); significant digits beyond it are not.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        # bool is an int subclass and float has already lost the exact digits.
+        raise AmountError(where, value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise AmountError(where, value)
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        if _PLAIN_DECIMAL.fullmatch(value) is None:
+            raise AmountError(where, value)
+        try:
+            result = Decimal(value)
+        except InvalidOperation as exc:  # pragma: no cover - the regex admits only valid input
+            raise AmountError(where, value) from exc
+    else:
+        raise AmountError(where, value)
+    if abs(result) >= FO_AMOUNT_LIMIT:
+        raise _MagnitudeError(where, value)
+    exponent = result.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -max_places:
+        quantum = Decimal(1).scaleb(-max_places)
+        with rounding_arithmetic():
+            fits = result.quantize(quantum) == result
+        if not fits:
+            raise _PrecisionError(where, value, max_places)
+    return result
+
+
+def format_amount(value: Decimal) -> str:
+    """Fixed two-place string, for messages and reports (never for arithmetic)."""
+    return str(value.quantize(CENT))
+
+
+def canonical_amount(value: Decimal) -> str:
+    """Scale-free text of a Decimal: "100", "100.0" and "100.00" all give "100"."""
+    if value.is_zero():
+        return "0"
+    return format(value.normalize(), "f")

@@ -1,0 +1,200 @@
+"""Sinks: payrolls are posted; people and reference records feed the checks and the audit trail.
+
+Posting happens synchronously inside the sink, before its drain returns, because the SDK writes
+STATE only after every sink has drained: a bookmark is therefore never emitted for a payroll
+that is not yet in Dynamics (or recorded as refused in the audit store, ready for replay).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk.sinks import BatchSink, RecordSink, Sink
+
+from target_dynamics_fo.faults import hit
+
+if TYPE_CHECKING:
+    from singer_sdk.target_base import Target
+
+    from target_dynamics_fo.target import TargetDynamicsFO
+
+Record = dict[str, Any]
+
+
+def document_key(stream_name: str, record: dict[str, Any]) -> str:
+    """A payroll's or payment's name in the target's progress (interrupt.Progress)."""
+    return f"{stream_name}:{record.get('payroll_uuid') or record.get('uuid')}"
+
+
+DATE_FORMATS = frozenset({"date-time", "date", "time"})
+
+
+def without_date_formats(schema: Record) -> Record:
+    """A copy of ``schema`` whose top-level properties carry no date/time ``format``."""
+
+    def strip(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        cleaned = {k: v for k, v in node.items() if not (k == "format" and v in DATE_FORMATS)}
+        for key in ("anyOf", "oneOf", "allOf"):
+            if isinstance(cleaned.get(key), list):
+                cleaned[key] = [strip(option) for option in cleaned[key]]
+        return cleaned
+
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return schema
+    return {**schema, "properties": {name: strip(p) for name, p in properties.items()}}
+
+
+def _key(record: dict[str, Any], key_properties: list[str]) -> str:
+    if not key_properties:
+        return ""
+    return "|".join(str(record.get(k)) for k in key_properties)
+
+
+class _TargetSink(Sink):
+    """What every sink of this target shares: its target, dates as sent, the received record."""
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: Record,
+        key_properties: list[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.owner: TargetDynamicsFO = target  # type: ignore[assignment]
+        # Keep dates as the tap sent them, so a live run and a replay from the stored record
+        # see identical input (and identical content hashes). The SDK parses a field into a
+        # datetime only when the sink's schema gives it a date/time format, so the sink keeps
+        # a copy of the schema without those formats (its public ``schema`` attribute); the
+        # validator was already built from the full schema and formats are not validated.
+        self.schema = without_date_formats(self.schema)
+
+    def _record_received(self, record: Record) -> None:
+        hit("target.record.received")
+        self.owner.used_streams.add(self.stream_name)
+        self.owner.runtime.audit.record_received(
+            self.stream_name,
+            _key(record, list(self.key_properties)),
+            record,
+            record.get("company_uuid"),
+        )
+
+
+class _AuditedSink(_TargetSink, RecordSink):
+    """Records every incoming record's key and hash in the audit store."""
+
+    def process_record(self, record: Record, context: Record) -> None:
+        self._record_received(record)
+        self.handle(record)
+
+    def handle(self, record: dict[str, Any]) -> None:
+        """Stream-specific work after the record is in the audit trail."""
+
+
+class PayrollsSink(_TargetSink, BatchSink):
+    """Buffers payrolls until the drain, then posts each (employees seen by then are known)."""
+
+    # A payroll record can be large (every employee); drain every few so memory stays flat.
+    MAX_SIZE_DEFAULT = 20
+
+    def get_validator(self) -> None:
+        # The journal builder parses every field it uses (amounts as exact decimals, dates,
+        # the compensation count) and refuses the payroll naming the field; a generic JSON
+        # schema pass over thousands of employee entries costs more than posting the journal.
+        return None
+
+    def process_record(self, record: Record, context: Record) -> None:
+        self._record_received(record)
+        owner = self.owner
+        # Stored now, not at the drain: a payroll that later fails is replayable from here, and
+        # one a stopped run never reached is settled at the next start (awaiting its outcome).
+        owner.runtime.audit.store_payroll(record, awaiting=not owner.runtime.dry_run)
+        owner.progress.received(document_key(self.stream_name, record))
+        hit("target.payroll.stored")
+        super().process_record(record, context)
+
+    def process_batch(self, context: Record) -> None:
+        owner = self.owner
+        processor = owner.runtime.processor
+        for record in context.get("records", []):
+            with owner.gate.document():
+                processor.process(record)
+                owner.progress.settled(document_key(self.stream_name, record))
+        owner.checkpoint()
+
+
+class EmployeesSink(_AuditedSink):
+    def handle(self, record: dict[str, Any]) -> None:
+        self.owner.runtime.processor.remember_employee(record)
+        # Workers are synchronised after the payrolls are posted (see target.py).
+        self.owner.runtime.people.remember(record)
+
+
+class ContractorsSink(_AuditedSink):
+    def handle(self, record: dict[str, Any]) -> None:
+        self.owner.runtime.payables.remember_contractor(record)
+
+
+class ContractorPaymentsSink(_TargetSink, BatchSink):
+    """Buffers payments until the drain, after the payrolls' (sinks drain in stream order)."""
+
+    def process_record(self, record: Record, context: Record) -> None:
+        self._record_received(record)
+        owner = self.owner
+        # Stored now, not at the drain: a payment that later fails is replayable from here.
+        owner.runtime.audit.store_payment(record, awaiting=not owner.runtime.dry_run)
+        owner.progress.received(document_key(self.stream_name, record))
+        super().process_record(record, context)
+
+    def process_batch(self, context: Record) -> None:
+        owner = self.owner
+        payables = owner.runtime.payables
+        # Vendors first: a payment posts only to a vendor that exists.
+        payables.sync_vendors()
+        for record in context.get("records", []):
+            with owner.gate.document():
+                payables.payment(record)
+                owner.progress.settled(document_key(self.stream_name, record))
+        owner.checkpoint()
+
+
+class DepartmentsSink(_AuditedSink):
+    def handle(self, record: dict[str, Any]) -> None:
+        self.owner.runtime.processor.check_department(record)
+
+
+class LocationsSink(_AuditedSink):
+    def handle(self, record: dict[str, Any]) -> None:
+        self.owner.runtime.processor.check_location(record)
+
+
+class RecordedSink(_AuditedSink):
+    """Streams kept in the audit trail only."""
+
+
+class IgnoredSink(_TargetSink, RecordSink):
+    """A stream this target does not use: one log line, then silence."""
+
+    def setup(self) -> None:
+        self.logger.info(
+            "Stream %r is not used by target-dynamics-fo; its records are ignored.",
+            self.stream_name,
+        )
+
+    def process_record(self, record: Record, context: Record) -> None:
+        self.owner.ignored_streams.add(self.stream_name)
+
+
+SINKS: dict[str, type[RecordSink] | type[BatchSink]] = {
+    "payrolls": PayrollsSink,
+    "employees": EmployeesSink,
+    "departments": DepartmentsSink,
+    "locations": LocationsSink,
+    "companies": RecordedSink,
+    "contractors": ContractorsSink,
+    "contractor_payments": ContractorPaymentsSink,
+    "workers": RecordedSink,
+}
