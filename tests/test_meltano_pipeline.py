@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from chaos.harness import check_exactly_once, expected_work
 from e2e_support import SANDBOX_TODAY, processed_payrolls
 from gd_sandbox.dynamics import DynamicsSandbox
@@ -58,6 +59,9 @@ def connected_project(work: Path, gusto: GustoSandbox, dyn: DynamicsSandbox) -> 
         "GUSTO_DYNAMICS_VAULT_KEY": key.decode() if isinstance(key, bytes) else str(key),
         "MELTANO_ENVIRONMENT": "sandbox",
         "MELTANO_DATABASE_URI": f"sqlite:///{work / 'meltano.db'}",
+        # The project's file state backend (meltano.yml), pointed into this test's folder so a
+        # run never starts from the bookmarks of an earlier run in this checkout.
+        "MELTANO_STATE_BACKEND_URI": f"file://{work / 'state'}",
         "TARGET_DYNAMICS_FO_AUDIT_DB": str(work / "audit.sqlite"),
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
@@ -119,9 +123,19 @@ def test_meltano_run_posts_one_journal_per_processed_payroll(project: dict[str, 
         assert header["JournalTotalDebit"] == header["JournalTotalCredit"] > 0
 
 
+def test_project_keeps_state_in_a_file_backend_not_the_system_db() -> None:
+    settings = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    assert settings["state_backend"]["uri"] == (
+        "file://${MELTANO_PROJECT_ROOT}/.gusto-dynamics/state"
+    )
+
+
 def test_meltano_keeps_per_company_payroll_bookmarks(project: dict[str, Any]) -> None:
     text = project["state"]
     state, _ = json.JSONDecoder().raw_decode(text[text.index("{") :])
+    # Kept by the file state backend as <root>/<state id>/state.json, not in the system DB.
+    stored = json.loads((project["work"] / "state" / STATE_ID / "state.json").read_text())
+    assert stored["completed"]["singer_state"] == state["singer_state"]
     partitions = state["singer_state"]["bookmarks"]["payrolls"]["partitions"]
     companies = {p["context"]["company_uuid"] for p in partitions}
     assert companies == set(project["gusto"].company_uuids)

@@ -53,7 +53,9 @@ def uv(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheels")
     for package in PACKAGES:
-        uv("build", "--wheel", "--quiet", "--out-dir", str(out), str(ROOT / package))
+        # sdist first, wheel from the sdist (uv's default): what an index would serve, and
+        # setuptools leaves no build/ folder in the checkout.
+        uv("build", "--quiet", "--out-dir", str(out), str(ROOT / package))
     built = sorted(path.name for path in out.glob("*.whl"))
     assert len(built) == len(PACKAGES), built
     return out

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, ClassVar
 
 from gd_vault.redact import run_cli
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import Message, StateMessage
 from singer_sdk.streams import Stream
@@ -59,6 +60,18 @@ class TapGusto(Tap):
     name = "tap-gusto"
     package_name = "tap-gusto"
     message_writer_class = KillPointWriter
+    # The SDK's defaults less BATCH (its files skip the target's per-record checks, and the
+    # payroll stream's own paging is not batch-aware) and ACTIVATE_VERSION (the target never
+    # deletes journals); --about then lists neither nor batch_config.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property(

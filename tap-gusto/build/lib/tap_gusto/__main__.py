@@ -1,5 +1,0 @@
-"""``python -m tap_gusto``."""
-
-from tap_gusto.tap import TapGusto
-
-TapGusto.cli()
