@@ -182,15 +182,20 @@ class GustoStream(RESTStream[int]):
     #: Field naming a record in error messages.
     record_id_field = "uuid"
 
-    _tap: TapGusto
+    _tap: TapGusto  # the SDK's private attribute; still read by streams.py (to be moved)
     #: The partition being synced by the SDK's request loop (see ``company_records``).
     active_context: Context | None = None
+
+    def __init__(self, tap: TapGusto, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(tap, *args, **kwargs)
+        # Our own reference to the tap, instead of the SDK's private ``_tap``.
+        self.gusto_tap = tap
 
     # -- partitions, URLs, headers ----------------------------------------------------
 
     @property
     def partitions(self) -> list[dict[str, t.Any]] | None:
-        return [{"company_uuid": company} for company in self._tap.company_ids]
+        return [{"company_uuid": company} for company in self.gusto_tap.company_ids]
 
     @property
     def url_base(self) -> str:
@@ -206,7 +211,7 @@ class GustoStream(RESTStream[int]):
         failed company and its fix (``TapGusto.fail_partition``).
         """
         company = str((context or {}).get("company_uuid") or "")
-        if company in self._tap.partition_failures:
+        if company in self.gusto_tap.partition_failures:
             self.logger.warning(
                 "Stream %s skipped for company %s: an earlier stream of it failed.",
                 self.name,
@@ -219,7 +224,7 @@ class GustoStream(RESTStream[int]):
             # Records already emitted stand (the target posts each exactly once); what was
             # not emitted must be read again, so the bookmark stays where it was.
             self.get_context_state(context).pop("progress_markers", None)
-            self._tap.fail_partition(company, self.name, f"{type(exc).__name__}: {exc}")
+            self.gusto_tap.fail_partition(company, self.name, f"{type(exc).__name__}: {exc}")
 
     def company_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """The records of the company in ``context`` (the SDK's paginated request by default)."""
@@ -231,7 +236,7 @@ class GustoStream(RESTStream[int]):
     def connection(self, context: Context | None) -> CompanyConnection:
         if not context or "company_uuid" not in context:
             raise GustoAPIError(f"Stream {self.name} was synced without a company context.")
-        return self._tap.connections.get(str(context["company_uuid"]))
+        return self.gusto_tap.connections.get(str(context["company_uuid"]))
 
     def get_url(self, context: Context | None) -> str:
         base = self.connection(context).api_url
@@ -250,7 +255,7 @@ class GustoStream(RESTStream[int]):
 
     @property
     def user_agent(self) -> str:  # type: ignore[override]
-        return self._tap.user_agent
+        return self.gusto_tap.user_agent
 
     @property
     def timeout(self) -> int:
@@ -347,8 +352,8 @@ class GustoStream(RESTStream[int]):
         """Gusto echoes the API version it applied; say so once if it is not the one asked."""
         echoed = response.headers.get("X-Gusto-API-Version")
         wanted = self.config.get("api_version") or DEFAULT_API_VERSION
-        if echoed and echoed != wanted and not self._tap.version_mismatch_logged:
-            self._tap.version_mismatch_logged = True
+        if echoed and echoed != wanted and not self.gusto_tap.version_mismatch_logged:
+            self.gusto_tap.version_mismatch_logged = True
             self.logger.warning(
                 "Gusto applied API version %s although %s was requested; amounts and fields "
                 "follow the applied version.",
@@ -432,7 +437,7 @@ class GustoStream(RESTStream[int]):
         response = getattr(exc, "response", None)
         status = response.status_code if response is not None else None
         wait = float(details.get("wait") or 0.0)
-        self._tap.retry_waits.append((status, wait))
+        self.gusto_tap.retry_waits.append((status, wait))
         cause = f"HTTP {status}" if status is not None else type(exc).__name__
         self.logger.warning(
             "Retrying %s in %.2fs after %s (try %s).",
