@@ -44,7 +44,7 @@ sandbox: venv
 	@$(BIN)/python -m gd_sandbox up
 
 clean:
-	rm -rf $(VENV) .meltano .sandbox output .gusto-dynamics
+	rm -rf $(VENV) .meltano .sandbox output .gusto-dynamics $(foreach p,$(PACKAGES),$(p)/build $(p)/dist)
 
 # Rewrite the README's table of faults survived and bad inputs tried from the last test run.
 resilience-table: venv
