@@ -240,3 +240,24 @@ def test_target_alone_posts_a_hand_written_stream(
     states = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     assert states[-1] == {"bookmarks": {"payrolls": {"hand": "written"}}}
     assert dyn.client_secret not in run.stderr
+
+
+def test_tap_installs_from_git_subdirectories_as_meltano_pip_url_does(tmp_path: Path) -> None:
+    """The Hub definition's pip_url form, against this clone's committed HEAD."""
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    source = f"git+file://{ROOT}@{head}"
+    bin_dir = fresh_venv(
+        tmp_path, f"{source}#subdirectory=vault", f"{source}#subdirectory=tap-gusto"
+    )
+    about = subprocess.run(
+        [str(bin_dir / "tap-gusto"), "--about", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert json.loads(about.stdout)["name"] == "tap-gusto"
+    # setuptools-scm read the version from the repository around the subdirectory.
+    assert json.loads(about.stdout)["version"] not in {"", "0.0.0"}
