@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := vault sandbox tap-gusto target-dynamics-fo connector
+PACKAGES := vault faultpoints sandbox tap-gusto target-dynamics-fo connector
 STAMP := $(VENV)/.installed
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
@@ -38,13 +38,13 @@ lint: venv
 	@$(BIN)/ruff format --check .
 
 typecheck: venv
-	@$(BIN)/mypy vault/gd_vault sandbox/gd_sandbox tap-gusto/tap_gusto target-dynamics-fo/target_dynamics_fo connector/gusto_dynamics
+	@$(BIN)/mypy vault/gd_vault faultpoints/gd_faultpoints sandbox/gd_sandbox tap-gusto/tap_gusto target-dynamics-fo/target_dynamics_fo connector/gusto_dynamics
 
 sandbox: venv
 	@$(BIN)/python -m gd_sandbox up
 
 clean:
-	rm -rf $(VENV) .meltano .sandbox output .gusto-dynamics
+	rm -rf $(VENV) .meltano .sandbox output .gusto-dynamics $(foreach p,$(PACKAGES),$(p)/build $(p)/dist)
 
 # Rewrite the README's table of faults survived and bad inputs tried from the last test run.
 resilience-table: venv

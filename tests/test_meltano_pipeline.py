@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from chaos.harness import check_exactly_once, expected_work
 from e2e_support import SANDBOX_TODAY, processed_payrolls
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault, generate_key
+from tap_gusto.run_status import read_status, status_path
 from target_dynamics_fo.journal import journal_batch_number
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +59,9 @@ def connected_project(work: Path, gusto: GustoSandbox, dyn: DynamicsSandbox) -> 
         "GUSTO_DYNAMICS_VAULT_KEY": key.decode() if isinstance(key, bytes) else str(key),
         "MELTANO_ENVIRONMENT": "sandbox",
         "MELTANO_DATABASE_URI": f"sqlite:///{work / 'meltano.db'}",
+        # The project's file state backend (meltano.yml), pointed into this test's folder so a
+        # run never starts from the bookmarks of an earlier run in this checkout.
+        "MELTANO_STATE_BACKEND_URI": f"file://{work / 'state'}",
         "TARGET_DYNAMICS_FO_AUDIT_DB": str(work / "audit.sqlite"),
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
@@ -118,9 +123,19 @@ def test_meltano_run_posts_one_journal_per_processed_payroll(project: dict[str, 
         assert header["JournalTotalDebit"] == header["JournalTotalCredit"] > 0
 
 
+def test_project_keeps_state_in_a_file_backend_not_the_system_db() -> None:
+    settings = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    assert settings["state_backend"]["uri"] == (
+        "file://${MELTANO_PROJECT_ROOT}/.gusto-dynamics/state"
+    )
+
+
 def test_meltano_keeps_per_company_payroll_bookmarks(project: dict[str, Any]) -> None:
     text = project["state"]
     state, _ = json.JSONDecoder().raw_decode(text[text.index("{") :])
+    # Kept by the file state backend as <root>/<state id>/state.json, not in the system DB.
+    stored = json.loads((project["work"] / "state" / STATE_ID / "state.json").read_text())
+    assert stored["completed"]["singer_state"] == state["singer_state"]
     partitions = state["singer_state"]["bookmarks"]["payrolls"]["partitions"]
     companies = {p["context"]["company_uuid"] for p in partitions}
     assert companies == set(project["gusto"].company_uuids)
@@ -145,8 +160,11 @@ def test_status_shows_the_run_and_no_secret(project: dict[str, Any]) -> None:
     data = Vault.open(
         project["env"]["GUSTO_DYNAMICS_VAULT"], key=project["env"]["GUSTO_DYNAMICS_VAULT_KEY"]
     ).read()
+    # Run outcomes live in the non-secret run-status file, not in the credential store.
+    assert not [key for key in data.get("status", {}) if key.startswith("gusto:")]
+    runs = read_status(status_path())
     for company in project["gusto"].company_uuids:
-        assert data["status"][f"gusto:{company}"]["last_run_ok"] is True
+        assert runs[f"gusto:{company}"]["last_run_ok"] is True
         token = data["gusto"]["companies"][company]["refresh_token"]
         assert token not in text
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gd_vault import KEY_FILE_ENV, Vault, redact
+from tap_gusto.run_status import STATUS_FILE_ENV, read_status, status_path
 from target_dynamics_fo.audit import DEFAULT_AUDIT_DB
 
 from gusto_dynamics.cli import EXIT_OK, emit, open_vault
@@ -64,10 +65,29 @@ def _remaining(epoch: Any, now: float) -> str:
     return f"valid for {hours}h{rest // 60:02d}m"
 
 
-def collect(data: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
+def merged_status(
+    stored: Mapping[str, Any], runs: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """The store's status entries with the tap's run-status file over them, field by field.
+
+    Runs are noted in the non-secret run-status file (tap_gusto.run_status); entries an older
+    tap wrote into the store still show until a newer run replaces them.
+    """
+    merged: dict[str, dict[str, Any]] = {
+        key: dict(value) for key, value in stored.items() if isinstance(value, Mapping)
+    }
+    for key, value in (runs or {}).items():
+        if isinstance(value, Mapping):
+            merged.setdefault(key, {}).update(value)
+    return merged
+
+
+def collect(
+    data: Mapping[str, Any], now: float | None = None, runs: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The status document: only non-secret fields, picked explicitly (not redacted copies)."""
     current = time.time() if now is None else now
-    status: Mapping[str, Any] = data.get("status", {}) or {}
+    status: Mapping[str, Any] = merged_status(data.get("status", {}) or {}, runs)
     gusto: Mapping[str, Any] = data.get("gusto", {}) or {}
     app: Mapping[str, Any] = gusto.get("app", {}) or {}
     companies = []
@@ -212,10 +232,10 @@ def exposed_files(paths: Iterable[Path]) -> list[str]:
     return exposed
 
 
-def files_to_check(vault: Vault, audit_db: Path) -> list[Path]:
+def files_to_check(vault: Vault, audit_db: Path, run_status: Path) -> list[Path]:
     """The files the connector writes by default: store and key, the audit trail's folder,
-    the dry-run output and Meltano's system database (it holds state and run logs)."""
-    paths = [vault.path, audit_db.parent, Path(DRY_RUN_OUTPUT), Path(".meltano")]
+    the run-status file, the dry-run output and Meltano's folder (state and run logs)."""
+    paths = [vault.path, audit_db.parent, run_status, Path(DRY_RUN_OUTPUT), Path(".meltano")]
     key_file = os.environ.get(KEY_FILE_ENV)
     if key_file:
         paths.append(Path(key_file))
@@ -242,10 +262,11 @@ def unsettled_documents(audit_db: Path) -> dict[str, int] | None:
 
 def _status(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    report = collect(vault.read())
+    run_status = status_path(args.status_file)
+    report = collect(vault.read(), runs=read_status(run_status))
     audit_db = Path(args.audit_db or os.environ.get(AUDIT_DB_ENV) or DEFAULT_AUDIT_DB).expanduser()
     # Before the audit trail is opened: opening it tightens its mode.
-    report["exposed_files"] = exposed_files(files_to_check(vault, audit_db))
+    report["exposed_files"] = exposed_files(files_to_check(vault, audit_db, run_status))
     unsettled = unsettled_documents(audit_db)
     if unsettled is not None:
         report["without_outcome"] = {"audit_db": str(audit_db), **unsettled}
@@ -263,5 +284,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--audit-db",
         help=f"the target's audit trail, to count documents left without an outcome (default "
         f"${AUDIT_DB_ENV}, else {DEFAULT_AUDIT_DB})",
+    )
+    status.add_argument(
+        "--status-file",
+        help=f"the tap's run-status file (its status_file setting; default ${STATUS_FILE_ENV}, "
+        "else .gusto-dynamics/run-status.json here)",
     )
     status.set_defaults(handler=_status)

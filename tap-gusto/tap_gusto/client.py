@@ -9,7 +9,6 @@ from http import HTTPStatus
 from urllib.parse import urlparse
 
 import requests
-from gd_vault.faultpoints import hit
 from gd_vault.redact import scrub
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
@@ -17,6 +16,7 @@ from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
 from tap_gusto.errors import GustoAPIError, GustoTapError
+from tap_gusto.faults import hit
 from tap_gusto.limiter import RateLimitHeaders, header_wait_seconds, response_now
 from tap_gusto.money import FieldSpec, Where, convert_fields
 from tap_gusto.tokens import echoed_secrets
@@ -153,6 +153,25 @@ def gusto_error_messages(response: requests.Response) -> str:
     return "; ".join(messages[:MAX_ERROR_MESSAGES])
 
 
+class CompanySession(requests.Session):
+    """A session that sends every request on behalf of its stream's current company.
+
+    ``send`` is what the SDK's request loop calls; ``transmit`` is the plain HTTP send used
+    once the company's limiter and token have been applied. A candidate for upstreaming as a
+    "per-context session" hook; it uses only ``requests`` and the stream's public methods.
+    """
+
+    def __init__(self, stream: GustoStream) -> None:
+        super().__init__()
+        self.owner_stream = stream
+
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        return self.owner_stream.send_request(request, self.owner_stream.active_context)
+
+    def transmit(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        return super().send(request, **kwargs)
+
+
 class GustoStream(RESTStream[int]):
     """Common behaviour of every Gusto stream. One partition per company."""
 
@@ -163,13 +182,20 @@ class GustoStream(RESTStream[int]):
     #: Field naming a record in error messages.
     record_id_field = "uuid"
 
-    _tap: TapGusto
+    _tap: TapGusto  # the SDK's private attribute; still read by streams.py (to be moved)
+    #: The partition being synced by the SDK's request loop (see ``company_records``).
+    active_context: Context | None = None
+
+    def __init__(self, tap: TapGusto, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(tap, *args, **kwargs)
+        # Our own reference to the tap, instead of the SDK's private ``_tap``.
+        self.gusto_tap = tap
 
     # -- partitions, URLs, headers ----------------------------------------------------
 
     @property
     def partitions(self) -> list[dict[str, t.Any]] | None:
-        return [{"company_uuid": company} for company in self._tap.company_ids]
+        return [{"company_uuid": company} for company in self.gusto_tap.company_ids]
 
     @property
     def url_base(self) -> str:
@@ -185,7 +211,7 @@ class GustoStream(RESTStream[int]):
         failed company and its fix (``TapGusto.fail_partition``).
         """
         company = str((context or {}).get("company_uuid") or "")
-        if company in self._tap.partition_failures:
+        if company in self.gusto_tap.partition_failures:
             self.logger.warning(
                 "Stream %s skipped for company %s: an earlier stream of it failed.",
                 self.name,
@@ -198,16 +224,19 @@ class GustoStream(RESTStream[int]):
             # Records already emitted stand (the target posts each exactly once); what was
             # not emitted must be read again, so the bookmark stays where it was.
             self.get_context_state(context).pop("progress_markers", None)
-            self._tap.fail_partition(company, self.name, f"{type(exc).__name__}: {exc}")
+            self.gusto_tap.fail_partition(company, self.name, f"{type(exc).__name__}: {exc}")
 
     def company_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """The records of the company in ``context`` (the SDK's paginated request by default)."""
+        # The SDK's request loop does not hand the context to the session: note it here (one
+        # partition of a stream is synced at a time; children are other stream objects).
+        self.active_context = context
         yield from super().get_records(context)
 
     def connection(self, context: Context | None) -> CompanyConnection:
         if not context or "company_uuid" not in context:
             raise GustoAPIError(f"Stream {self.name} was synced without a company context.")
-        return self._tap.connections.get(str(context["company_uuid"]))
+        return self.gusto_tap.connections.get(str(context["company_uuid"]))
 
     def get_url(self, context: Context | None) -> str:
         base = self.connection(context).api_url
@@ -226,7 +255,7 @@ class GustoStream(RESTStream[int]):
 
     @property
     def user_agent(self) -> str:  # type: ignore[override]
-        return self._tap.user_agent
+        return self.gusto_tap.user_agent
 
     @property
     def timeout(self) -> int:
@@ -271,9 +300,9 @@ class GustoStream(RESTStream[int]):
         connection.limiter.acquire()
         request = connection.auth(prepared_request.copy())
         hit("tap.request.before")
-        response = self.requests_session.send(
-            request, timeout=self.timeout, allow_redirects=self.allow_redirects
-        )
+        session = self.requests_session
+        transmit = session.transmit if isinstance(session, CompanySession) else session.send
+        response = transmit(request, timeout=self.timeout, allow_redirects=self.allow_redirects)
         hit("tap.request.after")
         throttled = response.status_code == HTTPStatus.TOO_MANY_REQUESTS
         connection.limiter.observe(
@@ -283,9 +312,13 @@ class GustoStream(RESTStream[int]):
             connection.limiter.throttled(response_retry_after(response))
         return response
 
-    def _request(
+    def send_request(
         self, prepared_request: requests.PreparedRequest, context: Context | None
     ) -> requests.Response:
+        """Send one request for the company in ``context``: limiter, token, one 401 refresh.
+
+        Not validated here: callers (``fetch``, the SDK's request loop) validate the response.
+        """
         connection = self.connection(context)
         response = self._send(prepared_request, connection)
         if response.status_code == HTTPStatus.UNAUTHORIZED and connection.auth.last_token:
@@ -294,21 +327,33 @@ class GustoStream(RESTStream[int]):
             response = self._send(prepared_request, connection)
         connection.note_server_date(response)
         self._check_version_echo(response)
-        self._write_request_duration_log(
-            endpoint=self.path or "",
-            response=response,
-            context=context,
-            extra_tags=None,
-        )
+        return response
+
+    def send_and_validate(
+        self, prepared_request: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        """``send_request`` then ``validate_response``: what ``request_decorator`` retries."""
+        response = self.send_request(prepared_request, context)
         self.validate_response(response)
         return response
+
+    @property
+    def requests_session(self) -> requests.Session:
+        # Public hook (RESTStream.requests_session): the SDK's own request loop sends through
+        # this session, which routes each request through the company's limiter, token manager
+        # and 401 refresh, the same path as ``fetch`` - no private SDK method is overridden.
+        session = self.__dict__.get("_company_session")
+        if session is None:
+            session = CompanySession(self)
+            self.__dict__["_company_session"] = session
+        return t.cast("requests.Session", session)
 
     def _check_version_echo(self, response: requests.Response) -> None:
         """Gusto echoes the API version it applied; say so once if it is not the one asked."""
         echoed = response.headers.get("X-Gusto-API-Version")
         wanted = self.config.get("api_version") or DEFAULT_API_VERSION
-        if echoed and echoed != wanted and not self._tap.version_mismatch_logged:
-            self._tap.version_mismatch_logged = True
+        if echoed and echoed != wanted and not self.gusto_tap.version_mismatch_logged:
+            self.gusto_tap.version_mismatch_logged = True
             self.logger.warning(
                 "Gusto applied API version %s although %s was requested; amounts and fields "
                 "follow the applied version.",
@@ -392,7 +437,7 @@ class GustoStream(RESTStream[int]):
         response = getattr(exc, "response", None)
         status = response.status_code if response is not None else None
         wait = float(details.get("wait") or 0.0)
-        self._tap.retry_waits.append((status, wait))
+        self.gusto_tap.retry_waits.append((status, wait))
         cause = f"HTTP {status}" if status is not None else type(exc).__name__
         self.logger.warning(
             "Retrying %s in %.2fs after %s (try %s).",

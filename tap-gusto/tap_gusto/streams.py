@@ -8,8 +8,6 @@ import json
 import typing as t
 from decimal import Decimal
 
-from gd_vault.faultpoints import hit
-
 from tap_gusto import schemas
 from tap_gusto.client import GustoStream
 from tap_gusto.dates import (
@@ -21,6 +19,7 @@ from tap_gusto.dates import (
     windows,
 )
 from tap_gusto.errors import GustoAPIError, IncompletePayrollError
+from tap_gusto.faults import hit
 from tap_gusto.money import FieldSpec, Kind
 
 if t.TYPE_CHECKING:
@@ -49,7 +48,7 @@ class PagedFetchMixin(GustoStream):
             params=params,
             headers=self.http_headers,
         )
-        decorated = self.request_decorator(self._request)
+        decorated = self.request_decorator(self.send_and_validate)
         with self.get_http_request_counter() as counter:
             counter.context = context
             response: requests.Response = decorated(prepared, context)

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cached_property
-from typing import Any
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, ClassVar
 
-from gd_vault.faultpoints import hit
 from gd_vault.redact import run_cli
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.helpers._state import StateWriter
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
+from singer_sdk.io_base import SingerWriter
+from singer_sdk.singerlib import Message, StateMessage
 from singer_sdk.streams import Stream
 
 from tap_gusto.auth import CompanyConnection, ConnectionRegistry, resolve_api_url
 from tap_gusto.client import DEFAULT_API_VERSION, MAX_PAGE_SIZE, GustoStream
 from tap_gusto.dates import parse_date
 from tap_gusto.errors import GustoAuthError, IncompleteExtractionError
+from tap_gusto.faults import hit
 from tap_gusto.limiter import RateLimiter
+from tap_gusto.plain_store import PlainTokenStore
+from tap_gusto.run_status import record_runs, status_path
 from tap_gusto.streams import STREAM_TYPES
 from tap_gusto.tokens import TokenManager, now_iso, resolve_app_credentials
 
@@ -25,17 +30,28 @@ DEFAULT_LOOKBACK_DAYS = 31
 # Payrolls are amended or cancelled within weeks of their check date (docs/accounting.md).
 DEFAULT_CORRECTION_WINDOW_DAYS = 60
 DEFAULT_MAX_REQUESTS_PER_MINUTE = 190
-VERSION = "0.1.0"
+try:
+    # The one version source is the package metadata (setuptools-scm, from the git tag).
+    VERSION = version("tap-gusto")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree never installed
+    VERSION = "0.0.0"
 STATUS_MESSAGE_LIMIT = 600
 
 
-class _KillPointStateWriter(StateWriter):
-    """The SDK's state writer with kill points on both sides of each STATE message."""
+class KillPointWriter(SingerWriter):
+    """The SDK's message writer with kill points on both sides of each STATE message.
 
-    def write_state(self, state: Any) -> None:
-        hit("tap.state.before")
-        super().write_state(state)
-        hit("tap.state.after")
+    Plugged in through the public ``Tap.message_writer_class``; every message still goes out
+    through the SDK's own serialisation.
+    """
+
+    def write_message(self, message: Message) -> None:
+        if isinstance(message, StateMessage):
+            hit("tap.state.before")
+            super().write_message(message)
+            hit("tap.state.after")
+        else:
+            super().write_message(message)
 
 
 class TapGusto(Tap):
@@ -43,6 +59,19 @@ class TapGusto(Tap):
 
     name = "tap-gusto"
     package_name = "tap-gusto"
+    message_writer_class = KillPointWriter
+    # The SDK's defaults less BATCH (its files skip the target's per-record checks, and the
+    # payroll stream's own paging is not batch-aware) and ACTIVATE_VERSION (the target never
+    # deletes journals); --about then lists neither nor batch_config.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -78,13 +107,44 @@ class TapGusto(Tap):
             ),
         ),
         th.Property(
+            "refresh_token",
+            th.StringType,
+            secret=True,
+            description=(
+                "Gusto OAuth refresh token of the one company in company_ids, when the "
+                "encrypted credential store is not used (any secret manager can supply it). "
+                "Single-use: the rotated token is written to refresh_token_path, which then "
+                "wins over this value."
+            ),
+        ),
+        th.Property(
+            "refresh_token_path",
+            th.StringType,
+            description=(
+                "File (JSON, mode 0600) that keeps the rotated refresh token and the current "
+                "access token when the credential store is not used; written atomically before "
+                "the new access token is first used, so a crash never loses the grant. Required "
+                "with refresh_token. Keep it out of version control."
+            ),
+        ),
+        th.Property(
             "credentials_store",
             th.StringType,
             description=(
                 "Path of the encrypted credential store (gd_vault) holding one access/refresh "
-                "token set per Gusto company. Default: $GUSTO_DYNAMICS_VAULT, else "
-                "~/.gusto-dynamics/vault.enc. Its key comes from $GUSTO_DYNAMICS_VAULT_KEY or "
-                "$GUSTO_DYNAMICS_VAULT_KEY_FILE, never from this config."
+                "token set per Gusto company, instead of refresh_token. Default: "
+                "$GUSTO_DYNAMICS_VAULT, else ~/.gusto-dynamics/vault.enc. Its key comes from "
+                "$GUSTO_DYNAMICS_VAULT_KEY or $GUSTO_DYNAMICS_VAULT_KEY_FILE, never from this "
+                "config."
+            ),
+        ),
+        th.Property(
+            "status_file",
+            th.StringType,
+            description=(
+                "Non-secret JSON file where each run's outcome per company is noted for "
+                "`gusto-dynamics status`. Default: $GUSTO_DYNAMICS_STATUS_FILE, else "
+                ".gusto-dynamics/run-status.json in the working directory."
             ),
         ),
         th.Property(
@@ -180,7 +240,6 @@ class TapGusto(Tap):
         super().__init__(*args, **kwargs)
         # (HTTP status or None for connection errors, seconds waited) of every retry.
         self.retry_waits: list[tuple[int | None, float]] = []
-        self._state_writer = _KillPointStateWriter(self.message_writer)
         self.version_mismatch_logged = False
         # company uuid -> why its partition of a stream failed (the other companies go on).
         self.partition_failures: dict[str, str] = {}
@@ -209,31 +268,26 @@ class TapGusto(Tap):
         self.partition_failures.setdefault(company, f"{stream}: {message}")
 
     def _record_run(self, *, ok: bool, message: str) -> None:
-        """Note the run per company in the store's status section, for `gusto-dynamics status`."""
+        """Note the run per company in the run-status file, for `gusto-dynamics status`."""
         if "connections" not in self.__dict__:
             return  # never reached Gusto (e.g. no company connected): nothing to record
         finished_at = now_iso()
-        companies = list(self.company_ids)
-        failures = dict(self.partition_failures)
-
-        def apply(data: dict[str, Any]) -> None:
-            status = data.setdefault("status", {})
-            for company in companies:
-                entry = status.setdefault(f"gusto:{company}", {})
-                failure = failures.get(company)
-                entry.update(
-                    last_run_at=finished_at,
-                    last_run_ok=ok and failure is None,
-                    # Long enough for the fix, which Gusto errors name last.
-                    last_run_message=(f"extraction incomplete: {failure}" if failure else message)[
-                        :STATUS_MESSAGE_LIMIT
-                    ],
-                )
-
+        entries: dict[str, dict[str, Any]] = {}
+        for company in self.company_ids:
+            failure = self.partition_failures.get(company)
+            entries[f"gusto:{company}"] = {
+                "last_run_at": finished_at,
+                "last_run_ok": ok and failure is None,
+                # Long enough for the fix, which Gusto errors name last.
+                "last_run_message": (f"extraction incomplete: {failure}" if failure else message)[
+                    :STATUS_MESSAGE_LIMIT
+                ],
+            }
+        path = status_path(self.config.get("status_file"))
         try:
-            self.vault.update(apply)
+            record_runs(path, entries)
         except Exception as exc:  # the extraction result matters more than this note
-            self.logger.warning("Could not record the run in the credential store: %s", exc)
+            self.logger.warning("Could not record the run in %s: %s", path, exc)
 
     def discover_streams(self) -> list[GustoStream]:
         return [stream_type(self) for stream_type in STREAM_TYPES]
@@ -244,13 +298,17 @@ class TapGusto(Tap):
         # target that creates a vendor from the contractors stream would then meet payments to
         # vendors it has not created yet. Sync in STREAM_TYPES order (reference data, people,
         # payrolls, contractors, their payments) instead.
+        # Only the public property is overridden; the reordered mapping (same stream objects)
+        # is cached here, rebuilt if the SDK's own mapping ever changes.
         loaded = super().streams
+        cached = self.__dict__.get("_gusto_stream_order")
+        if cached is not None and cached[0] is loaded and len(cached[1]) == len(loaded):
+            ordered_cache: dict[str, Stream] = cached[1]
+            return ordered_cache
         order: dict[type[Stream], int] = {kind: index for index, kind in enumerate(STREAM_TYPES)}
         ordered = sorted(loaded.values(), key=lambda s: order.get(type(s), len(order)))
-        if list(loaded.values()) == ordered:
-            return loaded
         reordered = {stream.name: stream for stream in ordered}
-        self._streams = reordered
+        self.__dict__["_gusto_stream_order"] = (loaded, reordered)
         return reordered
 
     # -- settings helpers ------------------------------------------------------------
@@ -277,18 +335,46 @@ class TapGusto(Tap):
 
     # -- credentials and connections ------------------------------------------------------
 
+    @property
+    def uses_plain_settings(self) -> bool:
+        """Tokens from settings + refresh_token_path instead of the encrypted store."""
+        return bool(self.config.get("refresh_token") or self.config.get("refresh_token_path"))
+
     @cached_property
     def vault(self) -> Any:
+        if self.uses_plain_settings:
+            return self._plain_store()
         # Imported lazily: --about/--discover must work without a store or its key.
         from gd_vault import Vault  # noqa: PLC0415
 
         return Vault.open(self.config.get("credentials_store"))
+
+    def _plain_store(self) -> PlainTokenStore:
+        companies = [str(company) for company in self.config.get("company_ids") or []]
+        if len(companies) != 1:
+            raise GustoAuthError(
+                "With refresh_token (no credential store) the tap reads one Gusto company: set "
+                "company_ids to that company's UUID. For several companies use one tap per "
+                "company (Meltano inherit_from) or the credential store."
+            )
+        path = self.config.get("refresh_token_path")
+        if not path:
+            # Without it the rotated token would exist only in memory: the next run would
+            # present a spent token and the company would have to be reconnected.
+            raise GustoAuthError(
+                "refresh_token is set but refresh_token_path is not. Gusto rotates the refresh "
+                "token on every refresh; set refresh_token_path to a file the tap may write "
+                "(mode 0600, e.g. .gusto-dynamics/gusto-tokens.json) so the new token is kept."
+            )
+        return PlainTokenStore(path, companies[0], self.config.get("refresh_token"))
 
     @cached_property
     def company_ids(self) -> list[str]:
         configured = self.config.get("company_ids")
         if configured:
             return [str(company) for company in configured]
+        if self.uses_plain_settings:
+            raise GustoAuthError("refresh_token needs company_ids (the company it belongs to).")
         companies = self.vault.read().get("gusto", {}).get("companies", {}) or {}
         if not companies:
             raise GustoAuthError(
@@ -300,7 +386,7 @@ class TapGusto(Tap):
 
     @cached_property
     def connections(self) -> ConnectionRegistry:
-        data = self.vault.read()
+        data: Any = self.vault.read()
         app = resolve_app_credentials(
             data, self.config.get("client_id"), self.config.get("client_secret")
         )

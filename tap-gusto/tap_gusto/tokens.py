@@ -26,10 +26,10 @@ from decimal import Decimal
 from typing import Any
 
 import requests
-from gd_vault.faultpoints import hit
 from gd_vault.redact import register_secret, request_secrets, scrub
 
 from tap_gusto.errors import GustoAuthError, ReconnectRequiredError
+from tap_gusto.faults import hit
 
 logger = logging.getLogger("tap_gusto.tokens")
 

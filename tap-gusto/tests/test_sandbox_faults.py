@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import requests
 import requests.adapters
+from gd_faultpoints import KILL_ENV, KILL_EXIT_CODE
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault
-from gd_vault.faultpoints import KILL_ENV, KILL_EXIT_CODE
 from tap_gusto.errors import IncompleteExtractionError
+from tap_gusto.run_status import read_status, status_path
 from tap_gusto.tap import TapGusto
 from tap_gusto.tokens import AppCredentials, TokenManager
 from tapgusto_support import (
@@ -305,7 +306,7 @@ def test_a_revoked_company_fails_alone_and_the_healthy_one_is_read(
     by_company = {p["context"]["company_uuid"]: p for p in partitions}
     assert "replication_key_value" in by_company[healthy]
     assert "replication_key_value" not in by_company.get(small, {})
-    status = vault.read()["status"]
+    status = read_status(status_path())
     assert status[f"gusto:{small}"]["last_run_ok"] is False
     assert "connect gusto" in status[f"gusto:{small}"]["last_run_message"]
     assert status[f"gusto:{healthy}"]["last_run_ok"] is True

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault, generate_key
+from tap_gusto.run_status import read_status, status_path
 from tapgusto_support import (
     SANDBOX_TODAY,
     base_config,
@@ -164,7 +165,7 @@ def test_store_has_rotated_tokens_and_refresh_time(env: dict[str, Any]) -> None:
 
 
 def test_run_outcome_recorded_per_company_for_status(env: dict[str, Any]) -> None:
-    status = env["vault"].read()["status"]
+    status = read_status(status_path())
     for company in env["gusto"].company_uuids:
         entry = status[f"gusto:{company}"]
         assert entry["last_run_ok"] is True
@@ -176,7 +177,7 @@ def test_failed_run_recorded_as_failed(env: dict[str, Any]) -> None:
     config = {**env["config"], "api_version": "2019-01-01"}  # refused by Gusto with a 406
     with pytest.raises(Exception, match="2019-01-01"):
         run_tap(config, streams=["companies"])
-    status = env["vault"].read()["status"]
+    status = read_status(status_path())
     for company in env["gusto"].company_uuids:
         assert status[f"gusto:{company}"]["last_run_ok"] is False
         assert "2019-01-01" in status[f"gusto:{company}"]["last_run_message"]

@@ -277,7 +277,7 @@ class ODataClient:
             params.append(("$top", str(top)))
         url: str | None = f"{self.data_url}/{entity}" + _query(params)
         while url:
-            response = self._request("GET", url, entity, journal_number=journal_number)
+            response = self.call("GET", url, entity, journal_number=journal_number)
             payload = self._json(response, entity)
             rows = payload.get("value") if isinstance(payload, dict) else None
             if not isinstance(rows, list):
@@ -304,7 +304,7 @@ class ODataClient:
             # Without it F&O answers 404 for any company but the user's default one.
             url += "?cross-company=true"
         try:
-            response = self._request("GET", url, entity, journal_number=journal_number)
+            response = self.call("GET", url, entity, journal_number=journal_number)
         except ODataError as exc:
             if exc.status == 404:
                 return None
@@ -315,7 +315,7 @@ class ODataClient:
     def post(
         self, entity: str, body: Mapping[str, Any], *, journal_number: str | None = None
     ) -> dict[str, Any]:
-        response = self._request(
+        response = self.call(
             "POST",
             f"{self.data_url}/{entity}",
             entity,
@@ -336,7 +336,7 @@ class ODataClient:
         journal_number: str | None = None,
     ) -> None:
         url = f"{self.data_url}/{entity}({quote(format_key(key), safe=_SAFE)})"
-        self._request(
+        self.call(
             "PATCH",
             url,
             entity,
@@ -362,7 +362,7 @@ class ODataClient:
         body = self.build_batch_body(changeset, batch_boundary)
         entities = sorted({op.entity for op in changeset})
         label = "$batch[" + ",".join(entities) + f";{len(changeset)} ops]"
-        response = self._request(
+        response = self.call(
             "POST",
             f"{self.data_url}/$batch",
             label,
@@ -437,7 +437,7 @@ class ODataClient:
     def backoff(self, attempt: int) -> float:
         return float(min(self.backoff_base_seconds * (2 ** (attempt - 1)), 60.0))
 
-    def _request(
+    def call(
         self,
         method: str,
         url: str,

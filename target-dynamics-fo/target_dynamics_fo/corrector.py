@@ -25,8 +25,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from gd_vault.faultpoints import hit
-
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.client import (
     MAX_BATCH_OPERATIONS,
@@ -40,6 +38,7 @@ from target_dynamics_fo.correction import (
     difference_lines,
     reversal_lines,
 )
+from target_dynamics_fo.faults import hit
 from target_dynamics_fo.journal import (
     DimensionFormat,
     Journal,

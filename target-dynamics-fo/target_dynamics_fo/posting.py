@@ -27,8 +27,6 @@ from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gd_vault.faultpoints import hit
-
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.client import (
     MAX_BATCH_OPERATIONS,
@@ -40,6 +38,7 @@ from target_dynamics_fo.client import (
     fo_date,
     odata_literal,
 )
+from target_dynamics_fo.faults import hit
 from target_dynamics_fo.journal import Journal
 
 LOGGER = logging.getLogger("target_dynamics_fo.posting")

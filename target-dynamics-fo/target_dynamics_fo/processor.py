@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gd_vault.faultpoints import hit
 from gd_vault.private import private_file
 
 from target_dynamics_fo import audit as outcomes
@@ -22,6 +21,7 @@ from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.client import ODataClient
 from target_dynamics_fo.correction import cancelled_state_hash
 from target_dynamics_fo.corrector import CorrectionError, Corrector, cancellation_template
+from target_dynamics_fo.faults import hit
 from target_dynamics_fo.journal import (
     DimensionFormat,
     DimensionFormatError,

@@ -10,21 +10,42 @@ from __future__ import annotations
 import json
 import typing as t
 
-from singer_sdk.io_base import SingerReader
+from singer_sdk.io_base import SingerMessageType, SingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.singerlib.json import deserialize_json
 
 SHOWN_CHARACTERS = 40
 
+Callback = t.Callable[[dict[str, t.Any]], None]
+
+
+class MessageHooks(t.Protocol):
+    """What the target does around the SDK's handling of a message type (see ``hooks``)."""
+
+    def on_record(self, message: dict[str, t.Any], handle: Callback) -> None: ...
+
+    def on_state(self, message: dict[str, t.Any], handle: Callback) -> None: ...
+
 
 class PayrollInputReader(SingerReader):
     line_number = 0
+    #: Set by the target. The SDK hands the reader one callback per message type (the public
+    #: ``SingerReader.process_lines`` contract); the target wraps the RECORD and STATE ones
+    #: here instead of overriding the SDK's private message handlers.
+    hooks: MessageHooks | None = None
 
     def process_lines(
         self,
         file_input: t.IO[str] | None,
-        callbacks: dict[str, t.Callable[[dict[str, t.Any]], None]],
+        callbacks: dict[str, Callback],
     ) -> t.Counter[str]:
+        hooks = self.hooks
+        if hooks is not None:
+            callbacks = dict(callbacks)
+            record = callbacks[SingerMessageType.RECORD]
+            state = callbacks[SingerMessageType.STATE]
+            callbacks[SingerMessageType.RECORD] = lambda message: hooks.on_record(message, record)
+            callbacks[SingerMessageType.STATE] = lambda message: hooks.on_state(message, state)
         return super().process_lines(
             t.cast("t.IO[str]", self._non_blank(file_input or self.default_input)), callbacks
         )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gd_vault.faultpoints import hit
 from singer_sdk.sinks import BatchSink, RecordSink, Sink
+
+from target_dynamics_fo.faults import hit
 
 if TYPE_CHECKING:
     from singer_sdk.target_base import Target
@@ -23,6 +24,27 @@ Record = dict[str, Any]
 def document_key(stream_name: str, record: dict[str, Any]) -> str:
     """A payroll's or payment's name in the target's progress (interrupt.Progress)."""
     return f"{stream_name}:{record.get('payroll_uuid') or record.get('uuid')}"
+
+
+DATE_FORMATS = frozenset({"date-time", "date", "time"})
+
+
+def without_date_formats(schema: Record) -> Record:
+    """A copy of ``schema`` whose top-level properties carry no date/time ``format``."""
+
+    def strip(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        cleaned = {k: v for k, v in node.items() if not (k == "format" and v in DATE_FORMATS)}
+        for key in ("anyOf", "oneOf", "allOf"):
+            if isinstance(cleaned.get(key), list):
+                cleaned[key] = [strip(option) for option in cleaned[key]]
+        return cleaned
+
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return schema
+    return {**schema, "properties": {name: strip(p) for name, p in properties.items()}}
 
 
 def _key(record: dict[str, Any], key_properties: list[str]) -> str:
@@ -43,11 +65,12 @@ class _TargetSink(Sink):
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
         self.owner: TargetDynamicsFO = target  # type: ignore[assignment]
-
-    def _parse_timestamps_in_record(self, record: Record, schema: Record, treatment: Any) -> None:
         # Keep dates as the tap sent them, so a live run and a replay from the stored record
-        # see identical input (and identical content hashes).
-        return
+        # see identical input (and identical content hashes). The SDK parses a field into a
+        # datetime only when the sink's schema gives it a date/time format, so the sink keeps
+        # a copy of the schema without those formats (its public ``schema`` attribute); the
+        # validator was already built from the full schema and formats are not validated.
+        self.schema = without_date_formats(self.schema)
 
     def _record_received(self, record: Record) -> None:
         hit("target.record.received")
@@ -100,6 +123,7 @@ class PayrollsSink(_TargetSink, BatchSink):
             with owner.gate.document():
                 processor.process(record)
                 owner.progress.settled(document_key(self.stream_name, record))
+        owner.checkpoint()
 
 
 class EmployeesSink(_AuditedSink):
@@ -134,6 +158,7 @@ class ContractorPaymentsSink(_TargetSink, BatchSink):
             with owner.gate.document():
                 payables.payment(record)
                 owner.progress.settled(document_key(self.stream_name, record))
+        owner.checkpoint()
 
 
 class DepartmentsSink(_AuditedSink):

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from gd_vault.faultpoints import hit
+import simplejson
 from gd_vault.redact import run_cli
 from singer_sdk import typing as th
 from singer_sdk.exceptions import InvalidRecord, RecordsWithoutSchemaException
@@ -20,6 +20,7 @@ from singer_sdk.target_base import Target
 from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
 from target_dynamics_fo.auth import DynamicsAuthError
 from target_dynamics_fo.client import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_RETRIES, ODataError
+from target_dynamics_fo.faults import hit
 from target_dynamics_fo.interrupt import (
     STOP_SIGNALS,
     Progress,
@@ -31,9 +32,14 @@ from target_dynamics_fo.mapping import load_mapping
 from target_dynamics_fo.payables import PayablesSync
 from target_dynamics_fo.people import PeopleSync
 from target_dynamics_fo.processor import PayrollProcessor
-from target_dynamics_fo.reader import PayrollInputReader
+from target_dynamics_fo.reader import Callback, PayrollInputReader
 from target_dynamics_fo.settings import build_client
 from target_dynamics_fo.sinks import SINKS, IgnoredSink
+
+# Settings every SDK target gets that mean nothing to a journal poster: it never loads a table
+# (load_method), adds no _sdc_ columns to Dynamics (add_record_metadata), and posts one payroll
+# per document whatever the batch size (batch_size_rows). Dropped from --about and the schema.
+NOT_APPLICABLE_SETTINGS = ("load_method", "add_record_metadata", "batch_size_rows")
 
 # What can keep a stored payroll or payment from being settled now (Dynamics unreachable or
 # refusing our credentials); anything else is a bug and stops the run as usual.
@@ -99,6 +105,7 @@ class TargetDynamicsFO(Target):
     """Posts Gusto payrolls to Dynamics 365 F&O as balanced journals, exactly once."""
 
     name = "target-dynamics-fo"
+    package_name = "target-dynamics-fo"
     default_sink_class = IgnoredSink
     message_reader_class = PayrollInputReader
     # One Dynamics user, one journal at a time: parallel drains would only earn 429s and make
@@ -209,11 +216,22 @@ class TargetDynamicsFO(Target):
         ),
     ).to_dict()
 
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict[str, Any]) -> None:
+        # The SDK's documented way to drop built-in settings that do not apply.
+        super().append_builtin_config(config_jsonschema)
+        for name in NOT_APPLICABLE_SETTINGS:
+            config_jsonschema["properties"].pop(name, None)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gate = StopGate(self._stop)
         self.progress = Progress()
         self._state_written: dict[str, Any] | None = None
+        # The latest STATE read; this target writes STATE itself (see on_state).
+        self._state_received: dict[str, Any] | None = None
+        if isinstance(self.message_reader, PayrollInputReader):
+            self.message_reader.hooks = self
         # Streams whose records arrived, by whether this target uses them.
         self.used_streams: set[str] = set()
         self.ignored_streams: set[str] = set()
@@ -270,21 +288,57 @@ class TargetDynamicsFO(Target):
         sys.stderr.flush()
         sys.exit(exit_status(signum))
 
-    def _process_state_message(self, message_dict: dict[str, Any]) -> None:
-        super()._process_state_message(message_dict)
-        value = message_dict.get("value")
-        if isinstance(value, dict):
+    # -- STATE: read by the reader hook, written by this target --------------------------------
+    #
+    # STATE messages are not handed to the SDK: it would write the latest one after every full
+    # drain with stdlib json (which cannot write Decimal, meltano/sdk#3787) and through a private
+    # method. This target writes the latest STATE that covers only settled documents
+    # (interrupt.Progress) after each posted batch and at the end of input, inside a document so
+    # a stop signal cannot cut the line in half, with kill points on both sides.
+
+    def on_state(self, message: dict[str, Any], handle: Callback) -> None:
+        value = message.get("value")
+        if not isinstance(value, dict):
+            handle(message)  # the SDK's own error for a malformed STATE message
+            return
+        if value != self._state_received:
+            self._state_received = value
             self.progress.state(value)
 
-    def _write_state_message(self, state: dict[str, Any]) -> None:
-        with self.gate.document():
-            self._emit_state(state)
+    def checkpoint(self) -> None:
+        """Write the newest safe STATE if it moved (called after each posted batch)."""
+        state = self.progress.safe_state()
+        if state is not None and state != self._state_written:
+            with self.gate.document():
+                self._emit_state(state)
 
     def _emit_state(self, state: dict[str, Any]) -> None:
         hit("target.state.before")
-        super()._write_state_message(state)
+        # use_decimal: bookmarks keep their exact digits (stdlib json cannot write Decimal).
+        sys.stdout.write(simplejson.dumps(state, use_decimal=True) + "\n")
+        sys.stdout.flush()
         self._state_written = state
         hit("target.state.after")
+
+    def on_record(self, message: dict[str, Any], handle: Callback) -> None:
+        # The SDK's messages name the stream and field; add what the person running us can do.
+        # The exception types stay the SDK's own (its standard target tests expect them).
+        stream = message.get("stream")
+        try:
+            handle(message)
+        except RecordsWithoutSchemaException as exc:
+            raise RecordsWithoutSchemaException(
+                f"{exc} Fix: the tap must send a SCHEMA message for stream {stream!r} before "
+                "its records (this target expects the streams of tap-gusto, docs/CONTRACTS.md "
+                "section 4). Payrolls already posted stay posted and are recognised on the rerun."
+            ) from exc
+        except InvalidRecord as exc:
+            raise InvalidRecord(
+                f"a {stream!r} record does not match its SCHEMA: {exc.error_message}. Fix: "
+                "correct the tap's output (or its schema) for that stream and rerun; payrolls "
+                "already posted stay posted and are recognised on the rerun.",
+                exc.record,
+            ) from exc
 
     # -- documents an earlier run left without an outcome -----------------------------------
 
@@ -347,26 +401,6 @@ class TargetDynamicsFO(Target):
                 else:
                     payables.summary.bump(f"payments settled from an earlier run: {result.outcome}")
 
-    def _process_record_message(self, message_dict: dict[str, Any]) -> None:
-        # The SDK's messages name the stream and field; add what the person running us can do.
-        # The exception types stay the SDK's own (its standard target tests expect them).
-        stream = message_dict.get("stream")
-        try:
-            super()._process_record_message(message_dict)
-        except RecordsWithoutSchemaException as exc:
-            raise RecordsWithoutSchemaException(
-                f"{exc} Fix: the tap must send a SCHEMA message for stream {stream!r} before "
-                "its records (this target expects the streams of tap-gusto, docs/CONTRACTS.md "
-                "section 4). Payrolls already posted stay posted and are recognised on the rerun."
-            ) from exc
-        except InvalidRecord as exc:
-            raise InvalidRecord(
-                f"a {stream!r} record does not match its SCHEMA: {exc.error_message}. Fix: "
-                "correct the tap's output (or its schema) for that stream and rerun; payrolls "
-                "already posted stay posted and are recognised on the rerun.",
-                exc.record,
-            ) from exc
-
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         return SINKS.get(self.stream_role(stream_name), IgnoredSink)
 
@@ -398,6 +432,7 @@ class TargetDynamicsFO(Target):
         scheduler alerts without losing the work that succeeded.
         """
         super().process_endofpipe()
+        self.checkpoint()
         self._check_something_was_usable()
         runtime = self.runtime
         if not runtime.started("processor"):

@@ -1,7 +1,7 @@
 """Chaos harness: run `tap-gusto | target-dynamics-fo` as real processes, kill it, rerun, check.
 
 A *kill* is either a named kill point (``GUSTO_DYNAMICS_KILL_AT=<point>:<n>``, see
-``gd_vault.faultpoints``), which makes the tap or the target ``os._exit(137)`` at the n-th hit, or
+``gd_faultpoints``), which makes the tap or the target ``os._exit(137)`` at the n-th hit, or
 a SIGKILL sent from outside after a random delay. After every killed run the pipeline is started
 again with the last STATE the target printed (what Meltano saves) until one run ends cleanly.
 
@@ -27,10 +27,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import gd_faultpoints as faultpoints
 from e2e_support import target_config, tool, write_config
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
-from gd_vault import Vault, faultpoints
+from gd_vault import Vault
 from tap_gusto.tokens import TokenManager, resolve_app_credentials
 from target_dynamics_fo.journal import journal_batch_number
 from target_dynamics_fo.posting import hash_in_description

@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import gd_faultpoints as faultpoints
 import pytest
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
-from gd_vault import faultpoints
 from resilience_log import record
 
 from chaos.harness import (

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gd_faultpoints as faultpoints
 import pytest
-from gd_vault import faultpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [
@@ -20,7 +20,7 @@ SOURCES = [
 
 SCRIPT = """
 import sys
-from gd_vault.faultpoints import hit
+from gd_faultpoints import hit
 for i in range(5):
     hit("target.batch.before")
     print(i, flush=True)

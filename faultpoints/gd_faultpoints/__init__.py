@@ -12,8 +12,10 @@ point is reached before choosing where to kill.
 Both variables are read once, at import. When neither is set, ``hit`` is a function that returns
 at once, so the hooks cost one call per point and change nothing.
 
-This lives in ``gd_vault`` because it is the only package both plugins depend on, and neither
-plugin may import the other.
+This is its own tiny package, not part of the credential store: neither plugin requires it.
+Each plugin imports it through a shim (``tap_gusto.faults``, ``target_dynamics_fo.faults``)
+that falls back to a no-op when it is not installed, so production installs carry no crash
+hooks and a standalone plugin never needs the monorepo.
 """
 
 from __future__ import annotations
