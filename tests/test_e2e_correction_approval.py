@@ -1,0 +1,213 @@
+"""Corrections wait for a person by default (corrections_approval: manual), over HTTP.
+
+A payroll amended or cancelled after its journal was posted is staged in the audit store, not
+posted; `target-dynamics-fo-audit corrections` lists it with the difference per account and
+`corrections approve` lets the next run (or the command itself, with --config) post it, exactly
+once, through the same corrector as automatic corrections.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import run_target, target_config, tool, write_config
+from gd_sandbox.dynamics import DynamicsSandbox
+from test_bad_input_catalogue import Message, latest_outcome, lower_pay, one_payroll, text_of
+from test_e2e_corrections import (
+    amended_by,
+    balanced_per_journal,
+    descriptions,
+    ledger,
+    oracle,
+    summit_messages,
+    with_payroll,
+)
+
+__all__ = ["oracle", "summit_messages"]  # fixtures, shared with test_e2e_corrections
+
+
+@pytest.fixture
+def manual_config(tmp_path: Path, credential_store: Path, mapping_file: Path) -> Path:
+    """The target with the default settings: corrections_approval is not set (manual)."""
+    return write_config(tmp_path, target_config(tmp_path, credential_store, mapping_file))
+
+
+def audit_cli(
+    config: Path, *args: str, with_config: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    argv = [tool("target-dynamics-fo-audit"), "--audit-db", str(config.parent / "audit.sqlite")]
+    argv += list(args)
+    if with_config:
+        argv += ["--config", str(config)]
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=config.parent,
+        env=env or dict(os.environ),
+    )
+
+
+def without_payrolls(messages: list[Message]) -> str:
+    """The run's other messages: Gusto sent nothing new for any payroll."""
+    return text_of(
+        [m for m in messages if not (m["type"] == "RECORD" and m["stream"] == "payrolls")]
+    )
+
+
+def moved(before: dict[str, Decimal], after: dict[str, Decimal]) -> list[Decimal]:
+    return sorted(
+        after.get(k, Decimal(0)) - before.get(k, Decimal(0))
+        for k in {*before, *after}
+        if after.get(k, Decimal(0)) != before.get(k, Decimal(0))
+    )
+
+
+def test_a_staged_correction_is_not_posted_until_approved_then_posted_once(
+    summit_messages: list[Message],
+    fresh_dynamics: DynamicsSandbox,
+    manual_config: Path,
+    oracle: Any,
+) -> None:
+    messages, payroll, amended = amended_by(summit_messages, Decimal("1.00"))
+    newer = copy.deepcopy(amended)
+    lower_pay(newer, Decimal("2.50"))
+    expected = oracle(with_payroll(messages, newer))
+    uuid = payroll["payroll_uuid"]
+    audit_db = manual_config.parent / "audit.sqlite"
+
+    assert run_target(manual_config, with_payroll(messages, payroll)).returncode == 0
+    before = ledger(fresh_dynamics)
+
+    # Found and staged, not posted: twice, and the run says how to approve it.
+    for _ in range(2):
+        run = run_target(manual_config, with_payroll(messages, amended))
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert len(descriptions(fresh_dynamics)) == 1
+        assert ledger(fresh_dynamics) == before
+        outcome = latest_outcome(audit_db, uuid)
+        assert outcome is not None and outcome["outcome"] == "correction_staged", outcome
+        assert f"corrections approve {uuid}" in outcome["fix"]
+        assert "correction(s) staged for approval" in run.stderr
+        assert f"corrections approve {uuid}" in run.stderr
+
+    listing = audit_cli(manual_config, "corrections")
+    assert listing.returncode == 0, listing.stderr
+    assert "PENDING approval" in listing.stdout and uuid in listing.stdout
+    amounts = sorted(
+        Decimal(line.split()[-1]) for line in listing.stdout.splitlines() if line.startswith("    ")
+    )
+    assert amounts == [Decimal("-1.00"), Decimal("1.00")], listing.stdout
+
+    # A newer change before approval replaces the staged plan (same step, new amounts).
+    run = run_target(manual_config, with_payroll(messages, newer))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(descriptions(fresh_dynamics)) == 1
+    listing = audit_cli(manual_config, "corrections")
+    amounts = sorted(
+        Decimal(line.split()[-1]) for line in listing.stdout.splitlines() if line.startswith("    ")
+    )
+    assert amounts == [Decimal("-3.50"), Decimal("3.50")], listing.stdout
+    assert listing.stdout.count("correction 1 of journal") == 1
+
+    # Approved without a Dynamics config: nothing moves until the next run.
+    approve = audit_cli(manual_config, "corrections", "approve", uuid)
+    assert approve.returncode == 0, approve.stderr
+    assert "next run" in approve.stdout
+    assert len(descriptions(fresh_dynamics)) == 1
+    assert "APPROVED" in audit_cli(manual_config, "corrections").stdout
+
+    # The next run posts it even though Gusto sent nothing new for the payroll.
+    run = run_target(manual_config, without_payrolls(messages))
+    assert run.returncode == 0, run.stderr[-3000:]
+    headers = descriptions(fresh_dynamics)
+    assert len(headers) == 3, headers
+    assert [d.split(" ")[0] for d in headers[1:]] == ["Reversal", "Repost"]
+    balanced_per_journal(fresh_dynamics)
+    assert ledger(fresh_dynamics) == expected
+    # The ledger moved by exactly the two amendments together, to the cent.
+    assert moved(before, ledger(fresh_dynamics)) == [Decimal("-3.50"), Decimal("3.50")]
+    outcome = latest_outcome(audit_db, uuid)
+    assert outcome is not None and outcome["outcome"] == "corrected", outcome
+    assert "No corrections are waiting" in audit_cli(manual_config, "corrections").stdout
+
+    # Reruns post nothing more; approving again finds nothing to approve.
+    for _ in range(2):
+        run = run_target(manual_config, with_payroll(messages, newer))
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert len(descriptions(fresh_dynamics)) == 3
+    assert audit_cli(manual_config, "corrections", "approve", uuid).returncode == 1
+
+
+@pytest.mark.parametrize(
+    "kill_at", ["target.batch.before:1", "target.batch.after:1", "target.audit.before_outcome:1"]
+)
+def test_approve_posts_at_once_and_a_kill_at_any_step_never_posts_a_second_reversal(
+    summit_messages: list[Message],
+    fresh_dynamics: DynamicsSandbox,
+    manual_config: Path,
+    kill_at: str,
+) -> None:
+    messages, payroll, amended = amended_by(summit_messages, Decimal("1.00"))
+    uuid = payroll["payroll_uuid"]
+    assert run_target(manual_config, with_payroll(messages, payroll)).returncode == 0
+    before = ledger(fresh_dynamics)
+    assert run_target(manual_config, with_payroll(messages, amended)).returncode == 0
+    assert len(descriptions(fresh_dynamics)) == 1
+
+    killed = audit_cli(
+        manual_config,
+        "corrections",
+        "approve",
+        "--all",
+        with_config=True,
+        env={**os.environ, "GUSTO_DYNAMICS_KILL_AT": kill_at},
+    )
+    assert killed.returncode == 137, killed.stderr[-3000:]
+    assert len(descriptions(fresh_dynamics)) in {1, 3}
+
+    # Approving again (posts at once) and running the target again: one reversal, ever.
+    again = audit_cli(manual_config, "corrections", "approve", uuid, with_config=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    for _ in range(2):
+        run = run_target(manual_config, with_payroll(messages, amended))
+        assert run.returncode == 0, run.stderr[-3000:]
+        headers = descriptions(fresh_dynamics)
+        assert len(headers) == 3, headers
+        assert sum(d.startswith("Reversal") for d in headers) == 1
+    balanced_per_journal(fresh_dynamics)
+    assert moved(before, ledger(fresh_dynamics)) == [Decimal("-1.00"), Decimal("1.00")]
+    outcome = latest_outcome(manual_config.parent / "audit.sqlite", uuid)
+    assert outcome is not None and outcome["outcome"] == "already_posted", outcome
+
+
+def test_a_cancelled_payroll_is_staged_then_reversed_once_after_approval(
+    summit_messages: list[Message], fresh_dynamics: DynamicsSandbox, manual_config: Path
+) -> None:
+    messages, payroll = one_payroll(summit_messages)
+    uuid = payroll["payroll_uuid"]
+    assert run_target(manual_config, with_payroll(messages, payroll)).returncode == 0
+    cancelled = {**payroll, "processed": False, "cancelled": True}
+    run = run_target(manual_config, with_payroll(messages, cancelled))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(descriptions(fresh_dynamics)) == 1
+    listing = audit_cli(manual_config, "corrections")
+    assert "PENDING approval" in listing.stdout and "cancelled in Gusto" in listing.stdout
+
+    approve = audit_cli(manual_config, "corrections", "approve", uuid, with_config=True)
+    assert approve.returncode == 0, approve.stderr[-3000:]
+    for _ in range(2):
+        run = run_target(manual_config, with_payroll(messages, cancelled))
+        assert run.returncode == 0, run.stderr[-3000:]
+        headers = descriptions(fresh_dynamics)
+        assert len(headers) == 2, headers
+        assert headers[1].startswith("Reversal 1 of ")
+    balanced_per_journal(fresh_dynamics)
+    assert ledger(fresh_dynamics) == {}
