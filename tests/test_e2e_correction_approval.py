@@ -9,6 +9,7 @@ once, through the same corrector as automatic corrections.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import os
 import subprocess
 from decimal import Decimal
@@ -211,3 +212,108 @@ def test_a_cancelled_payroll_is_staged_then_reversed_once_after_approval(
         assert headers[1].startswith("Reversal 1 of ")
     balanced_per_journal(fresh_dynamics)
     assert ledger(fresh_dynamics) == {}
+
+
+# ------------------------------------------------------------- dating into a closed period
+
+
+def _month_after(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def correction_dates(dyn: DynamicsSandbox, original: str) -> set[str]:
+    return {
+        str(line["TransDate"])[:10]
+        for line in dyn.entities["LedgerJournalLines"]
+        if line["JournalBatchNumber"] != original
+    }
+
+
+def test_a_correction_into_a_closed_period_lands_on_the_configured_date(
+    summit_messages: list[Message],
+    fresh_dynamics: DynamicsSandbox,
+    tmp_path: Path,
+    credential_store: Path,
+    mapping_file: Path,
+) -> None:
+    messages, payroll, amended = amended_by(summit_messages, Decimal("1.00"))
+    uuid = payroll["payroll_uuid"]
+    check_date = dt.date.fromisoformat(str(payroll["check_date"])[:10])
+
+    def config(dating: str) -> Path:
+        settings = target_config(
+            tmp_path,
+            credential_store,
+            mapping_file,
+            corrections_approval="automatic",
+            correction_date=dating,
+        )
+        return write_config(tmp_path, settings, f"target-{dating}.json")
+
+    assert run_target(config("check_date"), with_payroll(messages, payroll)).returncode == 0
+    ((original, _),) = [
+        (str(h["JournalBatchNumber"]), h) for h in fresh_dynamics.entities["LedgerJournalHeaders"]
+    ]
+    before = ledger(fresh_dynamics)
+    # Month-end closed the check date's period, and the next one is on hold.
+    fresh_dynamics.configure(
+        period_status=[
+            {"company": "sbc", "period": f"{check_date:%Y-%m}", "status": "Closed"},
+            {
+                "company": "sbc",
+                "period": f"{_month_after(check_date, 1):%Y-%m}",
+                "status": "OnHold",
+            },
+        ]
+    )
+
+    # check_date: Dynamics refuses the closed period; the run fails naming the payroll and the
+    # setting, and nothing of the correction (reversal or repost) is in Dynamics.
+    refused = run_target(config("check_date"), with_payroll(messages, amended))
+    assert refused.returncode != 0
+    assert len(descriptions(fresh_dynamics)) == 1
+    assert ledger(fresh_dynamics) == before
+    outcome = latest_outcome(tmp_path / "audit.sqlite", uuid)
+    assert outcome is not None and outcome["outcome"] == "refused", outcome
+    assert uuid in outcome["reason"] and "closed" in outcome["reason"]
+    assert "correction_date: first_open_day" in outcome["fix"]
+    assert uuid in refused.stderr and "correction_date: first_open_day" in refused.stderr
+
+    # first_open_day: dated on the first day of the first open period after the closed one.
+    moved_on = run_target(config("first_open_day"), with_payroll(messages, amended))
+    assert moved_on.returncode == 0, moved_on.stderr[-3000:]
+    headers = descriptions(fresh_dynamics)
+    assert len(headers) == 3, headers
+    assert correction_dates(fresh_dynamics, original) == {_month_after(check_date, 2).isoformat()}
+    balanced_per_journal(fresh_dynamics)
+    assert moved(before, ledger(fresh_dynamics)) == [Decimal("-1.00"), Decimal("1.00")]
+    # The original stays on its check date.
+    assert {
+        str(line["TransDate"])[:10]
+        for line in fresh_dynamics.entities["LedgerJournalLines"]
+        if line["JournalBatchNumber"] == original
+    } == {check_date.isoformat()}
+
+
+def test_first_open_day_keeps_the_check_date_when_its_period_is_open(
+    summit_messages: list[Message],
+    fresh_dynamics: DynamicsSandbox,
+    tmp_path: Path,
+    credential_store: Path,
+    mapping_file: Path,
+) -> None:
+    messages, payroll, amended = amended_by(summit_messages, Decimal("1.00"))
+    check_date = str(payroll["check_date"])[:10]
+    settings = target_config(tmp_path, credential_store, mapping_file)
+    config = write_config(tmp_path, {**settings, "correction_date": "first_open_day"})
+    assert run_target(config, with_payroll(messages, payroll)).returncode == 0
+    (header,) = fresh_dynamics.entities["LedgerJournalHeaders"]
+    staged = run_target(config, with_payroll(messages, amended))
+    assert staged.returncode == 0, staged.stderr[-3000:]
+    # Staged (manual approval), the listing shows the date it will be posted on.
+    listing = audit_cli(config, "corrections")
+    assert f"on {check_date}" in listing.stdout, listing.stdout
+    approve = audit_cli(config, "corrections", "approve", "--all", with_config=True)
+    assert approve.returncode == 0, approve.stderr[-3000:]
+    assert correction_dates(fresh_dynamics, str(header["JournalBatchNumber"])) == {check_date}
