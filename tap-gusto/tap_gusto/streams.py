@@ -349,6 +349,9 @@ class PayrollsStream(PagedFetchMixin):
             return
         statuses_wanted = self._tap.include_unprocessed()
         latest = bookmark.isoformat() if bookmark else None
+        # Payrolls a webhook said were updated or cancelled (reread_payroll_uuids): read again
+        # whatever the fingerprints say, inside the correction window or not.
+        forced = {str(u) for u in self.config.get("reread_payroll_uuids") or []}
         for uuid, item in listed.items():
             if str(item.get("check_date") or "")[:10] < check_floor.isoformat():
                 continue
@@ -363,7 +366,15 @@ class PayrollsStream(PagedFetchMixin):
             known = fingerprints.get(uuid)
             if item.get("processed") and processed_date:
                 seen = uuid in emitted or (cutoff and processed_date < cutoff.isoformat())
-                if seen and known and known["fingerprint"] != _fingerprint(item):
+                if seen and uuid in forced:
+                    self.logger.info(
+                        "Payroll %s of company %s (check date %s): a webhook reported it "
+                        "updated or cancelled; reading and emitting it again.",
+                        uuid,
+                        company,
+                        check_date,
+                    )
+                elif seen and known and known["fingerprint"] != _fingerprint(item):
                     self.logger.info(
                         "Payroll %s of company %s (check date %s) changed in Gusto after it "
                         "was emitted (its totals differ); reading and emitting it again.",
@@ -379,7 +390,7 @@ class PayrollsStream(PagedFetchMixin):
             elif not statuses_wanted:
                 continue
             record = self.fetch_payroll(context, company, uuid, item)
-            if known and not record.get("processed"):
+            if (known or uuid in forced) and not record.get("processed"):
                 record["cancelled"] = True
             hit("tap.payroll.before_emit")
             yield record
@@ -394,6 +405,9 @@ class PayrollsStream(PagedFetchMixin):
                 fingerprints.pop(uuid, None)
         for uuid in sorted(set(fingerprints) - set(listed)):
             yield from self._unlisted(context, company, uuid, fingerprints)
+        for uuid in sorted(forced - set(listed) - set(fingerprints)):
+            # Outside the listing (older than the window) or no longer listed: read it alone.
+            yield from self._forced(context, company, uuid)
         if window:
             state[FINGERPRINTS_KEY] = dict(sorted(fingerprints.items()))
         if latest:
@@ -401,6 +415,32 @@ class PayrollsStream(PagedFetchMixin):
             state[EMITTED_KEY] = {
                 uuid: day for uuid, day in sorted(emitted.items()) if day >= keep_from
             }
+
+    def _forced(
+        self, context: Context | None, company: str, uuid: str
+    ) -> t.Iterable[dict[str, t.Any]]:
+        """A payroll a webhook named that this run's listing does not hold: read it alone and
+        emit it (with ``cancelled: true`` when no longer processed). One of another company,
+        or one Gusto does not know (404), is left to the run of its own company."""
+        try:
+            record = self.fetch_payroll(context, company, uuid, {})
+        except GustoAPIError as exc:
+            if "answered 404 " not in str(exc):
+                raise
+            return
+        if str(record.get("company_uuid") or company) != company:
+            return
+        if not record.get("processed"):
+            record["cancelled"] = True
+        self.logger.info(
+            "Payroll %s of company %s: a webhook reported it updated or cancelled; emitting it "
+            "again (processed: %s).",
+            uuid,
+            company,
+            record.get("processed"),
+        )
+        hit("tap.payroll.before_emit")
+        yield record
 
     def _unlisted(
         self,
