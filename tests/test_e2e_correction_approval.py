@@ -317,3 +317,22 @@ def test_first_open_day_keeps_the_check_date_when_its_period_is_open(
     approve = audit_cli(config, "corrections", "approve", "--all", with_config=True)
     assert approve.returncode == 0, approve.stderr[-3000:]
     assert correction_dates(fresh_dynamics, str(header["JournalBatchNumber"])) == {check_date}
+
+
+def test_a_change_undone_in_gusto_before_approval_leaves_nothing_to_approve(
+    summit_messages: list[Message], fresh_dynamics: DynamicsSandbox, manual_config: Path
+) -> None:
+    messages, payroll, amended = amended_by(summit_messages, Decimal("1.00"))
+    uuid = payroll["payroll_uuid"]
+    assert run_target(manual_config, with_payroll(messages, payroll)).returncode == 0
+    assert run_target(manual_config, with_payroll(messages, amended)).returncode == 0
+    assert "PENDING approval" in audit_cli(manual_config, "corrections").stdout
+    undone = run_target(manual_config, with_payroll(messages, payroll))
+    assert undone.returncode == 0, undone.stderr[-3000:]
+    outcome = latest_outcome(manual_config.parent / "audit.sqlite", uuid)
+    assert outcome is not None and outcome["outcome"] == "already_posted", outcome
+    assert "No corrections are waiting" in audit_cli(manual_config, "corrections").stdout
+    assert audit_cli(manual_config, "corrections", "approve", uuid).returncode == 1
+    assert len(descriptions(fresh_dynamics)) == 1
+    shown = audit_cli(manual_config, "show", uuid)
+    assert "correction 1 of journal" in shown.stdout and "replaced" in shown.stdout

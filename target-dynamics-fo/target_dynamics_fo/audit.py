@@ -685,13 +685,27 @@ class AuditStore:
         return approved
 
     def correction_posted(self, payroll_uuid: str, state_hash: str) -> None:
-        """Dynamics holds the state a staged correction leads to: it is no longer open."""
+        """Dynamics holds the payroll's current content (``state_hash``): a staged correction
+        leading there is posted, any other still open one is moot (Gusto undid the change, or
+        another run posted it) and is closed as replaced, so nothing stale waits for approval."""
         with self._tx() as db:
             db.execute(
                 "UPDATE staged_corrections SET status=?, posted_at=? WHERE payroll_uuid=? AND "
                 "state_hash=? AND status IN (?, ?)",
                 (STAGE_POSTED, _now(), payroll_uuid, state_hash, STAGE_PENDING, STAGE_APPROVED),
             )
+            db.execute(
+                "UPDATE staged_corrections SET status=? WHERE payroll_uuid=? AND status IN (?, ?)",
+                (STAGE_REPLACED, payroll_uuid, STAGE_PENDING, STAGE_APPROVED),
+            )
+
+    def approved_corrections(self) -> set[str]:
+        """Payrolls with an approved correction the next run posts."""
+        rows = self._rows(
+            "SELECT DISTINCT payroll_uuid FROM staged_corrections WHERE status=?",
+            (STAGE_APPROVED,),
+        )
+        return {str(r["payroll_uuid"]) for r in rows}
 
     # -- reports ----------------------------------------------------------------------------
 

@@ -150,13 +150,16 @@ def _awaiting(store: AuditStore, out: TextIO) -> int:
         "it may or may not be in Dynamics yet"
     )
     count = 0
+    approved = store.approved_corrections()
     for row in store.awaiting_payrolls():
         count += 1
         uuid = row["payroll_uuid"]
         _failure(
             f"NO OUTCOME  payroll {uuid}  company {row['company_uuid']}  check date "
             f"{row['check_date']}  stored at {row['received_at']}",
-            why,
+            "its correction was approved and waits for the next run to post it"
+            if uuid in approved
+            else why,
             outcomes.AWAITING_FIX.format(command="replay", uuid=uuid),
             out,
         )
@@ -352,6 +355,9 @@ def _summary(store: AuditStore, out: TextIO) -> int:
     order = (
         outcomes.POSTED,
         outcomes.ALREADY_POSTED,
+        outcomes.CORRECTED,
+        outcomes.CORRECTION_STAGED,
+        outcomes.CORRECTION_APPROVED,
         outcomes.DRY_RUN,
         outcomes.SKIPPED,
         outcomes.REFUSED,
@@ -405,6 +411,17 @@ def _show(store: AuditStore, payroll_uuid: str, out: TextIO) -> int:
                 f"{line['debit']:>14} {line['credit']:>14}  {line['text']}",
                 file=out,
             )
+    for staged in store.corrections_for(payroll_uuid):
+        print(
+            f"correction {staged['sequence']} of journal {staged['original']}: {staged['status']} "
+            f"(staged {staged['staged_at']}, approved {staged['approved_at'] or '-'}, posted "
+            f"{staged['posted_at'] or '-'}); difference per account: "
+            + ", ".join(
+                f"{d['account']} {Decimal(str(d['amount'])):+}"
+                for d in outcomes.from_json(staged["difference_json"])
+            ),
+            file=out,
+        )
     for row in store.outcomes_for(payroll_uuid):
         print(f"{row['at']} {row['outcome']}: {row['reason'] or ''}", file=out)
         if row["fix"]:

@@ -531,7 +531,11 @@ class PayrollProcessor:
             ):
                 return None, True, Original(legal_entity, number, header)
             known = KnownJournal(payroll_uuid, company_uuid, legal_entity, number, content_hash)
-            return self.poster.classify(known, header, just_sent=False), True, None
+            found = self.poster.classify(known, header, just_sent=False)
+            if found.outcome == outcomes.ALREADY_POSTED:
+                # F&O holds what Gusto has now: a correction staged earlier is moot.
+                self.audit.correction_posted(payroll_uuid, content_hash)
+            return found, True, None
         return None, company is not None, None
 
     def _cancellation(
