@@ -10,27 +10,41 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import os
 import subprocess
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import run_target, target_config, tool, write_config
+from e2e_support import SANDBOX_TODAY, fill_store, run_target, target_config, tool, write_config
 from gd_sandbox.dynamics import DynamicsSandbox
-from test_bad_input_catalogue import Message, latest_outcome, lower_pay, one_payroll, text_of
+from gd_sandbox.gusto import GustoSandbox
+from gd_vault import Vault
+from test_bad_input_catalogue import (
+    SUMMIT,
+    Message,
+    latest_outcome,
+    lower_pay,
+    one_payroll,
+    text_of,
+)
 from test_e2e_corrections import (
     amended_by,
     balanced_per_journal,
     descriptions,
     ledger,
     oracle,
+    own_gusto,
+    payroll_records,
     summit_messages,
+    summit_paid_since,
     with_payroll,
 )
 
-__all__ = ["oracle", "summit_messages"]  # fixtures, shared with test_e2e_corrections
+__all__ = ["oracle", "own_gusto", "summit_messages"]  # fixtures, shared with test_e2e_corrections
 
 
 @pytest.fixture
@@ -336,3 +350,78 @@ def test_a_change_undone_in_gusto_before_approval_leaves_nothing_to_approve(
     assert len(descriptions(fresh_dynamics)) == 1
     shown = audit_cli(manual_config, "show", uuid)
     assert "correction 1 of journal" in shown.stdout and "replaced" in shown.stdout
+
+
+# --------------------------------------- the whole pipeline, default settings: tap -> staged
+
+
+@pytest.fixture
+def manual_pipeline(
+    own_gusto: GustoSandbox,
+    fresh_dynamics: DynamicsSandbox,
+    vault_key_env: str,
+    tmp_path: Path,
+    mapping_file: Path,
+) -> tuple[Callable[[], list[Message]], Path]:
+    """`tap-gusto | target-dynamics-fo` for Summit Bakery from the last STATE, target defaults."""
+    store = tmp_path / "store" / "vault.enc"
+    store.parent.mkdir()
+    Vault.open(store).update(lambda data: fill_store(data, own_gusto, fresh_dynamics))
+    tap_config = write_config(
+        tmp_path,
+        {
+            "api_url": own_gusto.url,
+            "credentials_store": str(store),
+            "company_ids": [SUMMIT],
+            "start_date": (SANDBOX_TODAY - dt.timedelta(days=90)).isoformat(),
+            "max_requests_per_minute": 6000,
+        },
+        "tap-config.json",
+    )
+    target = write_config(tmp_path, target_config(tmp_path, store, mapping_file))
+    state_file = tmp_path / "state.json"
+
+    def run() -> list[Message]:
+        args = [tool("tap-gusto"), "--config", str(tap_config)]
+        if state_file.exists():
+            args += ["--state", str(state_file)]
+        tap = subprocess.run(args, capture_output=True, text=True, check=False, cwd=tmp_path)
+        assert tap.returncode == 0, tap.stderr[-3000:]
+        result = run_target(target, tap.stdout)
+        assert result.returncode == 0, result.stderr[-3000:]
+        states = [line for line in result.stdout.splitlines() if line.startswith("{")]
+        state_file.write_text(states[-1])
+        return [json.loads(line) for line in tap.stdout.splitlines() if line.strip()]
+
+    return run, target
+
+
+def test_an_incremental_run_stages_an_amendment_and_the_run_after_approval_posts_it(
+    own_gusto: GustoSandbox,
+    fresh_dynamics: DynamicsSandbox,
+    manual_pipeline: tuple[Callable[[], list[Message]], Path],
+) -> None:
+    run, config = manual_pipeline
+    run()
+    posted = len(descriptions(fresh_dynamics))
+    inside = summit_paid_since(own_gusto, SANDBOX_TODAY - dt.timedelta(days=50), SANDBOX_TODAY)[-1]
+    before = ledger(fresh_dynamics)
+    own_gusto.amend_payroll(inside, Decimal("25.00"))
+
+    found = run()
+    assert [r["payroll_uuid"] for r in payroll_records(found)] == [inside]
+    assert len(descriptions(fresh_dynamics)) == posted
+    outcome = latest_outcome(config.parent / "audit.sqlite", inside)
+    assert outcome is not None and outcome["outcome"] == "correction_staged", outcome
+    # Nothing new from Gusto, no approval: still nothing posted.
+    assert payroll_records(run()) == []
+    assert len(descriptions(fresh_dynamics)) == posted
+
+    assert audit_cli(config, "corrections", "approve", inside).returncode == 0
+    assert payroll_records(run()) == []
+    headers = descriptions(fresh_dynamics)
+    assert [d.split(" ")[0] for d in headers[posted:]] == ["Reversal", "Repost"], headers
+    balanced_per_journal(fresh_dynamics)
+    assert moved(before, ledger(fresh_dynamics)) == [Decimal("-25.00"), Decimal("25.00")]
+    run()
+    assert len(descriptions(fresh_dynamics)) == posted + 2
