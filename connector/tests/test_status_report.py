@@ -126,3 +126,16 @@ def test_status_counts_documents_left_without_an_outcome(
     assert main(["status", "--json", "--audit-db", str(audit_db)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["without_outcome"]["contractor_payments"] == 1
+
+
+def test_status_counts_corrections_waiting_for_approval(
+    store: Vault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from target_dynamics_fo.audit import AuditStore  # noqa: PLC0415 - the target's own store
+
+    audit_db = tmp_path / "audit.sqlite"
+    audit = AuditStore(audit_db)
+    audit.stage_correction("p-1", 1, "c-1", "rsc", "GUS-1", "h", "d", "changed in Gusto", [], [])
+    audit.close()
+    assert main(["status", "--audit-db", str(audit_db)]) == 0
+    assert "corrections staged, not yet posted: 1" in capsys.readouterr().out
