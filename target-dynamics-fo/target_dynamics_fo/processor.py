@@ -747,7 +747,6 @@ class PayrollProcessor:
             }
             for doc in plan.documents
         ]
-        hit("target.correction.before_stage")
         status = self.audit.stage_correction(
             payroll_uuid,
             plan.sequence,
