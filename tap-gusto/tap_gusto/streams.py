@@ -387,10 +387,10 @@ class PayrollsStream(PagedFetchMixin):
                         # Emitted before fingerprints were kept: today's totals are the base.
                         fingerprints[uuid] = _fingerprint_entry(item)
                     continue
-            elif not statuses_wanted:
+            elif not statuses_wanted and not (uuid in forced and uuid in emitted):
                 continue
             record = self.fetch_payroll(context, company, uuid, item)
-            if (known or uuid in forced) and not record.get("processed"):
+            if (known or (uuid in forced and uuid in emitted)) and not record.get("processed"):
                 record["cancelled"] = True
             hit("tap.payroll.before_emit")
             yield record
@@ -407,7 +407,7 @@ class PayrollsStream(PagedFetchMixin):
             yield from self._unlisted(context, company, uuid, fingerprints)
         for uuid in sorted(forced - set(listed) - set(fingerprints)):
             # Outside the listing (older than the window) or no longer listed: read it alone.
-            yield from self._forced(context, company, uuid)
+            yield from self._forced(context, company, uuid, uuid in emitted)
         if window:
             state[FINGERPRINTS_KEY] = dict(sorted(fingerprints.items()))
         if latest:
@@ -415,22 +415,46 @@ class PayrollsStream(PagedFetchMixin):
             state[EMITTED_KEY] = {
                 uuid: day for uuid, day in sorted(emitted.items()) if day >= keep_from
             }
+        markers = state.get("progress_markers")
+        # The SDK makes the bookmark the highest processed_date emitted in this run: a run that
+        # re-emits only older payrolls (amended, cancelled, named by a webhook) would move it
+        # back and the next run would read again what it already emitted.
+        if (
+            bookmark
+            and isinstance(markers, dict)
+            and markers.get("replication_key_value")
+            and str(markers["replication_key_value"])[:10] < bookmark.isoformat()
+        ):
+            markers["replication_key_value"] = state["replication_key_value"]
 
     def _forced(
-        self, context: Context | None, company: str, uuid: str
+        self, context: Context | None, company: str, uuid: str, was_emitted: bool
     ) -> t.Iterable[dict[str, t.Any]]:
         """A payroll a webhook named that this run's listing does not hold: read it alone and
-        emit it (with ``cancelled: true`` when no longer processed). One of another company,
-        or one Gusto does not know (404), is left to the run of its own company."""
+        emit it; ``cancelled: true`` when it is no longer processed and this tap emitted it as
+        processed (else the target decides from its audit trail whether it ever posted it).
+        One of another company is left to the run of its own company."""
         try:
             record = self.fetch_payroll(context, company, uuid, {})
         except GustoAPIError as exc:
             if "answered 404 " not in str(exc):
                 raise
+            # Another company's payroll (a run over several companies gets one list), or one
+            # Gusto deleted: never guess a journal away. A deleted payroll this tap emitted in
+            # the window is emitted as cancelled from its fingerprint (_unlisted).
+            self.logger.info(
+                "Payroll %s, named in reread_payroll_uuids, is not a payroll of company %s "
+                "(404): left to its own company's run. If Gusto deleted it after its journal "
+                "was posted and it is outside the correction window, reverse that journal in "
+                "F&O by hand (target-dynamics-fo-audit show %s names it).",
+                uuid,
+                company,
+                uuid,
+            )
             return
         if str(record.get("company_uuid") or company) != company:
             return
-        if not record.get("processed"):
+        if not record.get("processed") and was_emitted:
             record["cancelled"] = True
         self.logger.info(
             "Payroll %s of company %s: a webhook reported it updated or cancelled; emitting it "
