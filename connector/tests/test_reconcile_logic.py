@@ -355,3 +355,18 @@ def test_a_cancelled_payroll_reversed_in_f_and_o_agrees() -> None:
     assert status(report) == [logic.CANCELLED_REVERSED] and report.agrees
     assert report.payrolls[0].batch_numbers == ("GUS-AAAA", "GUS-REV1")
     assert report.payrolls[0].fo_debit == 0
+
+
+def test_a_difference_journal_chain_agrees_once_posted() -> None:
+    amended = replace(payroll(content_hash=NEW_HASH), expected=lines(wages="990.00"))
+    original = journal()
+    difference = replace(
+        journal("GUS-DIF1", description="Difference 1 of GUS-AAAA #beef"),
+        lines=(Line(WAGES, D(0), D("10.00")), Line(NET, D("10.00"), D(0))),
+    )
+    chain = [original, difference]
+    report = reconcile(
+        inputs(payrolls=[amended], journals=chain, ledger=[e for j in chain for e in ledger_for(j)])
+    )
+    assert status(report) == [logic.CORRECTED]
+    assert report.payrolls[0].batch_numbers == ("GUS-AAAA", "GUS-DIF1")

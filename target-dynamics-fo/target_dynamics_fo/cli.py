@@ -124,6 +124,14 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
 
 def _failures(store: AuditStore, out: TextIO) -> int:
     rows = store.failures()
+    waiting = store.open_corrections()
+    if waiting:
+        # Not failures (a person decides), but never to be missed at month-end.
+        print(
+            f"{len(waiting)} correction(s) of posted payrolls wait for approval or the next run: "
+            "see `target-dynamics-fo-audit corrections`",
+            file=out,
+        )
     other = _other_failures(store, out) + _awaiting(store, out)
     if not rows and not other:
         print(
