@@ -425,3 +425,45 @@ def test_an_incremental_run_stages_an_amendment_and_the_run_after_approval_posts
     assert moved(before, ledger(fresh_dynamics)) == [Decimal("-25.00"), Decimal("25.00")]
     run()
     assert len(descriptions(fresh_dynamics)) == posted + 2
+
+
+def test_an_approved_correction_refused_by_a_closed_period_is_restaged_with_its_new_date(
+    summit_messages: list[Message],
+    fresh_dynamics: DynamicsSandbox,
+    tmp_path: Path,
+    credential_store: Path,
+    mapping_file: Path,
+) -> None:
+    messages, payroll, amended = amended_by(summit_messages, Decimal("1.00"))
+    uuid = payroll["payroll_uuid"]
+    check_date = dt.date.fromisoformat(str(payroll["check_date"])[:10])
+    settings = target_config(tmp_path, credential_store, mapping_file)
+    on_check_date = write_config(tmp_path, settings)
+    assert run_target(on_check_date, with_payroll(messages, payroll)).returncode == 0
+    (header,) = fresh_dynamics.entities["LedgerJournalHeaders"]
+    fresh_dynamics.configure(
+        period_status=[{"company": "sbc", "period": f"{check_date:%Y-%m}", "status": "Closed"}]
+    )
+    assert run_target(on_check_date, with_payroll(messages, amended)).returncode == 0
+
+    refused = audit_cli(on_check_date, "corrections", "approve", uuid, with_config=True)
+    assert refused.returncode == 1
+    assert len(descriptions(fresh_dynamics)) == 1
+    listing = audit_cli(on_check_date, "corrections").stdout
+    assert "APPROVED, posting REFUSED" in listing and "correction_date: first_open_day" in listing
+
+    # The fix named: first_open_day. The plan's date changed, so it waits for a new approval.
+    first_open = write_config(
+        tmp_path, {**settings, "correction_date": "first_open_day"}, "target-open.json"
+    )
+    assert run_target(first_open, with_payroll(messages, amended)).returncode == 0
+    assert len(descriptions(fresh_dynamics)) == 1
+    listing = audit_cli(first_open, "corrections").stdout
+    assert "PENDING approval" in listing
+    assert f"on {_month_after(check_date, 1).isoformat()}" in listing
+    approve = audit_cli(first_open, "corrections", "approve", uuid, with_config=True)
+    assert approve.returncode == 0, approve.stderr[-3000:]
+    assert correction_dates(fresh_dynamics, str(header["JournalBatchNumber"])) == {
+        _month_after(check_date, 1).isoformat()
+    }
+    assert len(descriptions(fresh_dynamics)) == 3

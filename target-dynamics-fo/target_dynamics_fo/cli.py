@@ -472,6 +472,11 @@ def _corrections(store: AuditStore, out: TextIO) -> int:
     for row in rows:
         approved = row["status"] == outcomes.STAGE_APPROVED
         state = "APPROVED, posted by the next run" if approved else "PENDING approval"
+        trail = store.outcomes_for(row["payroll_uuid"])
+        last = trail[-1] if trail else None
+        if approved and last is not None and last["outcome"] == outcomes.REFUSED:
+            # Approved, but Dynamics refused the posting: no run retries it by itself.
+            state = "APPROVED, posting REFUSED"
         print(
             f"{state}  payroll {row['payroll_uuid']}  company {row['company_uuid']}  legal "
             f"entity {row['legal_entity']}  correction {row['sequence']} of journal "
@@ -491,8 +496,12 @@ def _corrections(store: AuditStore, out: TextIO) -> int:
             print(f"    {item['account']:<30} {Decimal(str(item['amount'])):>+14}", file=out)
         if not difference:
             print("    none", file=out)
+        if state == "APPROVED, posting REFUSED" and last is not None:
+            print(f"  refused: {last['reason']}", file=out)
+            print(f"  fix: {last['fix']}", file=out)
         print(
-            f"  approve: target-dynamics-fo-audit corrections approve {row['payroll_uuid']}",
+            f"  approve: target-dynamics-fo-audit corrections approve {row['payroll_uuid']}"
+            + (" --config <target config> (posts it now)" if approved else ""),
             file=out,
         )
     pending = sum(1 for r in rows if r["status"] == outcomes.STAGE_PENDING)
