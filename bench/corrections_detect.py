@@ -3,8 +3,9 @@
 Runs tap-gusto's payrolls stream in-process against the Gusto sandbox ("demo" seed, both
 companies): a first run, then incremental runs from its state with the correction check off
 (``correction_window_days: 0``) and on (default 60 days), then after amending one payroll and
-cancelling another. Prints, per run, the payroll requests per company (list pages, pay-period
-pages and single-payroll pages) and the payrolls emitted.
+cancelling another, and a run told by a webhook to re-read one payroll. Prints, per run,
+the payroll requests per company (list pages, pay-period pages and single-payroll pages) and
+the payrolls emitted.
 
     .venv/bin/python bench/corrections_detect.py
 """
@@ -72,7 +73,15 @@ def main() -> None:
         gusto.amend_payroll(recent[-1], Decimal("25.00"))
         gusto.cancel_payroll(recent[0])
         state = sync(gusto, config, state, "after 1 amendment + 1 cancellation", names)
-        sync(gusto, config, state, "incremental again", names)
+        state = sync(gusto, config, state, "incremental again", names)
+        # A webhook (payroll.updated) names one payroll: read again even with the check off.
+        sync(
+            gusto,
+            {**config, "correction_window_days": 0, "reread_payroll_uuids": [recent[-2]]},
+            state,
+            "webhook names 1 payroll, check off",
+            names,
+        )
 
 
 def sync(

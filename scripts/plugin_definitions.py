@@ -8,6 +8,7 @@ cannot drift from the code (tests/test_plugin_definitions.py checks they are cur
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,11 @@ def definition(name: str) -> dict[str, Any]:
         if key in BUILTIN:
             continue
         entry: dict[str, Any] = {"name": key, "kind": kind(schema)}
+        if schema.get("enum"):
+            entry["kind"] = "options"
+            entry["options"] = [{"label": str(v), "value": v} for v in schema["enum"]]
+        if "default" in schema:
+            entry["value"] = schema["default"]
         if schema.get("secret"):
             entry["sensitive"] = True
         entry["description"] = schema.get("description", "")
@@ -108,10 +114,31 @@ def render(name: str) -> str:
     return header + yaml.safe_dump(body, sort_keys=False, width=100, allow_unicode=True)
 
 
+def sync_meltano_yml(path: Path) -> None:
+    """Replace each plugin's ``settings:`` block in meltano.yml with its definition's, leaving
+    every other line (and comment) of the project file as it is."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for name in PLUGINS:
+        settings = definition(name)["settings"]
+        start = lines.index(f"    - name: {name}\n")
+        first = next(i for i in range(start, len(lines)) if lines[i] == "      settings:\n")
+        end = next(
+            i
+            for i in range(first + 1, len(lines))
+            if re.match(r"^ {0,6}[^ -]", lines[i]) or lines[i].startswith("    - ")
+        )
+        dumped = yaml.safe_dump(settings, sort_keys=False, width=100, allow_unicode=True)
+        block = [f"      {line}\n" for line in dumped.splitlines()]
+        lines[first:end] = ["      settings:\n", *block]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
 def main() -> None:
     for name in PLUGINS:
         (ROOT / name / f"{name}.yml").write_text(render(name), encoding="utf-8")
         print(f"wrote {name}/{name}.yml")
+    sync_meltano_yml(ROOT / "meltano.yml")
+    print("updated the plugins' settings in meltano.yml")
 
 
 if __name__ == "__main__":

@@ -103,7 +103,12 @@ def mode_config(
         company["corrections"] = mode
 
     mapping = _mapping_edit(mapping_file, tmp_path, edit)
-    return write_config(tmp_path, target_config(tmp_path, credential_store, mapping))
+    # These tests are about the documents and exactly-once: corrections post as found. Staging
+    # and approval (the default) have their own tests below.
+    return write_config(
+        tmp_path,
+        target_config(tmp_path, credential_store, mapping, corrections_approval="automatic"),
+    )
 
 
 @pytest.fixture
@@ -293,7 +298,9 @@ def pipeline(
         },
         "tap-config.json",
     )
-    target = write_config(tmp_path, target_config(tmp_path, store, mapping_file))
+    target = write_config(
+        tmp_path, target_config(tmp_path, store, mapping_file, corrections_approval="automatic")
+    )
     state_file = tmp_path / "state.json"
 
     def run() -> tuple[list[Message], TargetRun]:

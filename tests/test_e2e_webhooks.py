@@ -181,3 +181,91 @@ def test_processed_payroll_webhook_posts_a_journal(world: dict[str, Any]) -> Non
     assert debits == credits == Decimal(journal["JournalTotalDebit"])
     gross = Decimal(gusto.payroll_expected(payroll.uuid)["totals"]["gross_pay"])
     assert debits >= gross > 0
+
+
+def _stateful(world: dict[str, Any], tmp_path: Path, window_days: int) -> str:
+    """A payroll command that carries STATE between runs (as Meltano does) with the tap's
+    correction window set to ``window_days`` and corrections posted as found."""
+    tap_config = tmp_path / "tap-stateful.json"
+    base = json.loads((tmp_path / "tap.json").read_text())
+    tap_config.write_text(json.dumps({**base, "correction_window_days": window_days}))
+    target_config = tmp_path / "target-auto.json"
+    target = json.loads((tmp_path / "target.json").read_text())
+    target_config.write_text(json.dumps({**target, "corrections_approval": "automatic"}))
+    state = shlex.quote(str(tmp_path / "state.json"))
+    out = shlex.quote(str(tmp_path / "target.out"))
+    return (
+        f"{shlex.quote(_exe('tap-gusto'))} --config {shlex.quote(str(tap_config))} --config ENV "
+        f"$([ -s {state} ] && echo --state {state}) | "
+        f"{shlex.quote(_exe('target-dynamics-fo'))} --config {shlex.quote(str(target_config))} "
+        f"> {out} && grep '^{{' {out} | tail -n 1 > {state}.new && mv {state}.new {state}"
+    )
+
+
+@pytest.mark.slow
+def test_payroll_updated_and_cancelled_webhooks_re_read_that_payroll_and_correct_it_once(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """The tap's correction window is off (0 days): only the signed webhooks make the runs read
+    the payroll again, and the target corrects it exactly once per change."""
+    gusto: GustoSandbox = world["gusto"]
+    dyn: DynamicsSandbox = world["dyn"]
+    bakery = gusto.company("Summit Bakery Co")
+    payroll = next(p for p in bakery.payrolls if not p.processed)
+    command = _stateful(world, tmp_path, window_days=0)
+    settings: ReceiverSettings = world["settings"]
+    settings.commands = {"payroll": command, "people": command}
+
+    receiver = create_receiver(settings)
+    with ReceiverThread(receiver) as server:
+        code = main(
+            [
+                "--vault",
+                str(world["vault_path"]),
+                "webhooks",
+                "subscribe",
+                "--url",
+                server.url,
+                "--types",
+                "Payroll",
+            ]
+        )
+        assert code == 0
+        processed = requests.post(
+            f"{gusto.url}/_sandbox/payrolls/{payroll.uuid}/process", timeout=60
+        )
+        assert processed.status_code == 200, processed.text
+        assert receiver.coordinator.wait_idle(300)
+        assert len(_journals(dyn)) == 1, _journals(dyn)
+
+        # Gusto amends it and says so (payroll.updated, signed): the run re-reads it.
+        amended = requests.post(
+            f"{gusto.url}/_sandbox/payrolls/{payroll.uuid}/amend",
+            json={"bonus": "30.00"},
+            timeout=60,
+        )
+        assert amended.status_code == 200, amended.text
+        assert [d["status"] for d in amended.json()["deliveries"]] == [200]
+        assert receiver.coordinator.wait_idle(300)
+        headers = [str(h["Description"]) for h in _journals(dyn)]
+        assert [d.split(" ")[0] for d in headers[1:]] == ["Reversal", "Repost"], headers
+
+        # Cancelled in Gusto (payroll.cancelled, signed): what stands is reversed, once.
+        cancelled = requests.post(
+            f"{gusto.url}/_sandbox/payrolls/{payroll.uuid}/cancel", timeout=60
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        assert receiver.coordinator.wait_idle(300)
+        counts = receiver.ledger.counts()
+
+    assert counts.get("failed", 0) == 0, counts
+    headers = [str(h["Description"]) for h in _journals(dyn)]
+    assert len(headers) == 4 and headers[-1].startswith("Reversal 2 of "), headers
+    net: dict[str, Decimal] = {}
+    for line in dyn.entities["LedgerJournalLines"]:
+        key = str(line["AccountDisplayValue"])
+        net[key] = (
+            net.get(key, Decimal(0)) + Decimal(line["DebitAmount"]) - Decimal(line["CreditAmount"])
+        )
+    # Original, reversal, repost and the cancellation's reversal net to nothing, to the cent.
+    assert {k: v for k, v in net.items() if v} == {}

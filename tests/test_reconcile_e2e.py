@@ -474,3 +474,84 @@ def test_html_report_renders_in_headless_chromium(
     world.pipeline()
     world.post_all()
     clean(world, capsys)
+
+
+# ---- corrections: one chain per payroll ------------------------------------------------------
+
+
+def cancelled_as_emitted(tap_output: str, payroll_uuid: str) -> str:
+    """The tap's messages with only that payroll's record, marked as tap-gusto marks a payroll
+    no longer processed."""
+    out = []
+    for line in tap_output.splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            if message["stream"] != "payrolls" or message["record"]["payroll_uuid"] != payroll_uuid:
+                continue
+            message["record"] |= {"processed": False, "cancelled": True}
+        out.append(json.dumps(message))
+    return "\n".join(out) + "\n"
+
+
+def audit_approve(world: World, payroll_uuid: str) -> None:
+    approve = subprocess.run(
+        [
+            tool("target-dynamics-fo-audit"),
+            "corrections",
+            "approve",
+            payroll_uuid,
+            "--config",
+            str(world.target_config),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=world.target_config.parent,
+    )
+    assert approve.returncode == 0, approve.stderr[-3000:]
+
+
+def test_a_corrected_payroll_is_one_chain_reconciled_once_its_correction_is_posted(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Last in the module: it leaves chains behind (which reconcile clean).
+    clean(world, capsys)
+    payrolls = november_payrolls(world.gusto)
+    amended, cancelled = payrolls[1], payrolls[2]
+    original = _batch_of(clean(world, capsys), amended["uuid"])
+    world.gusto.amend_payroll(amended["uuid"], Decimal("40.00"))
+    world.gusto.cancel_payroll(cancelled["uuid"])
+    # The pipeline finds the amendment and stages its correction (approval is manual by
+    # default). This module's reads are full reads without STATE, so the cancellation comes as
+    # tap-gusto emits it from its fingerprints (test_e2e_corrections covers that detection).
+    earlier = world.tap_output
+    world.pipeline()
+    run = run_target(world.target_config, cancelled_as_emitted(earlier, cancelled["uuid"]))
+    assert run.returncode == 0, run.stderr[-3000:]
+    pending = reconcile(world, capsys)
+    assert pending.code == 1
+    (row,) = pending.rows("payrolls", payroll=amended["uuid"][:8])
+    assert row["status"] == "correction pending approval" and row["break"]
+    assert f"corrections approve {amended['uuid']}" in row["fix"]
+    assert row["journal"] == original
+
+    # Approved and posted at once, not yet posted in F&O: still a break, naming the journals.
+    audit_approve(world, amended["uuid"])
+    audit_approve(world, cancelled["uuid"])
+    unposted = reconcile(world, capsys)
+    (row,) = unposted.rows("payrolls", payroll=amended["uuid"][:8])
+    assert row["status"] == "in F&O, not yet posted" and row["break"]
+
+    # Posted in F&O: the chain reconciles, original + reversal + repost as one row.
+    world.post_all()
+    result = clean(world, capsys)
+    (row,) = result.rows("payrolls", payroll=amended["uuid"][:8])
+    assert row["status"] == "corrected in F&O and posted" and not row["break"]
+    chain = row["journal"].split(", ")
+    assert chain[0] == original and len(chain) == 3, chain
+    assert Decimal(row["F&O debit"]) == Decimal(row["Gusto journal debit"])
+    # The cancelled payroll: its original and reversal, netting to zero, reconciled.
+    (gone,) = [r for r in result.rows("payrolls") if r["status"].startswith("cancelled")]
+    assert gone["status"] == "cancelled in Gusto, reversed in F&O" and not gone["break"]
+    assert len(gone["journal"].split(", ")) == 2
+    assert Decimal(gone["F&O debit"]) == 0

@@ -97,6 +97,7 @@ class CommandLauncher:
         base_env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         keep_logs: int = 500,
+        rereads: Callable[[str], list[str]] | None = None,
     ) -> None:
         for kind in commands:
             if kind not in KINDS:
@@ -107,6 +108,8 @@ class CommandLauncher:
         self.base_env = dict(base_env) if base_env is not None else None
         self.cwd = cwd
         self.keep_logs = keep_logs
+        # company uuid -> payrolls a webhook said changed or went away (read at each run start).
+        self.rereads = rereads
 
     def render(self, kind: str, company_uuid: str) -> tuple[str, dict[str, str]]:
         if not is_uuid(company_uuid):
@@ -116,6 +119,11 @@ class CommandLauncher:
         env = dict(os.environ if self.base_env is None else self.base_env)
         env["TAP_GUSTO_COMPANY_IDS"] = json.dumps([company_uuid])
         env["GUSTO_DYNAMICS_RUN_KIND"] = kind
+        if kind == KIND_PAYROLL and self.rereads is not None:
+            payrolls = [u for u in self.rereads(company_uuid) if is_uuid(u)]
+            if payrolls:
+                # Meltano maps it to tap-gusto's reread_payroll_uuids (`--config ENV` too).
+                env["TAP_GUSTO_REREAD_PAYROLL_UUIDS"] = json.dumps(payrolls)
         return command, env
 
     def __call__(

@@ -198,6 +198,12 @@ def _print_text(report: Mapping[str, Any], vault: Vault) -> None:
                 else ""
             )
         )
+        waiting = unsettled.get("corrections_waiting", 0)
+        if waiting:
+            emit(
+                f"  corrections staged, not yet posted: {waiting} (review with "
+                "`target-dynamics-fo-audit corrections`, approve with `... corrections approve`)"
+            )
     if report.get("exposed_files"):
         emit("")
         emit("WARNING: readable by other users (they hold payroll data or secrets):")
@@ -255,6 +261,7 @@ def unsettled_documents(audit_db: Path) -> dict[str, int] | None:
         return {
             "payrolls": len(store.awaiting_payrolls()),
             "contractor_payments": len(store.awaiting_payments()),
+            "corrections_waiting": len(store.open_corrections()),
         }
     finally:
         store.close()

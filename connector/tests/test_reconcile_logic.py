@@ -288,3 +288,85 @@ def test_a_reconciliation_that_cannot_start_exits_2(
 
     assert main(["--vault", str(tmp_path / "none.enc"), "reconcile", *args]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+# ---- corrections: original, reversal(s) and repost read as one chain -------------------------
+
+NEW_HASH = "beef" + "0" * 60
+
+
+def swapped(j: FoJournal, batch: str, description: str) -> FoJournal:
+    return replace(
+        j,
+        batch_number=batch,
+        description=description,
+        lines=tuple(Line(x.account, x.credit, x.debit) for x in j.lines),
+    )
+
+
+def amended_chain(posted: bool = True) -> tuple[GustoPayroll, list[FoJournal]]:
+    amended = replace(payroll(content_hash=NEW_HASH), expected=lines(wages="990.00"))
+    original = journal()
+    reversal = swapped(original, "GUS-REV1", "Reversal 1 of GUS-AAAA #beef")
+    repost = replace(
+        journal("GUS-REP1", posted=posted, description="Repost 1 of GUS-AAAA #beef"),
+        lines=lines(wages="990.00"),
+    )
+    return amended, [original, reversal, repost]
+
+
+def test_a_corrected_payroll_is_one_chain_and_agrees_once_posted() -> None:
+    amended, chain = amended_chain()
+    ledger = [e for j in chain for e in ledger_for(j)]
+    said = {amended.payroll_uuid: AuditOutcome("corrected", "GUS-AAAA", "2026-11-20T10:00:00")}
+    report = reconcile(inputs(payrolls=[amended], journals=chain, ledger=ledger, audit=said))
+    assert status(report) == [logic.CORRECTED] and report.agrees
+    (row,) = report.payrolls
+    assert row.batch_numbers == ("GUS-AAAA", "GUS-REV1", "GUS-REP1")
+    # The chain's position, not the sum of its documents: what the new payroll's journal holds.
+    assert row.fo_debit == row.expected_debit == D("1066.50")
+    assert row.ledger_debit == D("1066.50")
+    assert all(not r.is_break for r in report.accounts)
+
+
+def test_a_correction_not_yet_posted_in_f_and_o_is_a_break() -> None:
+    amended, chain = amended_chain(posted=False)
+    ledger = [e for j in chain[:2] for e in ledger_for(j)]
+    report = reconcile(inputs(payrolls=[amended], journals=chain, ledger=ledger))
+    assert status(report) == [logic.NOT_POSTED]
+    assert "GUS-REP1" in report.payrolls[0].fix
+
+
+def test_a_staged_correction_is_pending_not_agreed() -> None:
+    amended = replace(payroll(content_hash=NEW_HASH), expected=lines(wages="990.00"))
+    said = {amended.payroll_uuid: AuditOutcome("correction_staged", "GUS-AAAA", "2026-11-20")}
+    report = reconcile(inputs(payrolls=[amended], audit=said))
+    assert status(report) == [logic.CORRECTION_PENDING] and not report.agrees
+    assert f"corrections approve {amended.payroll_uuid}" in report.payrolls[0].fix
+
+
+def test_a_cancelled_payroll_reversed_in_f_and_o_agrees() -> None:
+    original = journal()
+    reversal = swapped(original, "GUS-REV1", "Reversal 1 of GUS-AAAA #dead")
+    chain = [original, reversal]
+    report = reconcile(
+        inputs(payrolls=[], journals=chain, ledger=[e for j in chain for e in ledger_for(j)])
+    )
+    assert status(report) == [logic.CANCELLED_REVERSED] and report.agrees
+    assert report.payrolls[0].batch_numbers == ("GUS-AAAA", "GUS-REV1")
+    assert report.payrolls[0].fo_debit == 0
+
+
+def test_a_difference_journal_chain_agrees_once_posted() -> None:
+    amended = replace(payroll(content_hash=NEW_HASH), expected=lines(wages="990.00"))
+    original = journal()
+    difference = replace(
+        journal("GUS-DIF1", description="Difference 1 of GUS-AAAA #beef"),
+        lines=(Line(WAGES, D(0), D("10.00")), Line(NET, D("10.00"), D(0))),
+    )
+    chain = [original, difference]
+    report = reconcile(
+        inputs(payrolls=[amended], journals=chain, ledger=[e for j in chain for e in ledger_for(j)])
+    )
+    assert status(report) == [logic.CORRECTED]
+    assert report.payrolls[0].batch_numbers == ("GUS-AAAA", "GUS-DIF1")

@@ -162,3 +162,16 @@ def test_status_warns_about_files_other_users_can_read(
         f"{audit_db} (mode 0644)",
         f"{Path('output/dry-run/journals.csv')} (mode 0640)",
     ]
+
+
+def test_status_counts_corrections_waiting_for_approval(
+    store: Vault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from target_dynamics_fo.audit import AuditStore  # noqa: PLC0415 - the target's own store
+
+    audit_db = tmp_path / "audit.sqlite"
+    audit = AuditStore(audit_db)
+    audit.stage_correction("p-1", 1, "c-1", "rsc", "GUS-1", "h", "d", "changed in Gusto", [], [])
+    audit.close()
+    assert main(["status", "--audit-db", str(audit_db)]) == 0
+    assert "corrections staged, not yet posted: 1" in capsys.readouterr().out

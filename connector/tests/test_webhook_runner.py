@@ -13,6 +13,7 @@ from gusto_dynamics.runner import (
     RunOutcome,
     shell_line,
 )
+from gusto_dynamics.webhooks.events import EventLedger, parse_event, run_kind
 
 A = "11111111-1111-4111-8111-111111111111"
 B = "22222222-2222-4222-8222-222222222222"
@@ -147,3 +148,45 @@ def test_launcher_keeps_only_the_newest_logs(tmp_path: Path) -> None:
     launcher = CommandLauncher({"payroll": "true"}, tmp_path / "runs", keep_logs=3)
     paths = [launcher(A, ("payroll",), attempt)[1] for attempt in range(1, 6)]
     assert sorted((tmp_path / "runs").glob("*.log")) == paths[-3:]
+
+
+def test_update_and_cancel_events_name_their_payrolls_to_the_payroll_run(tmp_path: Path) -> None:
+    ledger = EventLedger(tmp_path / "events.sqlite")
+    payroll_a = "33333333-3333-4333-8333-333333333333"
+    payroll_b = "44444444-4444-4444-8444-444444444444"
+    for n, (event_type, payroll) in enumerate(
+        [
+            ("payroll.updated", payroll_a),
+            ("payroll.cancelled", payroll_b),
+            ("payroll.processed", "55555555-5555-4555-8555-555555555555"),
+        ]
+    ):
+        event = parse_event(
+            {
+                "uuid": f"9999999{n}-9999-4999-8999-999999999999",
+                "event_type": event_type,
+                "resource_type": "Company",
+                "resource_uuid": A,
+                "entity_type": "Payroll",
+                "entity_uuid": payroll,
+                "timestamp": 1,
+            }
+        )
+        assert run_kind(event_type) == "payroll"
+        assert ledger.record(event, "sub", run_kind(event_type))
+    # Only the events that say a payroll changed or went away force a re-read; of A only.
+    assert ledger.payrolls_to_reread(A) == [payroll_a, payroll_b]
+    assert ledger.payrolls_to_reread(B) == []
+    out = tmp_path / "seen.txt"
+    launcher = CommandLauncher(
+        {"payroll": f'printf "%s" "$TAP_GUSTO_REREAD_PAYROLL_UUIDS" > {out}'},
+        tmp_path / "runs",
+        rereads=ledger.payrolls_to_reread,
+    )
+    assert launcher(A, ("payroll",), 1)[0] == 0
+    assert json.loads(out.read_text()) == [payroll_a, payroll_b]
+    # Once the run finished, the next run reads them only if Gusto says so again.
+    ledger.finish(tuple(f"9999999{n}-9999-4999-8999-999999999999" for n in range(3)), True, "ok")
+    assert ledger.payrolls_to_reread(A) == []
+    assert launcher(A, ("payroll",), 2)[0] == 0
+    assert out.read_text() == ""

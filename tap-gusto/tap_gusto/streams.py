@@ -348,6 +348,9 @@ class PayrollsStream(PagedFetchMixin):
             return
         statuses_wanted = self._tap.include_unprocessed()
         latest = bookmark.isoformat() if bookmark else None
+        # Payrolls a webhook said were updated or cancelled (reread_payroll_uuids): read again
+        # whatever the fingerprints say, inside the correction window or not.
+        forced = {str(u) for u in self.config.get("reread_payroll_uuids") or []}
         for uuid, item in listed.items():
             if str(item.get("check_date") or "")[:10] < check_floor.isoformat():
                 continue
@@ -362,7 +365,15 @@ class PayrollsStream(PagedFetchMixin):
             known = fingerprints.get(uuid)
             if item.get("processed") and processed_date:
                 seen = uuid in emitted or (cutoff and processed_date < cutoff.isoformat())
-                if seen and known and known["fingerprint"] != _fingerprint(item):
+                if seen and uuid in forced:
+                    self.logger.info(
+                        "Payroll %s of company %s (check date %s): a webhook reported it "
+                        "updated or cancelled; reading and emitting it again.",
+                        uuid,
+                        company,
+                        check_date,
+                    )
+                elif seen and known and known["fingerprint"] != _fingerprint(item):
                     self.logger.info(
                         "Payroll %s of company %s (check date %s) changed in Gusto after it "
                         "was emitted (its totals differ); reading and emitting it again.",
@@ -375,10 +386,10 @@ class PayrollsStream(PagedFetchMixin):
                         # Emitted before fingerprints were kept: today's totals are the base.
                         fingerprints[uuid] = _fingerprint_entry(item)
                     continue
-            elif not statuses_wanted:
+            elif not statuses_wanted and not (uuid in forced and uuid in emitted):
                 continue
             record = self.fetch_payroll(context, company, uuid, item)
-            if known and not record.get("processed"):
+            if (known or (uuid in forced and uuid in emitted)) and not record.get("processed"):
                 record["cancelled"] = True
             hit("tap.payroll.before_emit")
             yield record
@@ -393,6 +404,9 @@ class PayrollsStream(PagedFetchMixin):
                 fingerprints.pop(uuid, None)
         for uuid in sorted(set(fingerprints) - set(listed)):
             yield from self._unlisted(context, company, uuid, fingerprints)
+        for uuid in sorted(forced - set(listed) - set(fingerprints)):
+            # Outside the listing (older than the window) or no longer listed: read it alone.
+            yield from self._forced(context, company, uuid, uuid in emitted)
         if window:
             state[FINGERPRINTS_KEY] = dict(sorted(fingerprints.items()))
         if latest:
@@ -400,6 +414,56 @@ class PayrollsStream(PagedFetchMixin):
             state[EMITTED_KEY] = {
                 uuid: day for uuid, day in sorted(emitted.items()) if day >= keep_from
             }
+        markers = state.get("progress_markers")
+        # The SDK makes the bookmark the highest processed_date emitted in this run: a run that
+        # re-emits only older payrolls (amended, cancelled, named by a webhook) would move it
+        # back and the next run would read again what it already emitted.
+        if (
+            bookmark
+            and isinstance(markers, dict)
+            and markers.get("replication_key_value")
+            and str(markers["replication_key_value"])[:10] < bookmark.isoformat()
+        ):
+            markers["replication_key_value"] = state["replication_key_value"]
+
+    def _forced(
+        self, context: Context | None, company: str, uuid: str, was_emitted: bool
+    ) -> t.Iterable[dict[str, t.Any]]:
+        """A payroll a webhook named that this run's listing does not hold: read it alone and
+        emit it; ``cancelled: true`` when it is no longer processed and this tap emitted it as
+        processed (else the target decides from its audit trail whether it ever posted it).
+        One of another company is left to the run of its own company."""
+        try:
+            record = self.fetch_payroll(context, company, uuid, {})
+        except GustoAPIError as exc:
+            if "answered 404 " not in str(exc):
+                raise
+            # Another company's payroll (a run over several companies gets one list), or one
+            # Gusto deleted: never guess a journal away. A deleted payroll this tap emitted in
+            # the window is emitted as cancelled from its fingerprint (_unlisted).
+            self.logger.info(
+                "Payroll %s, named in reread_payroll_uuids, is not a payroll of company %s "
+                "(404): left to its own company's run. If Gusto deleted it after its journal "
+                "was posted and it is outside the correction window, reverse that journal in "
+                "F&O by hand (target-dynamics-fo-audit show %s names it).",
+                uuid,
+                company,
+                uuid,
+            )
+            return
+        if str(record.get("company_uuid") or company) != company:
+            return
+        if not record.get("processed") and was_emitted:
+            record["cancelled"] = True
+        self.logger.info(
+            "Payroll %s of company %s: a webhook reported it updated or cancelled; emitting it "
+            "again (processed: %s).",
+            uuid,
+            company,
+            record.get("processed"),
+        )
+        hit("tap.payroll.before_emit")
+        yield record
 
     def _unlisted(
         self,

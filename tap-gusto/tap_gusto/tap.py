@@ -187,6 +187,15 @@ class TapGusto(Tap):
             ),
         ),
         th.Property(
+            "reread_payroll_uuids",
+            th.ArrayType(th.StringType),
+            description=(
+                "Payroll UUIDs to read and emit again on this run whatever the correction "
+                "window's fingerprints say (set by the webhook receiver for payroll.updated / "
+                "payroll.cancelled / payroll.deleted events, as TAP_GUSTO_REREAD_PAYROLL_UUIDS)."
+            ),
+        ),
+        th.Property(
             "include_unprocessed",
             th.BooleanType,
             default=False,
@@ -232,7 +241,7 @@ class TapGusto(Tap):
         th.Property(
             "user_agent",
             th.StringType,
-            description=f"User-Agent header. Default: tap-gusto/{VERSION}.",
+            description="User-Agent header. Default: tap-gusto/<installed version>.",
         ),
     ).to_dict()
 

@@ -7,6 +7,12 @@
     target-dynamics-fo-audit replay PAYROLL_UUID --config CONFIG.json
     target-dynamics-fo-audit [--audit-db PATH] workers | vendors | invoices
     target-dynamics-fo-audit replay-payment PAYMENT_UUID --config CONFIG.json
+    target-dynamics-fo-audit [--audit-db PATH] corrections
+    target-dynamics-fo-audit corrections approve (PAYROLL_UUID | --all) [--config CONFIG.json]
+
+``corrections`` lists the corrections staged for approval (``corrections_approval: manual``)
+with their documents and the difference per account; ``corrections approve`` approves them:
+posted by the next run, or at once when ``--config`` gives the Dynamics connection.
 
 ``replay`` rebuilds the journal from the payroll record stored in the audit trail with the
 CURRENT mapping and posts it exactly once (the same journal number and hash checks as a run).
@@ -32,7 +38,7 @@ from target_dynamics_fo.mapping import MappingError, load_mapping
 from target_dynamics_fo.payables import PayablesSync, PaymentResult
 from target_dynamics_fo.posting import PostResult
 from target_dynamics_fo.processor import PayrollProcessor
-from target_dynamics_fo.settings import SettingsError, build_client
+from target_dynamics_fo.settings import SettingsError, build_client, correction_policy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     payment.add_argument("payment_uuid")
     payment.add_argument("--config", required=True, help="the target's config JSON file")
+    corrections = sub.add_parser(
+        "corrections",
+        help="corrections staged for approval, with the difference per account; approve them",
+    )
+    corrections.add_argument("action", nargs="?", choices=("list", "approve"), default="list")
+    corrections.add_argument("payroll_uuid", nargs="?")
+    corrections.add_argument("--all", action="store_true", help="approve every pending one")
+    corrections.add_argument(
+        "--config", help="the target's config JSON file: post the approved ones at once"
+    )
     return parser
 
 
@@ -77,6 +93,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             print(f"cannot read config {args.config}: {exc}", file=sys.stderr)
             return 2
     db = args.audit_db or config.get("audit_db") or DEFAULT_AUDIT_DB
+    approving = args.command == "corrections" and args.action == "approve"
+    if approving and bool(args.payroll_uuid) == bool(args.all):
+        print("corrections approve needs a PAYROLL_UUID or --all (not both)", file=sys.stderr)
+        return 2
     if args.command not in ("replay", "replay-payment") and not Path(db).exists():
         print(f"no audit trail at {db}; pass --audit-db", file=sys.stderr)
         return 2
@@ -95,11 +115,23 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             return _invoices(store, out)
         if args.command == "replay-payment":
             return _replay_payment(store, config, args.payment_uuid, out)
+        if args.command == "corrections":
+            if args.action == "approve":
+                return _approve(store, config, args.payroll_uuid, out)
+            return _corrections(store, out)
         return _replay(store, config, args.payroll_uuid, out)
 
 
 def _failures(store: AuditStore, out: TextIO) -> int:
     rows = store.failures()
+    waiting = store.open_corrections()
+    if waiting:
+        # Not failures (a person decides), but never to be missed at month-end.
+        print(
+            f"{len(waiting)} correction(s) of posted payrolls wait for approval or the next run: "
+            "see `target-dynamics-fo-audit corrections`",
+            file=out,
+        )
     other = _other_failures(store, out) + _awaiting(store, out)
     if not rows and not other:
         print(
@@ -126,13 +158,16 @@ def _awaiting(store: AuditStore, out: TextIO) -> int:
         "it may or may not be in Dynamics yet"
     )
     count = 0
+    approved = store.approved_corrections()
     for row in store.awaiting_payrolls():
         count += 1
         uuid = row["payroll_uuid"]
         _failure(
             f"NO OUTCOME  payroll {uuid}  company {row['company_uuid']}  check date "
             f"{row['check_date']}  stored at {row['received_at']}",
-            why,
+            "its correction was approved and waits for the next run to post it"
+            if uuid in approved
+            else why,
             outcomes.AWAITING_FIX.format(command="replay", uuid=uuid),
             out,
         )
@@ -328,6 +363,9 @@ def _summary(store: AuditStore, out: TextIO) -> int:
     order = (
         outcomes.POSTED,
         outcomes.ALREADY_POSTED,
+        outcomes.CORRECTED,
+        outcomes.CORRECTION_STAGED,
+        outcomes.CORRECTION_APPROVED,
         outcomes.DRY_RUN,
         outcomes.SKIPPED,
         outcomes.REFUSED,
@@ -381,6 +419,17 @@ def _show(store: AuditStore, payroll_uuid: str, out: TextIO) -> int:
                 f"{line['debit']:>14} {line['credit']:>14}  {line['text']}",
                 file=out,
             )
+    for staged in store.corrections_for(payroll_uuid):
+        print(
+            f"correction {staged['sequence']} of journal {staged['original']}: {staged['status']} "
+            f"(staged {staged['staged_at']}, approved {staged['approved_at'] or '-'}, posted "
+            f"{staged['posted_at'] or '-'}); difference per account: "
+            + ", ".join(
+                f"{d['account']} {Decimal(str(d['amount'])):+}"
+                for d in outcomes.from_json(staged["difference_json"])
+            ),
+            file=out,
+        )
     for row in store.outcomes_for(payroll_uuid):
         print(f"{row['at']} {row['outcome']}: {row['reason'] or ''}", file=out)
         if row["fix"]:
@@ -400,6 +449,7 @@ def _replay(store: AuditStore, config: dict[str, Any], payroll_uuid: str, out: T
             client,
             dry_run=bool(config.get("dry_run")),
             dry_run_output=config.get("dry_run_output"),
+            corrections=correction_policy(config),
         )
         result = processor.replay(payroll_uuid)
     except REPLAY_ERRORS as exc:
@@ -411,6 +461,92 @@ def _replay(store: AuditStore, config: dict[str, Any], payroll_uuid: str, out: T
         result,
         out,
     )
+
+
+def _corrections(store: AuditStore, out: TextIO) -> int:
+    """Every staged correction not yet posted: its documents and difference per account."""
+    rows = store.open_corrections()
+    if not rows:
+        print("No corrections are waiting: nothing is staged for approval.", file=out)
+        return 0
+    for row in rows:
+        approved = row["status"] == outcomes.STAGE_APPROVED
+        state = "APPROVED, posted by the next run" if approved else "PENDING approval"
+        trail = store.outcomes_for(row["payroll_uuid"])
+        last = trail[-1] if trail else None
+        if approved and last is not None and last["outcome"] == outcomes.REFUSED:
+            # Approved, but Dynamics refused the posting: no run retries it by itself.
+            state = "APPROVED, posting REFUSED"
+        print(
+            f"{state}  payroll {row['payroll_uuid']}  company {row['company_uuid']}  legal "
+            f"entity {row['legal_entity']}  correction {row['sequence']} of journal "
+            f"{row['original']} ({row['what']})  staged {row['staged_at']}",
+            file=out,
+        )
+        for doc in outcomes.from_json(row["documents_json"]):
+            print(
+                f"  {doc['description']}: journal {doc['journal_batch_number']} on "
+                f"{doc['trans_date']}, {len(doc['lines'])} lines, debit {doc['total_debit']} "
+                f"credit {doc['total_credit']}",
+                file=out,
+            )
+        difference = outcomes.from_json(row["difference_json"])
+        print("  difference per account (debit +, credit -):", file=out)
+        for item in difference:
+            print(f"    {item['account']:<30} {Decimal(str(item['amount'])):>+14}", file=out)
+        if not difference:
+            print("    none", file=out)
+        if state == "APPROVED, posting REFUSED" and last is not None:
+            print(f"  refused: {last['reason']}", file=out)
+            print(f"  fix: {last['fix']}", file=out)
+        print(
+            f"  approve: target-dynamics-fo-audit corrections approve {row['payroll_uuid']}"
+            + (" --config <target config> (posts it now)" if approved else ""),
+            file=out,
+        )
+    pending = sum(1 for r in rows if r["status"] == outcomes.STAGE_PENDING)
+    print(f"{len(rows)} correction(s) not yet posted, {pending} pending approval", file=out)
+    return 0
+
+
+def _approve(
+    store: AuditStore, config: dict[str, Any], payroll_uuid: str | None, out: TextIO
+) -> int:
+    """Approve one (or every) pending correction; post at once when --config is given."""
+    wanted = (
+        [payroll_uuid]
+        if payroll_uuid
+        else sorted({str(r["payroll_uuid"]) for r in store.open_corrections()})
+    )
+    approved: list[str] = []
+    for uuid in wanted:
+        row = store.approve_correction(uuid)
+        if row is None:
+            print(
+                f"payroll {uuid} has no correction waiting for approval (see "
+                "`target-dynamics-fo-audit corrections`)",
+                file=sys.stderr,
+            )
+            continue
+        approved.append(uuid)
+        print(
+            f"approved correction {row['sequence']} of journal {row['original']} for payroll "
+            f"{uuid}",
+            file=out,
+        )
+    if not approved:
+        return 1 if payroll_uuid else 0
+    if not config:
+        print(
+            f"{len(approved)} correction(s) approved; the next run of the target posts them "
+            "(or run this again with --config <target config> to post now).",
+            file=out,
+        )
+        return 0
+    status = 0
+    for uuid in approved:
+        status = max(status, _replay(store, config, uuid, out))
+    return status
 
 
 if __name__ == "__main__":

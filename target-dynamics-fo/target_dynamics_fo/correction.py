@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -171,3 +171,93 @@ def correction_journal(
             f"balance (debit {journal.total_debit}, credit {journal.total_credit})"
         )
     return journal
+
+
+# -- approval and dating (pure) ---------------------------------------------------------------
+
+# Whether a planned correction waits for a person (`manual`, the default: no money moves
+# unseen) or is posted by the run that finds it (`automatic`).
+ApprovalMode = Literal["manual", "automatic"]
+APPROVAL_MODES: tuple[ApprovalMode, ...] = ("manual", "automatic")
+# The date a correction is posted on: the payroll's check date (refused by Dynamics when that
+# period is closed), or the check date when its period is open, else the first day of the
+# first open period after it.
+DatingMode = Literal["check_date", "first_open_day"]
+DATING_MODES: tuple[DatingMode, ...] = ("check_date", "first_open_day")
+
+OPEN = "Open"
+
+
+def plan_digest(documents: Sequence[Journal]) -> str:
+    """What a person approves: every document's number, date, state and lines, exactly.
+
+    A plan whose digest differs from the approved one (a newer change in Gusto, a period
+    closed since, another mapping) is staged again rather than posted on an old approval.
+    """
+    return content_digest(
+        [
+            {
+                "number": doc.journal_batch_number,
+                "date": doc.trans_date.isoformat(),
+                "state": doc.content_hash,
+                "description": doc.description,
+                "lines": [
+                    [
+                        line.line_number,
+                        line.main_account,
+                        sorted(line.dimensions.items()),
+                        str(line.debit),
+                        str(line.credit),
+                    ]
+                    for line in doc.lines
+                ],
+            }
+            for doc in documents
+        ]
+    )
+
+
+def plan_difference(documents: Sequence[Journal]) -> dict[LedgerKey, Decimal]:
+    """The net movement per account x dimensions the documents make together, zeros dropped.
+
+    For reverse-and-repost this is the amendment itself (reversal and repost cancel wherever
+    nothing changed); for a cancellation it is the reversal.
+    """
+    return net_position(line for doc in documents for line in doc.lines)
+
+
+def first_open_day(
+    check_date: date, periods: Iterable[tuple[date, date, str]]
+) -> tuple[date | None, str]:
+    """(the date a correction is posted on, why) given the ledger's fiscal periods.
+
+    ``periods`` are (start, end, status). The check date itself when its period is open;
+    otherwise the start of the first open period after it. None when no period covers the
+    check date or none after it is open: nothing can be dated, so nothing is posted.
+    """
+    ordered = sorted(periods)
+    own = [p for p in ordered if p[0] <= check_date <= p[1]]
+    if not own:
+        return None, f"no fiscal period covers the check date {check_date.isoformat()}"
+    if all(status == OPEN for _, _, status in own):
+        return check_date, f"the period of the check date {check_date.isoformat()} is open"
+    closed_end = max(end for _, end, _ in own)
+    later = [p for p in ordered if p[0] > closed_end and p[2] == OPEN]
+    status = next(s for _, _, s in own if s != OPEN)
+    if not later:
+        return None, (
+            f"the period of the check date {check_date.isoformat()} is {status} and no open "
+            "period follows it"
+        )
+    return later[0][0], (
+        f"the period of the check date {check_date.isoformat()} is {status}; dated on the "
+        f"first open day {later[0][0].isoformat()}"
+    )
+
+
+@dataclass(frozen=True)
+class CorrectionPolicy:
+    """The target's correction settings: who lets a correction post, and on which date."""
+
+    approval: ApprovalMode = "manual"
+    dating: DatingMode = "check_date"

@@ -174,8 +174,14 @@ class Corrector:
         posted: tuple[JournalLine, ...],
         template: Journal,
         current: Journal | None,
+        *,
+        trans_date: date | None = None,
     ) -> Correction | None:
-        """The documents of the next step, or None when the amounts would not move."""
+        """The documents of the next step, or None when the amounts would not move.
+
+        ``trans_date``: the date every document of the step is posted on (default: the
+        payroll's check date; see ``correction_date`` in docs/accounting.md).
+        """
         payroll_uuid = template.payroll_uuid
         sequence = chain.next_sequence
         cancelled = current is None
@@ -189,7 +195,7 @@ class Corrector:
                 journal_batch_number=self._number(company, payroll_uuid, sequence, role),
                 description=f"{kind} {sequence} of {chain.original}",
                 state_hash=state,
-                trans_date=template.trans_date,
+                trans_date=trans_date or template.trans_date,
             )
 
         reversal = reversal_lines(posted, f"REV {sequence}")
@@ -270,6 +276,20 @@ class Corrector:
             )
         if sent.error is not None:
             unclear = isinstance(sent.error, WriteOutcomeUnknownError)
+            if not unclear and _closed_period(sent.error.message):
+                day = first.trans_date.isoformat()
+                return self.finish(
+                    chain,
+                    company_uuid,
+                    payroll_uuid,
+                    outcomes.REFUSED,
+                    f"correction {correction.sequence} of journal {chain.original} of payroll "
+                    f"{payroll_uuid} ({names}) is dated {day}, in a fiscal period Dynamics "
+                    f"does not accept postings in; nothing was posted: {sent.error.message}",
+                    "set correction_date: first_open_day in the target config (the correction "
+                    "is then dated on the first open day after the closed period), or reopen "
+                    f"the period in Dynamics; then run again or replay {payroll_uuid}.",
+                )
             return self.finish(
                 chain,
                 company_uuid,
@@ -366,6 +386,12 @@ def _line(row: dict[str, Any], number: str, fmt: DimensionFormat, line_number: i
         text=text,
         component=text,
     )
+
+
+def _closed_period(message: str) -> bool:
+    """Whether Dynamics refused a write because its date lies in a period that is not open."""
+    text = message.lower()
+    return "period" in text and any(w in text for w in ("closed", "on hold", "not open"))
 
 
 def _amount(value: object, where: str) -> Decimal:

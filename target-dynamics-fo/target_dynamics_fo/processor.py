@@ -18,9 +18,21 @@ from gd_vault.private import private_file
 
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.client import ODataClient
-from target_dynamics_fo.correction import cancelled_state_hash
-from target_dynamics_fo.corrector import CorrectionError, Corrector, cancellation_template
+from target_dynamics_fo.client import ODataClient, ODataError, odata_literal
+from target_dynamics_fo.correction import (
+    CorrectionPolicy,
+    cancelled_state_hash,
+    first_open_day,
+    plan_difference,
+    plan_digest,
+)
+from target_dynamics_fo.corrector import (
+    Chain,
+    Correction,
+    CorrectionError,
+    Corrector,
+    cancellation_template,
+)
 from target_dynamics_fo.faults import hit
 from target_dynamics_fo.journal import (
     DimensionFormat,
@@ -107,6 +119,18 @@ def _ref_from_dict(data: AbcMapping[str, Any]) -> EmployeeRef:
     )
 
 
+# Where the target reads a legal entity's fiscal periods and their status (correction_date:
+# first_open_day). The reference notes (dynamics-fo.md) name no period-status entity, only that
+# posting needs an open fiscal period: this name is the sandbox's; on a real environment it must
+# be exposed under it (or use correction_date: check_date). Status "Open" is the only one
+# accepted; any other ("OnHold", "Closed") refuses postings.
+FISCAL_PERIOD_ENTITY = "LedgerFiscalPeriods"
+APPROVE_FIX = (
+    "review it with `target-dynamics-fo-audit corrections`, then approve it with "
+    "`target-dynamics-fo-audit corrections approve {uuid}` (posted by the next run, or at once "
+    "with --config <target config>); or set corrections_approval: automatic"
+)
+
 REPLAY_HINT = "then replay it: target-dynamics-fo-audit replay {uuid} --config <target config>"
 
 
@@ -142,6 +166,7 @@ class RunSummary:
             f"payrolls: {self.count(outcomes.POSTED)} posted, "
             f"{self.count(outcomes.ALREADY_POSTED)} already posted, "
             f"{self.count(outcomes.CORRECTED)} corrected, "
+            f"{self.count(outcomes.CORRECTION_STAGED)} correction(s) staged for approval, "
             f"{self.count(outcomes.DRY_RUN)} validated (dry run), "
             f"{self.count(outcomes.SKIPPED)} skipped (not processed), "
             f"{self.count(outcomes.REFUSED)} refused, "
@@ -154,6 +179,10 @@ class RunSummary:
                 f"  {len(self.resumed)} of them stored by an earlier run without an outcome, "
                 "settled at start: " + ", ".join(f"{n} {o}" for o, n in sorted(settled.items()))
             )
+        for result in self.results:
+            if result.outcome == outcomes.CORRECTION_STAGED:
+                out.append(f"  CORRECTION STAGED payroll {result.payroll_uuid}: {result.reason}")
+                out.append(f"    fix: {result.fix}")
         for result in self.failures:
             out.append(
                 f"  {result.outcome.upper()} payroll {result.payroll_uuid} "
@@ -182,8 +211,11 @@ class PayrollProcessor:
         *,
         dry_run: bool = False,
         dry_run_output: str | Path | None = None,
+        corrections: CorrectionPolicy | None = None,
     ) -> None:
         self.mapping = mapping
+        # Default manual: no correction moves money before a person approved it.
+        self.corrections = corrections or CorrectionPolicy()
         self.audit = audit
         self.client = client
         self.poster = JournalPoster(client, audit)
@@ -499,7 +531,11 @@ class PayrollProcessor:
             ):
                 return None, True, Original(legal_entity, number, header)
             known = KnownJournal(payroll_uuid, company_uuid, legal_entity, number, content_hash)
-            return self.poster.classify(known, header, just_sent=False), True, None
+            found = self.poster.classify(known, header, just_sent=False)
+            if found.outcome == outcomes.ALREADY_POSTED:
+                # F&O holds what Gusto has now: a correction staged earlier is moot.
+                self.audit.correction_posted(payroll_uuid, content_hash)
+            return found, True, None
         return None, company is not None, None
 
     def _cancellation(
@@ -555,6 +591,7 @@ class PayrollProcessor:
         target = current.content_hash if current is not None else None
         target = target or cancelled_state_hash(payroll_uuid)
         if chain.state and target.startswith(chain.state):
+            self.audit.correction_posted(payroll_uuid, target)
             result = self.corrector.finish(
                 chain,
                 company.company_uuid,
@@ -577,7 +614,29 @@ class PayrollProcessor:
         else:
             try:
                 posted = self.corrector.ledger_lines(chain.legal_entity, chain.standing, fmt)
-                plan = self.corrector.plan(company, chain, posted, template, current)
+                trans_date = self._correction_date(chain.legal_entity, template.trans_date)
+                plan = self.corrector.plan(
+                    company, chain, posted, template, current, trans_date=trans_date
+                )
+            except ODataError as exc:
+                if (
+                    exc.status is None
+                    or exc.status >= 500
+                    or exc.status == 429
+                    or (exc.entity != FISCAL_PERIOD_ENTITY)
+                ):
+                    raise  # Dynamics not answering: the payroll stays unsettled, as for any read.
+                return self._refuse(
+                    payroll_uuid,
+                    company.company_uuid,
+                    chain.legal_entity,
+                    f"{label} changed or was cancelled after journal {original.number} was "
+                    f"posted; correction_date is first_open_day but the fiscal periods of "
+                    f"{chain.legal_entity} cannot be read ({FISCAL_PERIOD_ENTITY}: {exc}). "
+                    "Nothing was posted",
+                    "expose the fiscal period status to the integration user, or set "
+                    f"correction_date: check_date; {hint}",
+                )
             except (CorrectionError, DimensionFormatError, ValueError) as exc:
                 return self._refuse(
                     payroll_uuid,
@@ -597,11 +656,127 @@ class PayrollProcessor:
                     "account or dimension amount changed; nothing to correct",
                     None,
                 )
-            else:
+            elif self.corrections.approval == "automatic":
                 result = self.corrector.post(chain, plan, fmt, company.company_uuid)
+            else:
+                result = self._approved_or_staged(chain, plan, fmt, company, label)
+            if result.outcome in (outcomes.CORRECTED, outcomes.ALREADY_POSTED) and plan:
+                self.audit.correction_posted(payroll_uuid, plan.state_hash)
         self._log(result)
         self.summary.results.append(result)
         return result
+
+    def _correction_date(self, legal_entity: str, check_date: date) -> date:
+        """The date a correction is posted on (``correction_date``); raises when none can be.
+
+        ``check_date`` posts on the payroll's check date and lets Dynamics refuse a closed
+        period (the refusal names the setting). ``first_open_day`` reads the legal entity's
+        fiscal periods first and moves the date past a period that is not open.
+        """
+        if self.corrections.dating == "check_date":
+            return check_date
+        rows = self.client.get_all(
+            FISCAL_PERIOD_ENTITY,
+            cross_company=True,
+            filter=(
+                f"dataAreaId eq {odata_literal(legal_entity.lower())} and "
+                f"EndDate ge {check_date.isoformat()}T00:00:00Z"
+            ),
+        )
+        periods = []
+        for row in rows:
+            try:
+                start = date.fromisoformat(str(row.get("StartDate") or "")[:10])
+                end = date.fromisoformat(str(row.get("EndDate") or "")[:10])
+            except ValueError as exc:
+                raise CorrectionError(
+                    f"fiscal period {row.get('PeriodName')!r} of {legal_entity} has no readable "
+                    f"dates ({FISCAL_PERIOD_ENTITY})"
+                ) from exc
+            periods.append((start, end, str(row.get("PeriodStatus") or "")))
+        day, why = first_open_day(check_date, periods)
+        if day is None:
+            raise CorrectionError(
+                f"correction_date is first_open_day, but in legal entity {legal_entity} {why} "
+                f"({FISCAL_PERIOD_ENTITY}); open a period in Dynamics"
+            )
+        if day != check_date:
+            LOGGER.info("correction in %s: %s", legal_entity, why)
+        return day
+
+    def _approved_or_staged(
+        self,
+        chain: Chain,
+        plan: Correction,
+        fmt: DimensionFormat,
+        company: CompanyMapping,
+        label: str,
+    ) -> PostResult:
+        """Post a correction a person approved exactly as planned now; stage any other.
+
+        The plan is built afresh from what Dynamics holds on every run, and posted only when it
+        is the very plan that was approved (same digest): numbers, dates, lines and amounts.
+        """
+        first = plan.documents[0]
+        payroll_uuid = first.payroll_uuid
+        digest = plan_digest(plan.documents)
+        difference = [
+            {
+                "account": ledger_display_value(account, dict(dims), fmt),
+                "amount": amount,
+            }
+            for (account, dims), amount in sorted(plan_difference(plan.documents).items())
+        ]
+        documents = [
+            {
+                "journal_batch_number": doc.journal_batch_number,
+                "description": doc.description,
+                "trans_date": doc.trans_date.isoformat(),
+                "total_debit": doc.total_debit,
+                "total_credit": doc.total_credit,
+                "lines": [
+                    {
+                        "line_number": line.line_number,
+                        "account": ledger_display_value(line.main_account, line.dimensions, fmt),
+                        "debit": line.debit,
+                        "credit": line.credit,
+                        "text": line.text,
+                    }
+                    for line in doc.lines
+                ],
+            }
+            for doc in plan.documents
+        ]
+        status = self.audit.stage_correction(
+            payroll_uuid,
+            plan.sequence,
+            company.company_uuid,
+            chain.legal_entity,
+            chain.original,
+            plan.state_hash,
+            digest,
+            plan.what,
+            documents,
+            difference,
+        )
+        if status == outcomes.STAGE_APPROVED:
+            return self.corrector.post(chain, plan, fmt, company.company_uuid)
+        names = " + ".join(
+            f"{d.description.split(' of ')[0].lower()} {d.journal_batch_number} on "
+            f"{d.trans_date.isoformat()}"
+            for d in plan.documents
+        )
+        moves = ", ".join(f"{d['account']} {d['amount']:+}" for d in difference) or "none"
+        return self.corrector.finish(
+            chain,
+            company.company_uuid,
+            payroll_uuid,
+            outcomes.CORRECTION_STAGED,
+            f"{label} {plan.what} after journal {chain.original} was posted: correction "
+            f"{plan.sequence} ({names}) is staged for approval, NOT posted; difference per "
+            f"account (debit +, credit -): {moves}",
+            APPROVE_FIX.format(uuid=payroll_uuid),
+        )
 
     def _audit_journal(self, journal: Journal, display: list[str]) -> None:
         self.audit.record_journal(
@@ -683,6 +858,8 @@ class PayrollProcessor:
     def _log(self, result: PostResult) -> None:
         if result.failed:
             LOGGER.error("%s: %s Fix: %s", result.outcome.upper(), result.reason, result.fix)
+        elif result.outcome == outcomes.CORRECTION_STAGED:
+            LOGGER.warning("CORRECTION STAGED: %s Fix: %s", result.reason, result.fix)
         elif result.outcome == outcomes.SKIPPED:
             LOGGER.info("%s", result.reason)
         else:

@@ -15,6 +15,7 @@ from gd_vault import Vault, VaultError
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.auth import EntraTokenProvider
 from target_dynamics_fo.client import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_RETRIES, ODataClient
+from target_dynamics_fo.correction import APPROVAL_MODES, DATING_MODES, CorrectionPolicy
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 
@@ -127,3 +128,16 @@ def build_client(config: AbcMapping[str, Any], audit: AuditStore | None) -> ODat
         int(config.get("max_retries") or DEFAULT_MAX_RETRIES),
         audit,
     )
+
+
+def correction_policy(config: AbcMapping[str, Any]) -> CorrectionPolicy:
+    """``corrections_approval`` and ``correction_date`` from the target config, checked."""
+    approval = config.get("corrections_approval") or "manual"
+    dating = config.get("correction_date") or "check_date"
+    if approval not in APPROVAL_MODES:
+        raise SettingsError(
+            f"corrections_approval {approval!r} must be one of {', '.join(APPROVAL_MODES)}"
+        )
+    if dating not in DATING_MODES:
+        raise SettingsError(f"correction_date {dating!r} must be one of {', '.join(DATING_MODES)}")
+    return CorrectionPolicy(approval=approval, dating=dating)

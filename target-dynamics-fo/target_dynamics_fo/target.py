@@ -33,7 +33,7 @@ from target_dynamics_fo.payables import PayablesSync
 from target_dynamics_fo.people import PeopleSync
 from target_dynamics_fo.processor import PayrollProcessor
 from target_dynamics_fo.reader import Callback, PayrollInputReader
-from target_dynamics_fo.settings import build_client
+from target_dynamics_fo.settings import build_client, correction_policy
 from target_dynamics_fo.sinks import SINKS, IgnoredSink
 
 # Settings every SDK target gets that mean nothing to a journal poster: it never loads a table
@@ -71,6 +71,7 @@ class Runtime:
             client,
             dry_run=bool(self.config.get("dry_run")),
             dry_run_output=self.config.get("dry_run_output"),
+            corrections=correction_policy(self.config),
         )
 
     @cached_property
@@ -213,6 +214,26 @@ class TargetDynamicsFO(Target):
             description="End normally when every record belongs to a stream this target does "
             "not use. Off by default: such a run usually means misnamed streams "
             "(see stream_names), and it exits non-zero.",
+        ),
+        th.Property(
+            "corrections_approval",
+            th.StringType,
+            default="manual",
+            allowed_values=["manual", "automatic"],
+            description="A payroll changed or cancelled in Gusto after it was posted: 'manual' "
+            "stages its correction in the audit store for a person (list with "
+            "`target-dynamics-fo-audit corrections`, approve with `... corrections approve "
+            "<payroll uuid>`); 'automatic' posts it in the run that finds it.",
+        ),
+        th.Property(
+            "correction_date",
+            th.StringType,
+            default="check_date",
+            allowed_values=["check_date", "first_open_day"],
+            description="Date of correction journals: 'check_date' = the payroll's check date "
+            "(Dynamics refuses it when that fiscal period is closed; the run says so); "
+            "'first_open_day' = the check date if its period is open, else the first day of "
+            "the first open period after it.",
         ),
     ).to_dict()
 

@@ -320,13 +320,14 @@ def create_receiver(
     store = store if store is not None else open_store(settings.vault)
     state_dir = settings.state_dir or default_state_dir(settings.vault)
     commands = {kind: DEFAULT_COMMAND for kind in KINDS} | (settings.commands or {})
+    ledger = EventLedger(ledger_path(state_dir))
     launcher = CommandLauncher(
         commands,
         state_dir / "runs",
         timeout_seconds=settings.run_timeout_seconds,
         cwd=settings.cwd,
+        rereads=ledger.payrolls_to_reread,
     )
-    ledger = EventLedger(ledger_path(state_dir))
     coordinator = RunCoordinator(
         launcher, max_parallel=settings.max_parallel, retry_delays=settings.retry_delays
     )

@@ -22,13 +22,28 @@ from gusto_dynamics.runner import KIND_PAYROLL, KIND_PEOPLE, is_uuid
 
 # Events after which a payroll's journal has to be (re)posted or reversed. Earlier lifecycle
 # events (created, calculated, submitted, processing_failed) describe payrolls that are not final.
+# payroll.updated and payroll.deleted (reference notes: Gusto App Integrations event list) can
+# concern a payroll already posted: the run corrects it (docs/accounting.md, "Corrections").
 PAYROLL_EVENTS = frozenset(
     {
         "payroll.processed",
         "payroll.paid",
+        "payroll.updated",
         "payroll.reversed",
         "payroll.partially_reversed",
         "payroll.cancelled",
+        "payroll.deleted",
+    }
+)
+# Events saying a payroll changed or went away: the run they start re-reads that payroll
+# whatever tap-gusto's correction-window fingerprints say (TAP_GUSTO_REREAD_PAYROLL_UUIDS).
+REREAD_EVENTS = frozenset(
+    {
+        "payroll.updated",
+        "payroll.reversed",
+        "payroll.partially_reversed",
+        "payroll.cancelled",
+        "payroll.deleted",
     }
 )
 # Contractor payments are money: they go through the payroll pipeline (which carries the
@@ -193,6 +208,22 @@ class EventLedger:
                 (STATUS_QUEUED,),
             ).fetchall()
         return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    def payrolls_to_reread(self, company_uuid: str) -> list[str]:
+        """Payrolls of a company that accepted, unfinished (or failed) update/cancel events name.
+
+        Read when a run starts, so a run covers every such event that arrived before it; a
+        failed run's events are still named by the retry.
+        """
+        kinds = sorted(REREAD_EVENTS)
+        with self._locked() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT entity_uuid FROM webhook_events WHERE company_uuid = ? AND "  # noqa: S608 - placeholders only
+                f"status IN (?, ?) AND event_type IN ({', '.join('?' * len(kinds))}) "
+                "AND entity_uuid IS NOT NULL ORDER BY entity_uuid",
+                (company_uuid, STATUS_QUEUED, STATUS_FAILED, *kinds),
+            ).fetchall()
+        return [str(r[0]) for r in rows if is_uuid(r[0])]
 
     def get(self, event_uuid: str) -> dict[str, Any] | None:
         with self._locked() as conn:

@@ -24,6 +24,10 @@ EXTRA_ENUMS: dict[str, tuple[str, ...]] = {
     "LedgerPostingType": ("None", "LedgerJournal", "VendBalance", "VendPayment", "Tax"),
     "CustVendorBlocked": ("No", "Invoice", "All", "Payment", "Requisition", "Never"),
     "NewVoucher": ("InConnectionWithBalance", "OneVoucherNumberOnly", "Manual"),
+    "FiscalPeriodType": ("Operating", "Opening", "Closing"),
+    # A ledger's period status: only "Open" takes postings (General ledger > Ledger calendars
+    # in F&O: Open / On hold / Permanently closed).
+    "FiscalPeriodStatus": ("Open", "OnHold", "Closed"),
 }
 
 # Enum types the CSDL excerpt references without listing members: "None" is their usual zero value.
@@ -216,6 +220,21 @@ ENTITY_DEFS: dict[str, EntityDef] = {
             " IsActive:enum:NoYes",
             read_only=True,
             defaults={"IsActive": "Yes"},
+        ),
+        # Fiscal periods of each legal entity's ledger with their status. The reference notes
+        # (dynamics-fo.md) name no OData entity for period status, only that posting needs an
+        # open fiscal period; "LedgerFiscalPeriods" is this sandbox's name for it (the status
+        # lives in F&O's LedgerFiscalCalendarPeriod table). Read-only: a period is opened or
+        # closed in the ledger calendar, never by the integration. Set with /_sandbox/config
+        # `period_status`.
+        _hand(
+            "LedgerFiscalPeriods",
+            "LedgerFiscalPeriod",
+            "LedgerFiscalCalendarPeriodEntity",
+            ("dataAreaId", "FiscalCalendar", "FiscalYear", "PeriodName"),
+            "dataAreaId FiscalCalendar FiscalYear PeriodName StartDate:date EndDate:date"
+            " PeriodType:enum:FiscalPeriodType PeriodStatus:enum:FiscalPeriodStatus",
+            read_only=True,
         ),
         _hand(
             "GeneralJournalAccountEntries",

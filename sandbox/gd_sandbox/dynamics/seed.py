@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 COMPANIES = {"rsc": "Ridgeline Specialty Contractors", "sbc": "Summit Bakery Co"}
@@ -79,6 +80,10 @@ WORKERS: list[tuple[str, str, str, str, str]] = [
 ]
 
 
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, 12, 31) if month == 12 else dt.date(year, month + 1, 1) - dt.timedelta(1)
+
+
 def seed_rows() -> dict[str, list[dict[str, Any]]]:
     rows: dict[str, list[dict[str, Any]]] = {}
     rows["LegalEntities"] = [
@@ -96,6 +101,23 @@ def seed_rows() -> dict[str, list[dict[str, Any]]]:
             "AccountStructureName1": ACCOUNT_STRUCTURE,
         }
         for le, name in COMPANIES.items()
+    ]
+    # Monthly operating periods of the "Fiscal" calendar, all open, 2020-2030 (wide enough for
+    # every check date the sandboxes produce; a date outside every period is refused).
+    rows["LedgerFiscalPeriods"] = [
+        {
+            "dataAreaId": le,
+            "FiscalCalendar": "Fiscal",
+            "FiscalYear": str(year),
+            "PeriodName": f"Period {month}",
+            "StartDate": f"{year:04d}-{month:02d}-01T12:00:00Z",
+            "EndDate": f"{_month_end(year, month).isoformat()}T12:00:00Z",
+            "PeriodType": "Operating",
+            "PeriodStatus": "Open",
+        }
+        for le in COMPANIES
+        for year in range(2020, 2031)
+        for month in range(1, 13)
     ]
     rows["Currencies"] = [
         {"CurrencyCode": c, "Name": n, "Symbol": s, "GeneralRoundingRule": "0.01"}

@@ -110,6 +110,11 @@ class FnoService:
                 self.page_size = int(settings["page_size"])
             if "default_company" in settings:
                 self.default_company = str(settings["default_company"]).lower()
+            # [{"company": "rsc", "period": "2026-10", "status": "Closed"}, ...]
+            for item in settings.get("period_status") or []:
+                self.set_period_status(
+                    str(item["company"]), str(item["period"]), str(item["status"])
+                )
             if "account_structures" in settings:
                 self._set_account_structures(settings["account_structures"] or [])
         return self.config_info()
@@ -174,6 +179,15 @@ class FnoService:
             "delimiter": self.delimiter(),
             "ledger_format": self.active_format(LEDGER_FORMAT_TYPE),
             "default_format": self.active_format(DEFAULT_FORMAT_TYPE),
+            "period_status": [
+                {
+                    "company": r["dataAreaId"],
+                    "period": r["StartDate"][:7],
+                    "status": r["PeriodStatus"],
+                }
+                for r in self.store.rows("LedgerFiscalPeriods")
+                if r["PeriodStatus"] != "Open"
+            ],
             "account_structures": [
                 {
                     "structure": r["AccountStructure"],
@@ -728,6 +742,7 @@ class FnoService:
         header = self._open_journal_line(aot, "LedgerJournalLines", "LedgerJournalHeaders", row)
         self._require(aot, row, "CurrencyCode", "AccountDisplayValue")
         self._line_date(aot, row, "TransDate")
+        self.check_period_open(aot, company, row["TransDate"])
         self._check_currency(aot, row["CurrencyCode"], "CurrencyCode")
         self._check_amounts(aot, row, "DebitAmount", "CreditAmount")
         self.check_account(
@@ -766,6 +781,49 @@ class FnoService:
         _refuse_posted(aot, header)
         row["JournalBatchNumber"] = header["JournalBatchNumber"]
         return header
+
+    def check_period_open(self, aot: str, company: str, day: str) -> None:
+        """Strictest reading of "posting needs an open fiscal period": a date that no period
+        of the legal entity's ledger covers, or whose period is on hold or closed, is refused
+        when the line is written and again when the journal is posted."""
+        when = day[:10]
+        periods = [
+            r
+            for r in self.store.rows("LedgerFiscalPeriods")
+            if r["dataAreaId"] == company.lower()
+            and r["StartDate"][:10] <= when <= r["EndDate"][:10]
+        ]
+        shown = f"{when[5:7]}/{when[8:10]}/{when[:4]}"
+        if not periods:
+            raise write_error(
+                aot,
+                f"Error: No fiscal period of the ledger of company '{company}' covers the date "
+                f"{shown}.",
+            )
+        for period in periods:
+            if period["PeriodStatus"] != "Open":
+                status = "on hold" if period["PeriodStatus"] == "OnHold" else "closed"
+                raise write_error(
+                    aot,
+                    f"Error: The period {period['PeriodName']} {period['FiscalYear']} of fiscal "
+                    f"calendar {period['FiscalCalendar']} for the date {shown} is {status} in "
+                    f"company '{company}'. Transactions cannot be entered in a period that is "
+                    "not open.",
+                )
+
+    def set_period_status(self, company: str, month: str, status: str) -> None:
+        """Admin: status of the period holding ``month`` (YYYY-MM) of a legal entity."""
+        if status not in ("Open", "OnHold", "Closed"):
+            raise ValueError(f"period status {status!r} must be Open, OnHold or Closed")
+        found = [
+            r
+            for r in self.store.rows("LedgerFiscalPeriods")
+            if r["dataAreaId"] == company.lower() and r["StartDate"][:7] == month
+        ]
+        if not found:
+            raise ValueError(f"company {company!r} has no fiscal period starting in {month}")
+        for row in found:
+            self.store.put("LedgerFiscalPeriods", {**row, "PeriodStatus": status})
 
     def _check_offset_account(self, aot: str, company: str, row: dict[str, Any]) -> bool:
         """Check the line's offset account if it has one; whether it has."""
@@ -995,6 +1053,13 @@ class FnoService:
             ]
             if not lines:
                 raise ODataError(400, f"Journal {batch_number} has no lines to post.")
+            for line in lines:
+                try:
+                    self.check_period_open(header_set, company, line["TransDate"])
+                except ODataError as exc:
+                    raise ODataError(
+                        400, f"Journal {batch_number} cannot be posted: {exc}"
+                    ) from exc
             balances: dict[tuple[str, str], Decimal] = {}
             for line in lines:
                 if not line["OffsetAccountDisplayValue"]:

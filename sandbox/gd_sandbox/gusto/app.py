@@ -1219,12 +1219,15 @@ class GustoApp:
             for key in ("gross_pay", "net_pay", "check_amount"):
                 comp[key] = fmt2(dec(comp[key]) + bonus)
             detail.totals = self.calc.totals(detail.employee_compensations)
-            return {
+            result = {
                 "payroll_uuid": meta.uuid,
                 "company_uuid": company.uuid,
                 "employee_uuid": comp["employee_uuid"],
                 "totals": dict(detail.totals),
             }
+        # Gusto announces a change to a payroll with payroll.updated (reference notes, webhooks).
+        event = self.webhooks.event("payroll.updated", "Payroll", meta.uuid, company.uuid)
+        return {**result, "deliveries": self.webhooks.broadcast("Payroll", event)}
 
     def admin_amend(self, ctx: Ctx) -> Response:
         """``POST .../amend {"bonus": "12.34"}`` (``.../correct {"amount": ...}`` is the same)."""
