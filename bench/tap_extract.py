@@ -7,7 +7,9 @@ just under it, extracts only the large company, and prints:
 * requests made vs the minimum needed (from the sandbox's page counts),
 * 429s received (goal 0),
 * achieved request rate vs the allowed rate (goal >= 90% once the run is limiter-bound),
-* records/second and peak memory (resource.getrusage).
+* the tap's CPU seconds, records/second and peak memory (resource.getrusage).
+
+BENCH_PROFILE=<file> writes a cProfile of the extraction there.
 
     .venv/bin/python bench/tap_extract.py [--employees 5000] [--sandbox-limit 200]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import datetime as dt
 import io
 import json
@@ -151,9 +154,15 @@ def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int) -> None:
     tap = TapGusto(config=config, parse_env_config=False)
     sink = _CountingSink()
     started = time.monotonic()
+    cpu_started = time.process_time()
+    profile = os.environ.get("BENCH_PROFILE")
     with contextlib.redirect_stdout(sink):
-        tap.sync_all()
+        if profile:
+            cProfile.runctx("tap.sync_all()", globals(), {"tap": tap}, profile)
+        else:
+            tap.sync_all()
     elapsed = time.monotonic() - started
+    cpu = time.process_time() - cpu_started
 
     with urllib.request.urlopen(meta["url"] + "/_sandbox/stats", timeout=30) as response:
         stats = json.load(response)
@@ -176,6 +185,7 @@ def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int) -> None:
         f"({limiter.peak_in_window / tap_limit:.0%} of the allowed {tap_limit})"
     )
     print(f"limiter waits      {len(limiter.waits)} ({sum(limiter.waits):.1f}s total)")
+    print(f"tap CPU            {cpu:.2f}s (user+system of the tap, sandbox excluded)")
     print(f"records            {records} ({records / elapsed:.1f}/s): {dict(sink.records)}")
     print(f"peak memory        {peak_kib / 1024:.0f} MiB (ru_maxrss of the tap process)")
 

@@ -12,10 +12,12 @@ import requests
 from gd_vault.faultpoints import hit
 from gd_vault.redact import scrub
 from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
+from tap_gusto.conform import conform_stream_record
 from tap_gusto.errors import GustoAPIError, GustoTapError
 from tap_gusto.limiter import RateLimitHeaders, header_wait_seconds, response_now
 from tap_gusto.money import FieldSpec, Where, convert_fields
@@ -158,6 +160,8 @@ class GustoStream(RESTStream[int]):
 
     records_jsonpath = "$[*]"
     paginated = True
+    # post_process conforms records itself, in one compiled pass (tap_gusto/conform.py).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     #: Money/hours/rate fields converted to Decimal in ``post_process``.
     decimal_fields: t.ClassVar[tuple[FieldSpec, ...]] = ()
     #: Field naming a record in error messages.
@@ -261,7 +265,7 @@ class GustoStream(RESTStream[int]):
         row["company_uuid"] = company
         where = Where(company, self.name, str(row.get(self.record_id_field) or "?"))
         convert_fields(row, self.decimal_fields, where)
-        return row
+        return conform_stream_record(self, row)
 
     # -- requests, auth, limits ----------------------------------------------------------
 
