@@ -116,6 +116,10 @@ class CommandLauncher:
         env = dict(os.environ if self.base_env is None else self.base_env)
         env["TAP_GUSTO_COMPANY_IDS"] = json.dumps([company_uuid])
         env["GUSTO_DYNAMICS_RUN_KIND"] = kind
+        if kind == KIND_PEOPLE:
+            # An employee event is the news the tap's daily employee read would miss until
+            # tomorrow: this run reads them whatever the day (docs/extraction.md).
+            env["TAP_GUSTO_EMPLOYEES_REFRESH"] = "always"
         return command, env
 
     def __call__(
