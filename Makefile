@@ -36,6 +36,7 @@ bench: venv
 	@$(BIN)/python bench/tap_extract.py
 	@$(BIN)/python bench/target_post.py
 	@$(BIN)/python bench/corrections_detect.py
+	@$(BIN)/python bench/companies_parallel.py
 
 lint: venv
 	@$(BIN)/ruff check .

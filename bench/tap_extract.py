@@ -189,12 +189,38 @@ def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int) -> None:
     print(f"records            {records} ({records / elapsed:.1f}/s): {dict(sink.records)}")
     print(f"peak memory        {peak_kib / 1024:.0f} MiB (ru_maxrss of the tap process)")
 
+    # The next incremental run with nothing new in Gusto (same Gusto day): what a schedule that
+    # runs every few minutes costs per run.
+    before = _sandbox_stats(meta["url"])
+    rerun = TapGusto(config=config, state=sink.last_state, parse_env_config=False)
+    with contextlib.redirect_stdout(_CountingSink()):
+        rerun.sync_all()
+    after = _sandbox_stats(meta["url"])
+    rerun_made = _requests(after) - _requests(before)
+    employee_pages = after["per_path"].get(f"GET /v1/companies/{meta['company']}/employees", 0)
+    employee_pages -= before["per_path"].get(f"GET /v1/companies/{meta['company']}/employees", 0)
+    print(
+        f"incremental rerun  {rerun_made} requests with nothing new (employees pages read: "
+        f"{employee_pages}; employees_refresh={config.get('employees_refresh', 'daily')}), "
+        f"{rerun.connections.get(meta['company']).limiter.stats.throttled_429} 429s"
+    )
+
+
+def _sandbox_stats(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url + "/_sandbox/stats", timeout=30) as response:
+        return dict(json.load(response))
+
+
+def _requests(stats: dict[str, Any]) -> int:
+    return sum(n for path, n in stats["per_path"].items() if not path.startswith("GET /_sandbox"))
+
 
 class _CountingSink(io.TextIOBase):
     """Counts Singer messages instead of keeping them (the records are large)."""
 
     def __init__(self) -> None:
         self.records: Counter[str] = Counter()
+        self.last_state: dict[str, Any] = {}
         self._partial = ""
 
     def write(self, text: str) -> int:
@@ -204,6 +230,8 @@ class _CountingSink(io.TextIOBase):
             if line.startswith('{"type":"RECORD"'):
                 stream = line[len('{"type":"RECORD","stream":"') :].split('"', 1)[0]
                 self.records[stream] += 1
+            elif line.startswith('{"type":"STATE"'):
+                self.last_state = json.loads(line)["value"]
         return len(text)
 
 
