@@ -178,17 +178,20 @@ def conform_record(
     return out
 
 
-# Plans by schema object (kept alive with it, so an id is never reused for another schema).
-_PLANS: dict[int, tuple[dict[str, Any], _Object]] = {}
+# Per stream: (the schema its plan was compiled from, the plan). Weak keys: a tap's streams go
+# away with it (tests build many taps).
+_PLANS: weakref.WeakKeyDictionary[Stream, tuple[dict[str, Any], _Object]] = (
+    weakref.WeakKeyDictionary()
+)
 _WARNED: weakref.WeakKeyDictionary[Stream, set[str]] = weakref.WeakKeyDictionary()
 
 
 def conform_stream_record(stream: Stream, record: dict[str, Any]) -> dict[str, Any]:
     """``record`` conformed to ``stream``'s effective schema (the catalog's when one is given)."""
     schema = stream.effective_schema
-    cached = _PLANS.get(id(schema))
+    cached = _PLANS.get(stream)
     if cached is None or cached[0] is not schema:
         cached = (schema, compile_schema(schema))
-        _PLANS[id(schema)] = cached
+        _PLANS[stream] = cached
     warned = _WARNED.setdefault(stream, set())
     return conform_record(record, cached[1], stream.name, stream.logger, warned)
