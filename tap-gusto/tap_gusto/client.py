@@ -17,7 +17,7 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
-from tap_gusto.conform import conform_stream_record
+from tap_gusto.conform import conform_stream_record, paused_gc
 from tap_gusto.errors import GustoAPIError, GustoTapError
 from tap_gusto.limiter import RateLimitHeaders, header_wait_seconds, response_now
 from tap_gusto.money import FieldSpec, Where, convert_fields
@@ -264,8 +264,9 @@ class GustoStream(RESTStream[int]):
         company = str((context or {}).get("company_uuid") or row.get("company_uuid") or "")
         row["company_uuid"] = company
         where = Where(company, self.name, str(row.get(self.record_id_field) or "?"))
-        convert_fields(row, self.decimal_fields, where)
-        return conform_stream_record(self, row)
+        with paused_gc():
+            convert_fields(row, self.decimal_fields, where)
+            return conform_stream_record(self, row)
 
     # -- requests, auth, limits ----------------------------------------------------------
 

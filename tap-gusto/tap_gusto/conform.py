@@ -19,15 +19,37 @@ refused rather than passed on unconformed.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Run the block without the cyclic garbage collector.
+
+    Building and walking one large record (a payroll of thousands of employees) allocates
+    millions of dicts and lists, and each allocation burst triggers collections that traverse
+    every live object again: about a third of the CPU for a 50,000-employee payroll. These
+    records hold no reference cycles, so nothing is lost by collecting after the block instead.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
 
 _JSON_SCALARS = (str, int, bool, type(None))
 

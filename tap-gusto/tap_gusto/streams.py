@@ -12,6 +12,7 @@ from gd_vault.faultpoints import hit
 
 from tap_gusto import refresh, schemas
 from tap_gusto.client import GustoStream
+from tap_gusto.conform import paused_gc
 from tap_gusto.dates import (
     LONGEST_CHECK_DATE_LAG_DAYS,
     LONGEST_PAY_PERIOD_DAYS,
@@ -572,6 +573,37 @@ class PayrollsStream(PagedFetchMixin):
         """The single-payroll response with ALL pages of employee_compensations merged."""
         path = f"/v1/companies/{company}/payrolls/{uuid}"
         params = {"include": "benefits,deductions,taxes"}
+        # Pages of thousands of employees parse into millions of objects (paused_gc says why).
+        with paused_gc():
+            record, compensations, announced = self._read_payroll_pages(
+                context, company, uuid, path, params
+            )
+        assert record is not None
+        count = announced if announced is not None else len(compensations)
+        employees = {str(c.get("employee_uuid")) for c in compensations}
+        if len(compensations) != count or len(employees) != len(compensations):
+            raise IncompletePayrollError(
+                f"Payroll {uuid} of company {company}: read {len(compensations)} employee "
+                f"compensations ({len(employees)} distinct employees) but Gusto announced "
+                f"{count}. The payroll is not emitted; rerun the sync."
+            )
+        for key, value in listed.items():
+            record.setdefault(key, value)  # e.g. totals when the detail omits them
+        record["payroll_uuid"] = str(record.get("payroll_uuid") or record.get("uuid") or uuid)
+        record["employee_compensations"] = compensations
+        record["employee_compensations_count"] = count
+        record["payroll_type"] = "off_cycle" if record.get("off_cycle") else "regular"
+        return record
+
+    def _read_payroll_pages(
+        self,
+        context: Context | None,
+        company: str,
+        uuid: str,
+        path: str,
+        params: dict[str, t.Any],
+    ) -> tuple[dict[str, t.Any] | None, list[dict[str, t.Any]], int | None]:
+        """(first page's body, every page's compensations, Gusto's X-Total-Count)."""
         record: dict[str, t.Any] | None = None
         compensations: list[dict[str, t.Any]] = []
         announced: int | None = None
@@ -593,22 +625,7 @@ class PayrollsStream(PagedFetchMixin):
             if record is None:
                 record = body
             compensations.extend(body.get("employee_compensations") or [])
-        assert record is not None
-        count = announced if announced is not None else len(compensations)
-        employees = {str(c.get("employee_uuid")) for c in compensations}
-        if len(compensations) != count or len(employees) != len(compensations):
-            raise IncompletePayrollError(
-                f"Payroll {uuid} of company {company}: read {len(compensations)} employee "
-                f"compensations ({len(employees)} distinct employees) but Gusto announced "
-                f"{count}. The payroll is not emitted; rerun the sync."
-            )
-        for key, value in listed.items():
-            record.setdefault(key, value)  # e.g. totals when the detail omits them
-        record["payroll_uuid"] = str(record.get("payroll_uuid") or record.get("uuid") or uuid)
-        record["employee_compensations"] = compensations
-        record["employee_compensations_count"] = count
-        record["payroll_type"] = "off_cycle" if record.get("off_cycle") else "regular"
-        return record
+        return record, compensations, announced
 
     def post_process(
         self, row: dict[str, t.Any], context: Context | None = None

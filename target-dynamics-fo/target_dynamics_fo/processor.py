@@ -22,6 +22,7 @@ from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.client import ODataClient
 from target_dynamics_fo.correction import cancelled_state_hash
 from target_dynamics_fo.corrector import CorrectionError, Corrector, cancellation_template
+from target_dynamics_fo.gcpause import paused_gc
 from target_dynamics_fo.journal import (
     DimensionFormat,
     DimensionFormatError,
@@ -275,11 +276,12 @@ class PayrollProcessor:
 
     def process(self, record: AbcMapping[str, Any]) -> PostResult:
         """Build, check and post (or write) the journal of a record the sink has stored."""
-        refs = self._refs_for(record, None)
-        self.audit.set_payroll_employee_refs(
-            str(record.get("payroll_uuid")), [_ref_dict(r) for r in refs.values()]
-        )
-        return self._run(record, refs)
+        with paused_gc():
+            refs = self._refs_for(record, None)
+            self.audit.set_payroll_employee_refs(
+                str(record.get("payroll_uuid")), [_ref_dict(r) for r in refs.values()]
+            )
+            return self._run(record, refs)
 
     def replay(self, payroll_uuid: str) -> PostResult:
         stored = self.audit.load_payroll(payroll_uuid)
