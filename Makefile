@@ -11,10 +11,14 @@ PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
 venv: $(STAMP)
 
-$(STAMP): requirements-dev.txt $(PYPROJECTS)
+# Bytecode is compiled at install (--compile-bytecode for the dependencies, compileall for the
+# editable packages and anything installed before): otherwise every run of the tap and the target compiles the SDK again
+# whenever bytecode cannot be written (read-only installs, PYTHONDONTWRITEBYTECODE), ~0.6 s CPU.
+$(STAMP): requirements-dev.txt $(PYPROJECTS) Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	@$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt $(foreach p,$(PACKAGES),-e ./$(p))
+	@$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-dev.txt $(foreach p,$(PACKAGES),-e ./$(p))
+	@$(BIN)/python -m compileall -q -j 0 $(PACKAGES) $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') >/dev/null
 	@touch $(STAMP)
 
 demo: venv
@@ -32,6 +36,7 @@ bench: venv
 	@$(BIN)/python bench/tap_extract.py
 	@$(BIN)/python bench/target_post.py
 	@$(BIN)/python bench/corrections_detect.py
+	@$(BIN)/python bench/companies_parallel.py
 
 lint: venv
 	@$(BIN)/ruff check .

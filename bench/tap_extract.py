@@ -7,7 +7,9 @@ just under it, extracts only the large company, and prints:
 * requests made vs the minimum needed (from the sandbox's page counts),
 * 429s received (goal 0),
 * achieved request rate vs the allowed rate (goal >= 90% once the run is limiter-bound),
-* records/second and peak memory (resource.getrusage).
+* the tap's CPU seconds, records/second and peak memory (resource.getrusage).
+
+BENCH_PROFILE=<file> writes a cProfile of the extraction there.
 
     .venv/bin/python bench/tap_extract.py [--employees 5000] [--sandbox-limit 200]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import datetime as dt
 import io
 import json
@@ -151,9 +154,15 @@ def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int) -> None:
     tap = TapGusto(config=config, parse_env_config=False)
     sink = _CountingSink()
     started = time.monotonic()
+    cpu_started = time.process_time()
+    profile = os.environ.get("BENCH_PROFILE")
     with contextlib.redirect_stdout(sink):
-        tap.sync_all()
+        if profile:
+            cProfile.runctx("tap.sync_all()", globals(), {"tap": tap}, profile)
+        else:
+            tap.sync_all()
     elapsed = time.monotonic() - started
+    cpu = time.process_time() - cpu_started
 
     with urllib.request.urlopen(meta["url"] + "/_sandbox/stats", timeout=30) as response:
         stats = json.load(response)
@@ -176,8 +185,34 @@ def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int) -> None:
         f"({limiter.peak_in_window / tap_limit:.0%} of the allowed {tap_limit})"
     )
     print(f"limiter waits      {len(limiter.waits)} ({sum(limiter.waits):.1f}s total)")
+    print(f"tap CPU            {cpu:.2f}s (user+system of the tap, sandbox excluded)")
     print(f"records            {records} ({records / elapsed:.1f}/s): {dict(sink.records)}")
     print(f"peak memory        {peak_kib / 1024:.0f} MiB (ru_maxrss of the tap process)")
+
+    # The next incremental run with nothing new in Gusto (same Gusto day): what a schedule that
+    # runs every few minutes costs per run.
+    before = _sandbox_stats(meta["url"])
+    rerun = TapGusto(config=config, state=sink.last_state, parse_env_config=False)
+    with contextlib.redirect_stdout(_CountingSink()):
+        rerun.sync_all()
+    after = _sandbox_stats(meta["url"])
+    rerun_made = _requests(after) - _requests(before)
+    employee_pages = after["per_path"].get(f"GET /v1/companies/{meta['company']}/employees", 0)
+    employee_pages -= before["per_path"].get(f"GET /v1/companies/{meta['company']}/employees", 0)
+    print(
+        f"incremental rerun  {rerun_made} requests with nothing new (employees pages read: "
+        f"{employee_pages}; employees_refresh={config.get('employees_refresh', 'daily')}), "
+        f"{rerun.connections.get(meta['company']).limiter.stats.throttled_429} 429s"
+    )
+
+
+def _sandbox_stats(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url + "/_sandbox/stats", timeout=30) as response:
+        return dict(json.load(response))
+
+
+def _requests(stats: dict[str, Any]) -> int:
+    return sum(n for path, n in stats["per_path"].items() if not path.startswith("GET /_sandbox"))
 
 
 class _CountingSink(io.TextIOBase):
@@ -185,6 +220,7 @@ class _CountingSink(io.TextIOBase):
 
     def __init__(self) -> None:
         self.records: Counter[str] = Counter()
+        self.last_state: dict[str, Any] = {}
         self._partial = ""
 
     def write(self, text: str) -> int:
@@ -194,6 +230,8 @@ class _CountingSink(io.TextIOBase):
             if line.startswith('{"type":"RECORD"'):
                 stream = line[len('{"type":"RECORD","stream":"') :].split('"', 1)[0]
                 self.records[stream] += 1
+            elif line.startswith('{"type":"STATE"'):
+                self.last_state = json.loads(line)["value"]
         return len(text)
 
 

@@ -5,7 +5,7 @@ record shaped like tap-gusto's (every compensation page merged, employee_compens
 set). Employee departments/locations are put in the audit store beforehand, as a previous
 run's employees stream would have left them, so the numbers are those of posting alone.
 
-Prints requests to Dynamics against the minimum, wall time and the target's peak RSS.
+Prints requests to Dynamics against the minimum, wall and CPU time and the target's peak RSS.
 Not a test: `make bench` or `.venv/bin/python bench/target_post.py`.
 """
 
@@ -114,15 +114,30 @@ def main() -> int:
         )
         started = time.monotonic()
         with messages.open() as stdin:
+            # BENCH_PROFILE=<file> writes a cProfile of the target there (CPU then includes it).
+            profile = os.environ.get("BENCH_PROFILE")
+            command = [str(BIN / "target-dynamics-fo")]
+            if profile:
+                command = [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    profile,
+                    "-m",
+                    "target_dynamics_fo",
+                ]
             result = subprocess.run(
-                [str(BIN / "target-dynamics-fo"), "--config", str(config)],
+                [*command, "--config", str(config)],
                 stdin=stdin,
                 capture_output=True,
                 text=True,
                 check=False,
             )
         elapsed = time.monotonic() - started
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_mb = usage.ru_maxrss / 1024
+        cpu = usage.ru_utime + usage.ru_stime
         stats = dyn.stats
         lines = len(dyn.entities["LedgerJournalLines"])
     if result.returncode != 0:
@@ -144,7 +159,7 @@ def main() -> int:
         f"{stats['batch_operations']} operations inside the $batch, {auth_requests} to Entra "
         f"({stats['tokens_issued']} token issued)"
     )
-    print(f"time: {elapsed:.1f} s (target process, start to exit)")
+    print(f"time: {elapsed:.1f} s wall, {cpu:.2f} s CPU (target process, start to exit)")
     print(f"peak memory of the target process: {peak_mb:.0f} MB RSS")
     return 0
 

@@ -124,6 +124,10 @@ class CommandLauncher:
             if payrolls:
                 # Meltano maps it to tap-gusto's reread_payroll_uuids (`--config ENV` too).
                 env["TAP_GUSTO_REREAD_PAYROLL_UUIDS"] = json.dumps(payrolls)
+        if kind == KIND_PEOPLE:
+            # An employee event is the news the tap's daily employee read would miss until
+            # tomorrow: this run reads them whatever the day (docs/extraction.md).
+            env["TAP_GUSTO_EMPLOYEES_REFRESH"] = "always"
         return command, env
 
     def __call__(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -133,6 +134,16 @@ def test_launcher_stops_at_the_first_failing_kind_and_on_timeout(tmp_path: Path)
 
     slow = CommandLauncher({"payroll": "sleep 30 | cat"}, tmp_path / "runs", timeout_seconds=0.2)
     assert slow(A, ("payroll",), 1)[0] == 124
+
+
+def test_people_run_reads_employees_whatever_the_day(tmp_path: Path) -> None:
+    launcher = CommandLauncher({}, tmp_path / "runs")
+    _, people = launcher.render("people", A)
+    _, payroll = launcher.render("payroll", A)
+    assert people["TAP_GUSTO_EMPLOYEES_REFRESH"] == "always"
+    assert "TAP_GUSTO_EMPLOYEES_REFRESH" not in payroll or (
+        payroll["TAP_GUSTO_EMPLOYEES_REFRESH"] == os.environ.get("TAP_GUSTO_EMPLOYEES_REFRESH")
+    )
 
 
 def test_shell_line() -> None:

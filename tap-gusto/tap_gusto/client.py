@@ -11,10 +11,12 @@ from urllib.parse import urlparse
 import requests
 from gd_vault.redact import scrub
 from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
+from tap_gusto.conform import conform_stream_record, paused_gc
 from tap_gusto.errors import GustoAPIError, GustoTapError
 from tap_gusto.faults import hit
 from tap_gusto.limiter import RateLimitHeaders, header_wait_seconds, response_now
@@ -177,6 +179,8 @@ class GustoStream(RESTStream[int]):
 
     records_jsonpath = "$[*]"
     paginated = True
+    # post_process conforms records itself, in one compiled pass (tap_gusto/conform.py).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     #: Money/hours/rate fields converted to Decimal in ``post_process``.
     decimal_fields: t.ClassVar[tuple[FieldSpec, ...]] = ()
     #: Field naming a record in error messages.
@@ -289,8 +293,9 @@ class GustoStream(RESTStream[int]):
         company = str((context or {}).get("company_uuid") or row.get("company_uuid") or "")
         row["company_uuid"] = company
         where = Where(company, self.name, str(row.get(self.record_id_field) or "?"))
-        convert_fields(row, self.decimal_fields, where)
-        return row
+        with paused_gc():
+            convert_fields(row, self.decimal_fields, where)
+            return conform_stream_record(self, row)
 
     # -- requests, auth, limits ----------------------------------------------------------
 

@@ -106,8 +106,88 @@ def _compile(specs: tuple[FieldSpec, ...]) -> _Tree:
 
 
 def convert_fields(record: dict[str, Any], specs: Iterable[FieldSpec], where: Where) -> None:
-    """Convert every field named by ``specs`` in place."""
-    _walk(record, _compile(tuple(specs)), where, "")
+    """Convert every field named by ``specs`` in place.
+
+    The record is walked first without building field paths (they are only needed to name a
+    malformed value); if a value does not convert, it is walked again with paths, which raises
+    the error naming the field. Values converted by then convert again to themselves.
+    """
+    specs = tuple(specs)
+    try:
+        _fast_walk(record, _plan(specs))
+    except _MalformedError:
+        pass
+    else:
+        return
+    _walk(record, _compile(specs), where, "")
+    raise AssertionError("a value refused without field paths was accepted with them")
+
+
+class _MalformedError(Exception):
+    """A value did not convert; the slow walk names it."""
+
+
+# (key, every element of a list?, sub-plan or the Kind of a leaf), in spec order.
+_Plan = tuple[tuple[str, bool, "_Plan | Kind"], ...]
+_NOWHERE = Where("", "", "")
+_CONVERTED: dict[tuple[str, Kind], Decimal] = {}
+_CONVERTED_LIMIT = 65536
+
+
+@lru_cache(maxsize=64)
+def _plan(specs: tuple[FieldSpec, ...]) -> _Plan:
+    return _plan_of(_compile(specs))
+
+
+def _plan_of(tree: _Tree) -> _Plan:
+    return tuple(
+        (
+            head[:-2] if head.endswith("[]") else head,
+            head.endswith("[]"),
+            sub if isinstance(sub, Kind) else _plan_of(sub),
+        )
+        for head, sub in tree.items()
+    )
+
+
+def _fast_walk(node: Any, plan: _Plan) -> None:
+    if not isinstance(node, dict):
+        return
+    for key, is_list, sub in plan:
+        names = list(node) if key == "*" else ((key,) if key in node else ())
+        for name in names:
+            value = node[name]
+            if is_list:
+                if isinstance(value, list):
+                    for item in value:
+                        if isinstance(sub, Kind):
+                            raise TypeError(f"field spec ends in a list without a field: {name}")
+                        _fast_walk(item, sub)
+            elif isinstance(sub, Kind):
+                node[name] = _convert(value, sub)
+            else:
+                _fast_walk(value, sub)
+
+
+def _convert(value: Any, kind: Kind) -> Decimal | None:
+    """parse_decimal without a field path; raises _MalformedError where it would raise."""
+    if value is None:
+        return None
+    text = type(value) is str
+    if text:
+        # Amounts repeat ("0.00", a pay rate); Decimal is immutable, so one object serves all.
+        known = _CONVERTED.get((value, kind))
+        if known is not None:
+            return known
+    try:
+        result = parse_decimal(value, kind, _NOWHERE, "")
+    except MalformedAmountError:
+        raise _MalformedError from None
+    if text and result is not None:
+        if len(_CONVERTED) >= _CONVERTED_LIMIT:
+            _CONVERTED.clear()
+        _CONVERTED[value, kind] = result
+    return result
 
 
 def _walk(node: Any, tree: _Tree, where: Where, prefix: str) -> None:

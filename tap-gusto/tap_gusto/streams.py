@@ -8,8 +8,9 @@ import json
 import typing as t
 from decimal import Decimal
 
-from tap_gusto import schemas
+from tap_gusto import refresh, schemas
 from tap_gusto.client import GustoStream
+from tap_gusto.conform import paused_gc
 from tap_gusto.dates import (
     LONGEST_CHECK_DATE_LAG_DAYS,
     LONGEST_PAY_PERIOD_DAYS,
@@ -147,6 +148,54 @@ class EmployeesStream(PagedFetchMixin):
         ("eligible_paid_time_off[].accrual_balance", RATE),
         ("eligible_paid_time_off[].maximum_accrual_balance", RATE),
     )
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Companies whose employees this run has not read (refresh.py): the payrolls stream
+        # reads them before emitting a payroll of one (read_before_payroll).
+        self.unread: set[str] = set()
+        self._payroll_ahead: set[str] = set()
+
+    def company_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        company = str((context or {})["company_uuid"])
+        state = self.get_context_state(context)
+        gusto_today = self.today(context)
+        why = refresh.read_due(
+            self._tap.employees_refresh(),
+            state,
+            gusto_today,
+            payroll_ahead=company in self._payroll_ahead,
+        )
+        if why is None:
+            self.unread.add(company)
+            self.logger.info(
+                "Employees of company %s not read again: read on Gusto's day %s already "
+                "(employees_refresh=daily); they are read before any payroll is emitted.",
+                company,
+                state.get(refresh.READ_ON_KEY),
+            )
+            return
+        self.logger.info("Reading the employees of company %s: %s.", company, why)
+        self.unread.discard(company)
+        yield from super().company_records(context)
+        # Only a complete read counts (a failure above leaves the last day in place).
+        state[refresh.READ_ON_KEY] = gusto_today.isoformat()
+
+    def read_before_payroll(self, context: Context | None) -> None:
+        """Read (and emit) the company's employees now if this run has not read them."""
+        company = str((context or {})["company_uuid"])
+        if company not in self.unread or not self.selected:
+            return
+        self._payroll_ahead.add(company)
+        try:
+            self.sync(dict(context or {}))
+        finally:
+            self._payroll_ahead.discard(company)
+        if company in self._tap.partition_failures:
+            raise GustoAPIError(
+                f"The employees of company {company} could not be read before its payrolls; "
+                "no payroll is emitted without them. Run the sync again."
+            )
 
     def post_process(
         self, row: dict[str, t.Any], context: Context | None = None
@@ -306,6 +355,14 @@ class PayrollsStream(PagedFetchMixin):
     )
 
     def company_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        employees = self._tap.streams.get("employees")
+        for record in self._payroll_records(context):
+            if isinstance(employees, EmployeesStream):
+                # Emitted before the payroll, so the target knows every employee it names.
+                employees.read_before_payroll(context)
+            yield record
+
+    def _payroll_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         company = str((context or {})["company_uuid"])
         state = self.get_context_state(context)
         lookback = dt.timedelta(days=self._tap.payroll_lookback_days())
@@ -579,6 +636,37 @@ class PayrollsStream(PagedFetchMixin):
         """The single-payroll response with ALL pages of employee_compensations merged."""
         path = f"/v1/companies/{company}/payrolls/{uuid}"
         params = {"include": "benefits,deductions,taxes"}
+        # Pages of thousands of employees parse into millions of objects (paused_gc says why).
+        with paused_gc():
+            record, compensations, announced = self._read_payroll_pages(
+                context, company, uuid, path, params
+            )
+        assert record is not None
+        count = announced if announced is not None else len(compensations)
+        employees = {str(c.get("employee_uuid")) for c in compensations}
+        if len(compensations) != count or len(employees) != len(compensations):
+            raise IncompletePayrollError(
+                f"Payroll {uuid} of company {company}: read {len(compensations)} employee "
+                f"compensations ({len(employees)} distinct employees) but Gusto announced "
+                f"{count}. The payroll is not emitted; rerun the sync."
+            )
+        for key, value in listed.items():
+            record.setdefault(key, value)  # e.g. totals when the detail omits them
+        record["payroll_uuid"] = str(record.get("payroll_uuid") or record.get("uuid") or uuid)
+        record["employee_compensations"] = compensations
+        record["employee_compensations_count"] = count
+        record["payroll_type"] = "off_cycle" if record.get("off_cycle") else "regular"
+        return record
+
+    def _read_payroll_pages(
+        self,
+        context: Context | None,
+        company: str,
+        uuid: str,
+        path: str,
+        params: dict[str, t.Any],
+    ) -> tuple[dict[str, t.Any] | None, list[dict[str, t.Any]], int | None]:
+        """(first page's body, every page's compensations, Gusto's X-Total-Count)."""
         record: dict[str, t.Any] | None = None
         compensations: list[dict[str, t.Any]] = []
         announced: int | None = None
@@ -600,22 +688,7 @@ class PayrollsStream(PagedFetchMixin):
             if record is None:
                 record = body
             compensations.extend(body.get("employee_compensations") or [])
-        assert record is not None
-        count = announced if announced is not None else len(compensations)
-        employees = {str(c.get("employee_uuid")) for c in compensations}
-        if len(compensations) != count or len(employees) != len(compensations):
-            raise IncompletePayrollError(
-                f"Payroll {uuid} of company {company}: read {len(compensations)} employee "
-                f"compensations ({len(employees)} distinct employees) but Gusto announced "
-                f"{count}. The payroll is not emitted; rerun the sync."
-            )
-        for key, value in listed.items():
-            record.setdefault(key, value)  # e.g. totals when the detail omits them
-        record["payroll_uuid"] = str(record.get("payroll_uuid") or record.get("uuid") or uuid)
-        record["employee_compensations"] = compensations
-        record["employee_compensations_count"] = count
-        record["payroll_type"] = "off_cycle" if record.get("off_cycle") else "regular"
-        return record
+        return record, compensations, announced
 
     def post_process(
         self, row: dict[str, t.Any], context: Context | None = None

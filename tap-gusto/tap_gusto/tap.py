@@ -196,6 +196,16 @@ class TapGusto(Tap):
             ),
         ),
         th.Property(
+            "employees_refresh",
+            th.StringType(allowed_values=["daily", "always"]),
+            default="daily",
+            description=(
+                "daily: read a company's employees on its first run, once per Gusto day, and "
+                "before any payroll is emitted (an incremental run with nothing new then skips "
+                "them); always: on every run. See docs/extraction.md."
+            ),
+        ),
+        th.Property(
             "include_unprocessed",
             th.BooleanType,
             default=False,
@@ -334,6 +344,9 @@ class TapGusto(Tap):
     def correction_window_days(self) -> int:
         value = self.config.get("correction_window_days")
         return DEFAULT_CORRECTION_WINDOW_DAYS if value is None else max(int(value), 0)
+
+    def employees_refresh(self) -> str:
+        return str(self.config.get("employees_refresh") or "daily")
 
     def include_unprocessed(self) -> bool:
         return bool(self.config.get("include_unprocessed"))

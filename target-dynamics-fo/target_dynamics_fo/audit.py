@@ -278,6 +278,17 @@ class AuditStore:
         self._db.executescript(_SCHEMA)
         self._db.commit()
         self._add_awaiting_columns()
+        # The last record record_received serialised, with its JSON: the sinks store a payroll
+        # (or payment) right after receiving it, and serialising a 5,000-employee record is
+        # most of the audit trail's cost. Used once, only for that same object.
+        self._received: tuple[Mapping[str, Any], str] | None = None
+
+    def _record_json(self, record: Mapping[str, Any]) -> str:
+        """to_json(dict(record)), reusing record_received's text for the same record object."""
+        received, self._received = self._received, None
+        if received is not None and received[0] is record:
+            return received[1]
+        return to_json(dict(record))
 
     def _add_awaiting_columns(self) -> None:
         """``awaiting_outcome``: stored by a run, no final outcome yet (set and cleared with it).
@@ -338,7 +349,9 @@ class AuditStore:
     def record_received(
         self, stream: str, key: str, record: Mapping[str, Any], company_uuid: str | None
     ) -> str:
-        digest = record_sha256(record)
+        text = to_json(dict(record))
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        self._received = (record, text)
         self._insert(
             "records",
             {
@@ -364,6 +377,7 @@ class AuditStore:
         clears a mark a real run left).
         """
         payroll_uuid = str(record.get("payroll_uuid") or record.get("uuid"))
+        text = self._record_json(record)
         with self._tx() as db:
             db.execute(
                 "INSERT INTO payrolls (payroll_uuid, company_uuid, check_date, processed, sha256, "
@@ -380,8 +394,8 @@ class AuditStore:
                     str(record.get("company_uuid")),
                     _opt_str(record.get("check_date")),
                     1 if record.get("processed") else 0,
-                    record_sha256(record),
-                    to_json(dict(record)),
+                    hashlib.sha256(text.encode()).hexdigest(),
+                    text,
                     None if employee_refs is None else to_json(employee_refs),
                     _now(),
                     1 if awaiting else 0,

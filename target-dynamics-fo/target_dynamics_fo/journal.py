@@ -141,10 +141,13 @@ class Balanced:
         return sum((line.credit for line in self.lines), ZERO)
 
 
+# The digest's encoder, built once: json.dumps with arguments builds a new encoder per call.
+_DIGEST_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+
 def content_digest(content: Any) -> str:
     """sha256 hex of canonical JSON: the content hash both builders stamp on their journals."""
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_DIGEST_ENCODE(content).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -180,20 +183,101 @@ def journal_batch_number(prefix: str, company_uuid: str, payroll_uuid: str) -> s
     return f"{prefix}-{code[: BATCH_NUMBER_LIMIT - len(prefix) - 1]}"
 
 
+# Sort key of list items: the text json.dumps(item, sort_keys=True) gives, which fixed the
+# order of every hash stamped so far. One encoder is reused: json.dumps with arguments builds a
+# new JSONEncoder per call, and the hash sorts tens of thousands of lists.
+_SORT_KEY = json.JSONEncoder(sort_keys=True).encode
+# Types _canonical returns unchanged when they are not under a money key.
+_PLAIN = (str, int, float, type(None))
+_MONEY_CACHE_LIMIT = 65536
+# Canonical text of money values already seen, by exact type then value. Payroll amounts repeat
+# ("0.00", the same salary), and parsing each again was a third of the hash's time.
+_money_cache: dict[type, dict[Any, str]] = {str: {}, int: {}, Decimal: {}}
+
+
+def _money(value: Any, key: str) -> str:
+    """Canonical text of an amount (or ``!repr`` when it is not one), as `_canonical` gives it."""
+    kind = type(value)
+    cache = _money_cache.get(kind)
+    # A NaN Decimal is unhashable (signalling) or unequal to itself: never cached.
+    cacheable = cache is not None and (kind is not Decimal or value.is_finite())
+    if cacheable:
+        assert cache is not None
+        found = cache.get(value)
+        if found is not None:
+            return found
+    try:
+        text = canonical_amount(parse_amount(value, where=key, max_places=HOURS_PLACES + 3))
+    except AmountError:
+        text = f"!{value!r}"
+    if cacheable:
+        assert cache is not None
+        if len(cache) >= _MONEY_CACHE_LIMIT:
+            cache.clear()
+        cache[value] = text
+    return text
+
+
 def _canonical(value: Any, money_keys: frozenset[str], key: str = "") -> Any:
+    """Scale-free amounts, sorted keys and lists sorted by their items' JSON text.
+
+    The result is what the first (recursive, one call per value) version gave for every input,
+    so hashes stamped on journals before keep matching; tests compare it with a frozen copy.
+    Scalars inside mappings and lists are handled inline because they are most of the calls.
+    """
     if isinstance(value, AbcMapping):
-        return {str(k): _canonical(v, money_keys, str(k)) for k, v in sorted(value.items())}
+        return _canonical_mapping(value, money_keys, None)
     if isinstance(value, list | tuple):
-        items = [_canonical(v, money_keys, key) for v in value]
-        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+        return _canonical_list(value, money_keys, key, None)
     if key in money_keys and not isinstance(value, bool) and value is not None:
-        try:
-            return canonical_amount(parse_amount(value, where=key, max_places=HOURS_PLACES + 3))
-        except AmountError:
-            return f"!{value!r}"
+        return _money(value, key)
     if isinstance(value, Decimal):
         return canonical_amount(value)
     return value
+
+
+def _canonical_mapping(
+    value: AbcMapping[Any, Any], money_keys: frozenset[str], only: frozenset[str] | None
+) -> dict[str, Any]:
+    """`_canonical` of a mapping; with `only`, of its entries whose key is in `only`."""
+    result: dict[str, Any] = {}
+    # sorted(items), not sorted(keys): the same order, and the same error on mixed key types.
+    for k, v in sorted(value.items() if only is None else _only(value, only)):
+        skey = str(k)
+        kind = type(v)
+        if kind is bool or v is None:
+            result[skey] = v
+        elif skey in money_keys:
+            result[skey] = (
+                _money(v, skey)
+                if kind is str or kind is int or kind is Decimal
+                else _canonical(v, money_keys, skey)
+            )
+        elif kind is str or kind is int or kind is float:
+            result[skey] = v
+        else:
+            result[skey] = _canonical(v, money_keys, skey)
+    return result
+
+
+def _only(value: AbcMapping[Any, Any], only: frozenset[str]) -> list[tuple[Any, Any]]:
+    return [(k, v) for k, v in value.items() if k in only]
+
+
+def _canonical_list(
+    value: list[Any] | tuple[Any, ...],
+    money_keys: frozenset[str],
+    key: str,
+    only: frozenset[str] | None,
+) -> list[Any]:
+    """`_canonical` of a list; with `only`, its mappings keep just the keys in `only`."""
+    items = [
+        _canonical_mapping(v, money_keys, only)
+        if isinstance(v, AbcMapping)
+        else _canonical(v, money_keys, key)
+        for v in value
+    ]
+    return sorted(items, key=_SORT_KEY)
 
 
 _HASHED_TOP = (
@@ -221,6 +305,7 @@ _HASHED_EMPLOYEE = (
     "deductions",
     "taxes",
 )
+_HASHED_EMPLOYEE_SORTED = tuple(sorted(_HASHED_EMPLOYEE))
 _HASHED_ITEM = frozenset(
     {"name", "amount", "hours", "employer", "imputed", "employee_deduction", "company_contribution"}
 )
@@ -248,25 +333,29 @@ def payroll_content_hash(payroll: AbcMapping[str, Any]) -> str:
     money_keys = _MONEY_KEYS | (
         frozenset(str(k) for k in totals) if isinstance(totals, AbcMapping) else frozenset()
     )
+    # Built canonical in one pass, entry by entry, in the order and form `_canonical` of the
+    # whole would give (keys sorted, the compensation items cut to _HASHED_ITEM).
     employees: list[Any] = []
     for comp in payroll.get("employee_compensations") or []:
         if not isinstance(comp, AbcMapping):
-            employees.append(repr(comp))
+            employees.append(_canonical(repr(comp), money_keys, "employee_compensations"))
             continue
         entry: dict[str, Any] = {}
-        for key in _HASHED_EMPLOYEE:
+        for key in _HASHED_EMPLOYEE_SORTED:
             value = comp.get(key)
-            if isinstance(value, list):
-                value = [
-                    {k: v for k, v in item.items() if k in _HASHED_ITEM}
-                    if isinstance(item, AbcMapping)
-                    else item
-                    for item in value
-                ]
-            entry[key] = value
+            entry[key] = (
+                _canonical_list(value, money_keys, key, _HASHED_ITEM)
+                if isinstance(value, list)
+                else _canonical(value, money_keys, key)
+            )
         employees.append(entry)
+    employees.sort(key=_SORT_KEY)
     top["employee_compensations"] = employees
-    return content_digest(_canonical(top, money_keys))
+    canonical = {
+        key: employees if key == "employee_compensations" else _canonical(top[key], money_keys, key)
+        for key in sorted(top)
+    }
+    return content_digest(canonical)
 
 
 # ---- display values -----------------------------------------------------------------------
@@ -867,15 +956,24 @@ def signed_line(
 
 
 def build_journal(
-    payroll: AbcMapping[str, Any], employees: AbcMapping[str, EmployeeRef], mapping: CompanyMapping
+    payroll: AbcMapping[str, Any],
+    employees: AbcMapping[str, EmployeeRef],
+    mapping: CompanyMapping,
+    content_hash: str | None = None,
 ) -> Journal:
-    """Build the balanced general journal for one processed payroll, or raise JournalError."""
+    """Build the balanced general journal for one processed payroll, or raise JournalError.
+
+    ``content_hash`` is ``payroll_content_hash(payroll)`` when the caller has it already.
+    """
     with exact_arithmetic():
-        return _build_journal(payroll, employees, mapping)
+        return _build_journal(payroll, employees, mapping, content_hash)
 
 
 def _build_journal(
-    payroll: AbcMapping[str, Any], employees: AbcMapping[str, EmployeeRef], mapping: CompanyMapping
+    payroll: AbcMapping[str, Any],
+    employees: AbcMapping[str, EmployeeRef],
+    mapping: CompanyMapping,
+    content_hash: str | None,
 ) -> Journal:
     payroll_uuid = str(payroll.get("payroll_uuid") or payroll.get("uuid") or "")
     builder = _Builder(payroll, mapping, payroll_uuid or "(no uuid)")
@@ -941,7 +1039,7 @@ def _build_journal(
         _add_company_taxes(builder)
     differences = _reconcile(builder)
 
-    content_hash = payroll_content_hash(payroll)
+    content_hash = content_hash or payroll_content_hash(payroll)
     off_cycle = payroll.get("payroll_type") == "off_cycle" or payroll.get("off_cycle") is True
     short = pid[:8]
     label = " off-cycle" if off_cycle else ""

@@ -34,6 +34,7 @@ from target_dynamics_fo.corrector import (
     cancellation_template,
 )
 from target_dynamics_fo.faults import hit
+from target_dynamics_fo.gcpause import paused_gc
 from target_dynamics_fo.journal import (
     DimensionFormat,
     DimensionFormatError,
@@ -226,6 +227,9 @@ class PayrollProcessor:
         self._gaps: dict[str, list[str]] = {}
         self._refs: dict[str, dict[str, EmployeeRef]] = {}
         self._warned: set[str] = set()
+        # (record, its content hash) of the payroll _run is on: the lookup and the builder both
+        # need it, and it is the largest single cost of a big payroll.
+        self._hashed: tuple[AbcMapping[str, Any], str] | None = None
         self._csv_path: Path | None = None
         self._dry_dir: Path | None = None
         if dry_run:
@@ -304,11 +308,12 @@ class PayrollProcessor:
 
     def process(self, record: AbcMapping[str, Any]) -> PostResult:
         """Build, check and post (or write) the journal of a record the sink has stored."""
-        refs = self._refs_for(record, None)
-        self.audit.set_payroll_employee_refs(
-            str(record.get("payroll_uuid")), [_ref_dict(r) for r in refs.values()]
-        )
-        return self._run(record, refs)
+        with paused_gc():
+            refs = self._refs_for(record, None)
+            self.audit.set_payroll_employee_refs(
+                str(record.get("payroll_uuid")), [_ref_dict(r) for r in refs.values()]
+            )
+            return self._run(record, refs)
 
     def replay(self, payroll_uuid: str) -> PostResult:
         stored = self.audit.load_payroll(payroll_uuid)
@@ -337,7 +342,20 @@ class PayrollProcessor:
                 refs[euuid] = ref
         return refs
 
+    def _content_hash(self, record: AbcMapping[str, Any]) -> str:
+        """payroll_content_hash of the record _run is on, computed once per run of it."""
+        if self._hashed is None or self._hashed[0] is not record:
+            self._hashed = (record, payroll_content_hash(record))
+        return self._hashed[1]
+
     def _run(self, record: AbcMapping[str, Any], refs: dict[str, EmployeeRef]) -> PostResult:
+        try:
+            return self._run_once(record, refs)
+        finally:
+            # Never reused for a later call: the same record object may come back changed.
+            self._hashed = None
+
+    def _run_once(self, record: AbcMapping[str, Any], refs: dict[str, EmployeeRef]) -> PostResult:
         payroll_uuid = str(record.get("payroll_uuid") or record.get("uuid") or "")
         company_uuid = str(record.get("company_uuid") or "")
         label = f"payroll {payroll_uuid} (check date {record.get('check_date')})"
@@ -402,7 +420,7 @@ class PayrollProcessor:
                 f"fix Dynamics or the mapping as listed, {hint}",
             )
         try:
-            journal = build_journal(record, refs, company)
+            journal = build_journal(record, refs, company, self._content_hash(record))
         except (JournalError, MappingError) as exc:
             problems = getattr(exc, "problems", [str(exc)])
             return self._refuse(
@@ -516,7 +534,7 @@ class PayrollProcessor:
                 keys.append((legal_entity, number))
         if not keys:
             return None, False, None
-        content_hash = payroll_content_hash(record)
+        content_hash = self._content_hash(record)
         for legal_entity, number in keys:
             header = self.poster.find_header(legal_entity, number)
             if header is None:

@@ -1,0 +1,237 @@
+"""The content hash stamped on journals is unchanged by its faster implementation.
+
+Journals posted before carry the old hash (description ``#xxxxxxxx``, idempotency key, the
+corrections chain and the audit store); a payroll must never look "changed after posting" only
+because the connector was upgraded. So the new ``payroll_content_hash`` is compared with a
+frozen copy of the first implementation on realistic payrolls and on arbitrary JSON shapes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping as AbcMapping
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from target_dynamics_fo.journal import build_journal, payroll_content_hash
+from target_dynamics_fo.money import AmountError, canonical_amount, parse_amount
+from target_dynamics_fo.posting import JournalPoster, header_description
+from tdfo_fakes import RecordingAudit
+from test_journal import REFS, company_mapping, employee, payroll
+from test_posting_audit import FakeClient
+
+# ---- frozen copy of the first implementation (do not edit: it defines the stamped hashes) --
+
+_OLD_MONEY_KEYS = frozenset(
+    {
+        "amount",
+        "hours",
+        "gross_pay",
+        "net_pay",
+        "check_amount",
+        "employee_deduction",
+        "company_contribution",
+    }
+)
+_OLD_TOP = (
+    "payroll_uuid",
+    "company_uuid",
+    "check_date",
+    "processed",
+    "off_cycle",
+    "payroll_type",
+    "pay_period",
+    "totals",
+    "company_taxes",
+)
+_OLD_EMPLOYEE = (
+    "employee_uuid",
+    "excluded",
+    "gross_pay",
+    "net_pay",
+    "check_amount",
+    "fixed_compensations",
+    "hourly_compensations",
+    "paid_time_off",
+    "reimbursements",
+    "benefits",
+    "deductions",
+    "taxes",
+)
+_OLD_ITEM = frozenset(
+    {"name", "amount", "hours", "employer", "imputed", "employee_deduction", "company_contribution"}
+)
+
+
+def _old_canonical(value: Any, money_keys: frozenset[str], key: str = "") -> Any:
+    if isinstance(value, AbcMapping):
+        return {str(k): _old_canonical(v, money_keys, str(k)) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        items = [_old_canonical(v, money_keys, key) for v in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    if key in money_keys and not isinstance(value, bool) and value is not None:
+        try:
+            return canonical_amount(parse_amount(value, where=key, max_places=6))
+        except AmountError:
+            return f"!{value!r}"
+    if isinstance(value, Decimal):
+        return canonical_amount(value)
+    return value
+
+
+def old_payroll_content_hash(payroll: AbcMapping[str, Any]) -> str:
+    top: dict[str, Any] = {k: payroll.get(k) for k in _OLD_TOP if k in payroll}
+    totals = top.get("totals")
+    money_keys = _OLD_MONEY_KEYS | (
+        frozenset(str(k) for k in totals) if isinstance(totals, AbcMapping) else frozenset()
+    )
+    employees: list[Any] = []
+    for comp in payroll.get("employee_compensations") or []:
+        if not isinstance(comp, AbcMapping):
+            employees.append(repr(comp))
+            continue
+        entry: dict[str, Any] = {}
+        for key in _OLD_EMPLOYEE:
+            value = comp.get(key)
+            if isinstance(value, list):
+                value = [
+                    {k: v for k, v in item.items() if k in _OLD_ITEM}
+                    if isinstance(item, AbcMapping)
+                    else item
+                    for item in value
+                ]
+            entry[key] = value
+        employees.append(entry)
+    top["employee_compensations"] = employees
+    text = json.dumps(
+        _old_canonical(top, money_keys), sort_keys=True, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ---- strategies ---------------------------------------------------------------------------
+
+# Keys the hash treats specially, plus others it ignores or passes through.
+KEYS = st.sampled_from(
+    [
+        *sorted(_OLD_MONEY_KEYS | _OLD_ITEM | set(_OLD_EMPLOYEE) | set(_OLD_TOP)),
+        *("memo", "job_uuid", "compensation_multiplier", "employee_compensations", "x", "1"),
+    ]
+)
+AMOUNT_TEXT = st.one_of(
+    st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False).map(str),
+    st.sampled_from(["0.00", "0", "-0.00", "100.000", "1e3", " 1", "1.0000001", "abc", ""]),
+)
+LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False),
+    st.text(max_size=6),
+    AMOUNT_TEXT,
+    st.decimals(allow_nan=False, allow_infinity=False, places=4),
+    st.decimals(min_value=-(10**6), max_value=10**6),
+)
+JSONISH = st.recursive(
+    LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(KEYS, inner, max_size=5),
+    ),
+    max_leaves=25,
+)
+ITEM = st.dictionaries(KEYS, st.one_of(LEAVES, AMOUNT_TEXT), max_size=7)
+EMPLOYEE = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            **{k: st.one_of(AMOUNT_TEXT, LEAVES) for k in _OLD_EMPLOYEE},
+            **{
+                k: st.lists(st.one_of(ITEM, LEAVES), max_size=4)
+                for k in (
+                    "fixed_compensations",
+                    "hourly_compensations",
+                    "taxes",
+                    "benefits",
+                    "deductions",
+                )
+            },
+            "first_name": st.text(max_size=4),
+        },
+    ),
+    JSONISH,
+)
+PAYROLL = st.fixed_dictionaries(
+    {"employee_compensations": st.lists(EMPLOYEE, max_size=6)},
+    optional={
+        **{k: JSONISH for k in _OLD_TOP},
+        "totals": st.dictionaries(KEYS, st.one_of(AMOUNT_TEXT, LEAVES), max_size=6),
+        "version": st.text(max_size=4),
+    },
+)
+
+
+PINNED = "c34634ffa1de5f1859bf33ecef936254ba2de99c6c296dba066a320fafae284b"
+
+
+def outcome(function: Any, record: Any) -> str:
+    """The hash, or the error type both versions must raise alike."""
+    try:
+        return str(function(record))
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        return f"raised {type(exc).__name__}"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(PAYROLL)
+def test_new_hash_equals_the_stamped_hash_for_any_payroll(record: dict[str, Any]) -> None:
+    assert outcome(payroll_content_hash, record) == outcome(old_payroll_content_hash, record)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            employee,
+            name=st.sampled_from(["Salary", "Regular Hours", "Bonus"]),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_new_hash_equals_the_stamped_hash_for_built_payrolls(comps: list[dict[str, Any]]) -> None:
+    record = payroll(comps)
+    assert payroll_content_hash(record) == old_payroll_content_hash(record)
+
+
+def test_hash_of_a_known_payroll_is_pinned() -> None:
+    # Computed with the first implementation; a change here means posted journals would look
+    # changed after posting.
+    assert payroll_content_hash(payroll()) == PINNED
+    assert old_payroll_content_hash(payroll()) == PINNED
+
+
+def test_amounts_seen_twice_hash_as_the_first_time() -> None:
+    # The amount cache must not carry one value's text to an equal value of another type.
+    once = payroll_content_hash(payroll())
+    for _ in range(3):
+        assert payroll_content_hash(payroll()) == once
+    record = payroll()
+    record["totals"] = {**record["totals"], "gross_pay": 1.5}
+    assert payroll_content_hash(record) == old_payroll_content_hash(record)
+
+
+def test_journal_posted_under_the_old_hash_is_already_posted_not_changed() -> None:
+    record = payroll()
+    journal = build_journal(record, REFS, company_mapping())
+    stamped = f"Gusto payroll 2026-01-15 #{old_payroll_content_hash(record)[:8]}"
+    client = FakeClient([])
+    client.headers.append({"Description": stamped})
+    result = JournalPoster(client, RecordingAudit()).post(  # type: ignore[arg-type]
+        journal, ["v"] * len(journal.lines), "2026-01-15"
+    )
+    assert result.outcome == "already_posted" and client.batches == []
+    assert header_description(journal).endswith(stamped[-9:])
