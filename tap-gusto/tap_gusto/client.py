@@ -186,7 +186,6 @@ class GustoStream(RESTStream[int]):
     #: Field naming a record in error messages.
     record_id_field = "uuid"
 
-    _tap: TapGusto  # the SDK's private attribute; still read by streams.py (to be moved)
     #: The partition being synced by the SDK's request loop (see ``company_records``).
     active_context: Context | None = None
 

@@ -95,7 +95,7 @@ class PagedFetchMixin(GustoStream):
 
     def check_date_floor(self, context: Context | None) -> dt.date:
         """The earliest check date read: ``start_date``, else one year before Gusto's today."""
-        return self._tap.start_date() or self.today(context) - dt.timedelta(days=365)
+        return self.gusto_tap.start_date() or self.today(context) - dt.timedelta(days=365)
 
     def pay_periods(
         self, context: Context | None, company: str, start: dt.date, end: dt.date
@@ -161,7 +161,7 @@ class EmployeesStream(PagedFetchMixin):
         state = self.get_context_state(context)
         gusto_today = self.today(context)
         why = refresh.read_due(
-            self._tap.employees_refresh(),
+            self.gusto_tap.employees_refresh(),
             state,
             gusto_today,
             payroll_ahead=company in self._payroll_ahead,
@@ -191,7 +191,7 @@ class EmployeesStream(PagedFetchMixin):
             self.sync(dict(context or {}))
         finally:
             self._payroll_ahead.discard(company)
-        if company in self._tap.partition_failures:
+        if company in self.gusto_tap.partition_failures:
             raise GustoAPIError(
                 f"The employees of company {company} could not be read before its payrolls; "
                 "no payroll is emitted without them. Run the sync again."
@@ -355,7 +355,7 @@ class PayrollsStream(PagedFetchMixin):
     )
 
     def company_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
-        employees = self._tap.streams.get("employees")
+        employees = self.gusto_tap.streams.get("employees")
         for record in self._payroll_records(context):
             if isinstance(employees, EmployeesStream):
                 # Emitted before the payroll, so the target knows every employee it names.
@@ -365,7 +365,7 @@ class PayrollsStream(PagedFetchMixin):
     def _payroll_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         company = str((context or {})["company_uuid"])
         state = self.get_context_state(context)
-        lookback = dt.timedelta(days=self._tap.payroll_lookback_days())
+        lookback = dt.timedelta(days=self.gusto_tap.payroll_lookback_days())
         bookmark: dt.date | None = None
         if state.get("replication_key") == self.replication_key and state.get(
             "replication_key_value"
@@ -379,7 +379,7 @@ class PayrollsStream(PagedFetchMixin):
         # A payroll is processed before its check date, so one processed on or after the cutoff
         # is paid on or after it too: the listing need not reach further back than that.
         needed_from = max(check_floor, cutoff) if cutoff else check_floor
-        window = self._tap.correction_window_days()
+        window = self.gusto_tap.correction_window_days()
         window_from = max(check_floor, self.today(context) - dt.timedelta(days=window))
         fingerprints: dict[str, dict[str, str]] = {
             str(k): {"check_date": str(v["check_date"]), "fingerprint": str(v["fingerprint"])}
@@ -401,9 +401,9 @@ class PayrollsStream(PagedFetchMixin):
             if uuid not in listed and _period_check_date(period) >= needed_from.isoformat()
         }
         if missing:
-            self._tap.fail_partition(company, self.name, _missing_message(company, missing))
+            self.gusto_tap.fail_partition(company, self.name, _missing_message(company, missing))
             return
-        statuses_wanted = self._tap.include_unprocessed()
+        statuses_wanted = self.gusto_tap.include_unprocessed()
         latest = bookmark.isoformat() if bookmark else None
         # Payrolls a webhook said were updated or cancelled (reread_payroll_uuids): read again
         # whatever the fingerprints say, inside the correction window or not.
@@ -565,7 +565,7 @@ class PayrollsStream(PagedFetchMixin):
         self, context: Context | None, company: str, start: dt.date, end: dt.date
     ) -> dict[str, dict[str, t.Any]]:
         """Listed payrolls by uuid (each once, in Gusto's order) over overlapping windows."""
-        statuses = "processed,unprocessed" if self._tap.include_unprocessed() else "processed"
+        statuses = "processed,unprocessed" if self.gusto_tap.include_unprocessed() else "processed"
         path = f"/v1/companies/{company}/payrolls"
         listed: dict[str, dict[str, t.Any]] = {}
         for window_start, window_end in period_windows(start, end):
