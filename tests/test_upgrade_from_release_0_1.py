@@ -14,6 +14,8 @@ import json
 import shutil
 import sqlite3
 import subprocess
+import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from e2e_support import run_target, target_config, tool, write_config, write_req
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault
-from target_dynamics_fo.audit import AuditStore
+from target_dynamics_fo.audit import LATEST_VERSION, MIGRATIONS, AuditStore
 
 RELEASE = Path(__file__).parent / "fixtures" / "release-0.1.0"
 RIDGELINE = "0c991fcc-d01e-50c4-90c6-d27026b49396"
@@ -81,6 +83,115 @@ def test_the_audit_trail_of_0_1_is_read_as_it_was(old_audit_db: Path) -> None:
         shown = audit_cli(old_audit_db, "show", uuid)
         assert shown.returncode == 0, shown.stderr
         assert number in shown.stdout
+
+
+def shape(path: Path) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
+    """The file's schema (sqlite_master) and its row count per table."""
+    with sqlite3.connect(path) as db:
+        master = db.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+        counts = {
+            str(name): int(db.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0])
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    return master, counts
+
+
+def columns_and_indexes(db: sqlite3.Connection) -> dict[str, Any]:
+    names = db.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    found: dict[str, Any] = {}
+    for (name,) in names:
+        found[name] = [tuple(row) for row in db.execute(f"PRAGMA table_info({name})")]
+        for index in db.execute(f"PRAGMA index_list({name})").fetchall():
+            found[f"index {index[1]}"] = [
+                tuple(row) for row in db.execute(f"PRAGMA index_info({index[1]})")
+            ]
+    return found
+
+
+def user_version(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def test_step_1_is_exactly_the_schema_0_1_wrote(old_audit_db: Path) -> None:
+    fresh = sqlite3.connect(":memory:")
+    MIGRATIONS[0].apply(fresh)
+    with sqlite3.connect(old_audit_db) as old:
+        assert columns_and_indexes(fresh) == columns_and_indexes(old)
+
+
+def test_the_trail_of_0_1_is_upgraded_in_place_once(old_audit_db: Path) -> None:
+    """0.1.0 wrote no schema version: its tables say it is version 1; the open upgrades it to
+    the latest in place, keeping every row, and a second open finds nothing to do."""
+    assert user_version(old_audit_db) == 0
+    _, rows_before = shape(old_audit_db)
+    store = AuditStore(old_audit_db)
+    store.close()
+    assert store.schema_upgraded_from == 0
+    assert user_version(old_audit_db) == LATEST_VERSION
+    upgraded, rows_after = shape(old_audit_db)
+    assert rows_after == {**rows_before, "staged_corrections": 0}
+    assert old_audit_db.stat().st_mode & 0o777 == 0o600
+
+    again = AuditStore(old_audit_db)
+    again.close()
+    assert again.schema_upgraded_from is None
+    assert shape(old_audit_db) == (upgraded, rows_after)
+    assert user_version(old_audit_db) == LATEST_VERSION
+
+
+def test_a_trail_from_a_newer_release_is_refused_with_the_fix(old_audit_db: Path) -> None:
+    with sqlite3.connect(old_audit_db) as db:
+        db.execute(f"PRAGMA user_version = {LATEST_VERSION + 7}")
+    before = shape(old_audit_db)
+    refused = audit_cli(old_audit_db, "failures")
+    assert refused.returncode == 2
+    assert str(old_audit_db) in refused.stderr
+    assert f"schema version {LATEST_VERSION + 7}" in refused.stderr
+    assert f"up to {LATEST_VERSION}" in refused.stderr
+    assert "Upgrade the connector" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert shape(old_audit_db) == before
+    assert user_version(old_audit_db) == LATEST_VERSION + 7
+
+
+_OPEN_AT = """
+import sys, time
+from target_dynamics_fo.audit import AuditStore
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+store = AuditStore(sys.argv[1])
+print(store.schema_upgraded_from, len(store.latest_outcomes()))
+store.close()
+"""
+
+
+def test_two_processes_opening_the_trail_of_0_1_at_once_both_succeed(
+    old_audit_db: Path,
+) -> None:
+    """Two targets (or a target and the audit CLI) start together on a 0.1.0 trail: the write
+    lock taken before the version is read again lets exactly one migrate."""
+    # Both wait for the same instant, so their opens overlap rather than run one after the other.
+    start_at = str(time.time() + 1.5)
+    openers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPEN_AT, str(old_audit_db), start_at],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    answers = [opener.communicate(timeout=120) for opener in openers]
+    assert [opener.returncode for opener in openers] == [0, 0], [err for _, err in answers]
+    # The one that migrated says from which version (0: unversioned); the other found it done.
+    said = sorted(out.split()[0] for out, _ in answers)
+    assert said == ["0", "None"], answers
+    assert all(out.split()[1] == str(len(POSTED)) for out, _ in answers)
+    assert user_version(old_audit_db) == LATEST_VERSION
 
 
 def untagged(value: Any) -> Any:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from target_dynamics_fo import audit as outcomes
-from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
+from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditSchemaTooNewError, AuditStore
 from target_dynamics_fo.auth import DynamicsAuthError
 from target_dynamics_fo.client import ODataError
 from target_dynamics_fo.mapping import MappingError, load_mapping
@@ -100,7 +100,13 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     if args.command not in ("replay", "replay-payment") and not Path(db).exists():
         print(f"no audit trail at {db}; pass --audit-db", file=sys.stderr)
         return 2
-    with AuditStore(db) as store:
+    try:
+        store = AuditStore(db)
+    except AuditSchemaTooNewError as exc:
+        # Written by a newer release: reading it with this code could misreport what posted.
+        print(exc, file=sys.stderr)
+        return 2
+    with store:
         if args.command == "failures":
             return _failures(store, out)
         if args.command == "journals":

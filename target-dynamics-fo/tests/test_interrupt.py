@@ -142,6 +142,8 @@ def test_a_store_from_before_the_mark_gets_it_for_payrolls_without_an_outcome(
         store.store_payroll(_payroll("old-left"))
         store._db.execute("ALTER TABLE payrolls DROP COLUMN awaiting_outcome")
         store._db.execute("ALTER TABLE contractor_payments DROP COLUMN awaiting_outcome")
+        # A store from before the mark is also from before schema versions.
+        store._db.execute("PRAGMA user_version = 0")
         store._db.commit()
     with AuditStore(db) as store:
         assert [r["payroll_uuid"] for r in store.awaiting_payrolls()] == ["old-left"]

@@ -1,0 +1,235 @@
+"""Each audit schema step on its own: what it creates, that it keeps rows, that it commits with
+its version number or not at all."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from target_dynamics_fo.audit import migrations
+from target_dynamics_fo.audit.migrations import (
+    LATEST_VERSION,
+    MIGRATIONS,
+    AuditSchemaTooNewError,
+    migrate,
+    user_version,
+)
+from target_dynamics_fo.audit.store import AuditStore
+
+RELEASE_0_1_0_TABLES = {
+    "records",
+    "payrolls",
+    "employee_refs",
+    "journals",
+    "journal_lines",
+    "requests",
+    "outcomes",
+    "people_decisions",
+    "contractors",
+    "contractor_payments",
+    "invoices",
+    "payment_outcomes",
+}
+RELEASE_0_1_0_INDEXES = {
+    "records_key",
+    "outcomes_payroll",
+    "people_decisions_key",
+    "payment_outcomes_payment",
+}
+
+
+def schema(db: sqlite3.Connection) -> dict[str, object]:
+    """Every table's columns and every index's columns, as SQLite reports them."""
+    names = [
+        str(row[0])
+        for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+    ]
+    shape: dict[str, object] = {}
+    for name in names:
+        shape[name] = [tuple(row) for row in db.execute(f"PRAGMA table_info({name})")]
+        for index in db.execute(f"PRAGMA index_list({name})").fetchall():
+            columns = [row[2] for row in db.execute(f"PRAGMA index_info({index[1]})")]
+            shape[f"index {index[1]}"] = (name, bool(index[2]), columns)
+    return shape
+
+
+def tables(db: sqlite3.Connection) -> set[str]:
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+    return {str(row[0]) for row in rows} - {"sqlite_sequence"}
+
+
+def indexes(db: sqlite3.Connection) -> set[str]:
+    rows = db.execute(
+        "SELECT name FROM sqlite_master WHERE type='index' AND name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def columns(db: sqlite3.Connection, table: str) -> list[str]:
+    return [str(row[1]) for row in db.execute(f"PRAGMA table_info({table})")]
+
+
+def step(version: int) -> migrations.Migration:
+    return next(m for m in MIGRATIONS if m.version == version)
+
+
+def test_the_steps_are_numbered_one_by_one_from_one() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    assert LATEST_VERSION == MIGRATIONS[-1].version == 2
+
+
+def test_step_1_creates_the_schema_of_release_0_1_0() -> None:
+    db = sqlite3.connect(":memory:")
+    step(1).apply(db)
+    assert tables(db) == RELEASE_0_1_0_TABLES
+    assert indexes(db) == RELEASE_0_1_0_INDEXES
+    # 0.1.0 added the mark with ALTER TABLE at open: last column, 0 by default.
+    assert columns(db, "payrolls")[-1] == "awaiting_outcome"
+    assert columns(db, "contractor_payments")[-1] == "awaiting_outcome"
+    db.execute(
+        "INSERT INTO payrolls (payroll_uuid, company_uuid, processed, sha256, record_json, "
+        "received_at) VALUES ('p', 'c', 1, 'h', '{}', 'now')"
+    )
+    assert db.execute("SELECT awaiting_outcome FROM payrolls").fetchone()[0] == 0
+
+
+def test_step_2_adds_staged_corrections_and_keeps_every_row() -> None:
+    db = sqlite3.connect(":memory:")
+    step(1).apply(db)
+    db.execute(
+        "INSERT INTO outcomes (at, payroll_uuid, outcome) VALUES ('2026-01-01', 'p', 'posted')"
+    )
+    before = schema(db)
+    step(2).apply(db)
+    after = schema(db)
+    assert tables(db) == RELEASE_0_1_0_TABLES | {"staged_corrections"}
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert columns(db, "staged_corrections")[:2] == ["payroll_uuid", "sequence"]
+    assert db.execute("SELECT payroll_uuid, outcome FROM outcomes").fetchall() == [("p", "posted")]
+
+
+def test_a_new_file_gets_every_step_and_the_latest_version(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite"
+    with AuditStore(path) as store:
+        assert store.schema_upgraded_from == 0
+    db = sqlite3.connect(path)
+    assert user_version(db) == LATEST_VERSION
+    stepwise = sqlite3.connect(":memory:")
+    for m in MIGRATIONS:
+        m.apply(stepwise)
+    assert schema(db) == schema(stepwise)
+
+
+def test_a_store_of_0_1_0_without_a_version_is_taken_as_version_1(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite"
+    old = sqlite3.connect(path)
+    step(1).apply(old)
+    old.execute(
+        "INSERT INTO outcomes (at, payroll_uuid, outcome) VALUES ('2026-01-01', 'p', 'posted')"
+    )
+    old.commit()
+    old.close()
+    with AuditStore(path) as store:
+        assert store.schema_upgraded_from == 0
+        assert store.outcomes_for("p")[0]["outcome"] == "posted"
+        assert store.open_corrections() == []
+    db = sqlite3.connect(path)
+    assert user_version(db) == LATEST_VERSION
+    assert "staged_corrections" in tables(db)
+
+
+def test_an_unversioned_store_already_with_corrections_is_taken_as_version_2(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.sqlite"
+    old = sqlite3.connect(path)
+    for m in MIGRATIONS[:2]:
+        m.apply(old)
+    old.execute(
+        "INSERT INTO staged_corrections VALUES ('p', 1, 'c', 'USMF', 'GUS-1', 's', 'd', 'w', "
+        "'[]', '[]', 'pending', 'now', NULL, NULL)"
+    )
+    old.commit()
+    old.close()
+    with AuditStore(path) as store:
+        assert [row["payroll_uuid"] for row in store.open_corrections()] == ["p"]
+    assert user_version(sqlite3.connect(path)) == LATEST_VERSION
+
+
+def test_a_store_from_before_0_1_0_gets_the_missing_tables_and_the_mark(tmp_path: Path) -> None:
+    """Early builds had only some tables and no awaiting mark: adopting one creates the rest
+    and marks its payrolls that never had a final outcome, so the next run settles them."""
+    path = tmp_path / "audit.sqlite"
+    old = sqlite3.connect(path)
+    step(1).apply(old)
+    for table in ("people_decisions", "contractors", "invoices"):
+        old.execute(f"DROP TABLE {table}")
+    old.execute("ALTER TABLE payrolls DROP COLUMN awaiting_outcome")
+    old.execute("ALTER TABLE contractor_payments DROP COLUMN awaiting_outcome")
+    for uuid in ("posted-one", "left-one"):
+        old.execute(
+            "INSERT INTO payrolls (payroll_uuid, company_uuid, processed, sha256, record_json, "
+            "received_at) VALUES (?, 'c', 1, 'h', '{}', 'now')",
+            (uuid,),
+        )
+    old.execute(
+        "INSERT INTO outcomes (at, payroll_uuid, outcome) VALUES ('now', 'posted-one', 'posted')"
+    )
+    old.commit()
+    old.close()
+    with AuditStore(path) as store:
+        assert [row["payroll_uuid"] for row in store.awaiting_payrolls()] == ["left-one"]
+    db = sqlite3.connect(path)
+    assert tables(db) == RELEASE_0_1_0_TABLES | {"staged_corrections"}
+    fresh = sqlite3.connect(":memory:")
+    for m in MIGRATIONS:
+        m.apply(fresh)
+    assert schema(db) == schema(fresh)
+
+
+def test_a_step_that_fails_leaves_the_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "audit.sqlite"
+    db = sqlite3.connect(path)
+    step(1).apply(db)
+    db.commit()
+    before = schema(db)
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE half_done (x INTEGER)")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(
+        migrations,
+        "MIGRATIONS",
+        (*MIGRATIONS, migrations.Migration(LATEST_VERSION + 1, "broken", broken)),
+    )
+    monkeypatch.setattr(migrations, "LATEST_VERSION", LATEST_VERSION + 1)
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        migrate(db, path)
+    assert user_version(db) == 0
+    assert schema(db) == before
+    assert db.in_transaction is False
+
+
+def test_a_store_of_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite"
+    AuditStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    db.commit()
+    before = schema(db)
+    with pytest.raises(AuditSchemaTooNewError) as refused:
+        AuditStore(path)
+    message = str(refused.value)
+    assert str(path) in message
+    assert f"schema version {LATEST_VERSION + 1}" in message
+    assert f"up to {LATEST_VERSION}" in message
+    assert "Upgrade the connector" in message
+    assert user_version(db) == LATEST_VERSION + 1
+    assert schema(db) == before
