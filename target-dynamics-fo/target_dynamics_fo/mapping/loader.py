@@ -16,8 +16,9 @@ from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
 from target_dynamics_fo.mapping.build import build_mapping
+from target_dynamics_fo.mapping.checks import AT, MISSING_TABLE, PROBLEM
 from target_dynamics_fo.mapping.company import Mapping, MappingError
-from target_dynamics_fo.mapping.model import AT, MISSING_TABLE, PROBLEM, MappingFile, PlainKeys
+from target_dynamics_fo.mapping.model import MappingFile, PlainKeys
 
 TOP_LEVEL = "(top level)"
 # Where each key of the file sits: key path (as strings) -> 1-based line.

@@ -8,11 +8,10 @@ never stops at the first problem, so one run lists everything to fix.
 """
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from annotated_types import MinLen
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,16 +19,24 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     StrictBool,
     Tag,
-    ValidationError,
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from target_dynamics_fo.mapping.checks import (
+    MISSING_TABLE,
+    allocation_problems,
+    dimension_owner_problems,
+    problem,
+    validate_also,
+)
 from target_dynamics_fo.mapping.company import (
     HUNDRED,
     PLACEHOLDER_RE,
@@ -39,19 +46,10 @@ from target_dynamics_fo.mapping.company import (
 )
 from target_dynamics_fo.money import AmountError, parse_amount
 
-# The error type of this target's own rules; its context carries the finished text.
-PROBLEM = "mapping_problem"
-# Text of a problem may say "{at}": the key path of the object whose validator found it
-# (a validator knows only the path below itself; the loader knows the rest).
-AT = "{at}"
-MISSING_TABLE = "is missing; add it (a mapping of keys to values)"
-
 _PREFIX_RE = re.compile(r"[A-Z0-9]{1,8}")
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _WORKER_PLACEHOLDERS = frozenset({"employee_code", "uuid", "uuid8"})
 _VENDOR_PLACEHOLDERS = frozenset({"uuid", "uuid8"})
-
-Loc = tuple[str | int, ...]
 
 
 class PlainKeys:
@@ -59,48 +57,6 @@ class PlainKeys:
 
 
 PLAIN_KEYS = PlainKeys()
-
-
-def problem(text: str, up: int = 0) -> PydanticCustomError:
-    return PydanticCustomError(PROBLEM, "{text}", {"text": text, "up": up})
-
-
-def _raise_with(data: object, caught: ValidationError | None, found: list[tuple[Loc, str]]) -> None:
-    """Raise pydantic's errors and this validator's own problems together, as one error."""
-    details: list[InitErrorDetails] = []
-    for err in caught.errors(include_url=False) if caught else []:
-        ctx = dict(err.get("ctx") or {})
-        # Re-raised as a custom error that keeps pydantic's type name and context, which is
-        # all loader.py reads (a known type would need its exact context shape back).
-        details.append(
-            InitErrorDetails(
-                type=PydanticCustomError(err["type"], err["msg"], ctx),
-                loc=tuple(err["loc"]),
-                input=err["input"],
-            )
-        )
-    for loc, text in found:
-        details.append(InitErrorDetails(type=problem(text, len(loc)), loc=loc, input=data))
-    raise ValidationError.from_exception_data("mapping", details)
-
-
-def _validate_also(
-    data: object,
-    handler: ValidatorFunctionWrapHandler,
-    checks: Callable[[dict[Any, Any]], list[tuple[Loc, str]]],
-) -> Any:
-    # Cross-key rules read the raw table, so they are reported even when a neighbouring key
-    # has a wrong type (a model validator "after" would only run on a valid object).
-    found = checks(data) if isinstance(data, dict) else []
-    try:
-        result = handler(data)
-    except ValidationError as exc:
-        if not found:
-            raise
-        _raise_with(data, exc, found)
-    if found:
-        _raise_with(data, None, found)
-    return result
 
 
 # ---- scalars --------------------------------------------------------------------------------
@@ -219,6 +175,18 @@ def _table_or_empty(value: object) -> object:
     return {} if value is None else value
 
 
+class NullAllowed:
+    """Lets the JSON schema accept null where a validator reads it as empty (`earnings:`)."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [handler(schema), {"type": "null"}]}
+
+
+NULL_ALLOWED = NullAllowed()
+
+
 def _dimension_table(value: object) -> object:
     if value is None:
         raise problem(MISSING_TABLE)
@@ -239,11 +207,11 @@ def _not_split(value: object) -> object:
     return value
 
 
-Names = Annotated[dict[str, Text], BeforeValidator(_table_or_empty)]
+Names = Annotated[dict[str, Text], BeforeValidator(_table_or_empty), NULL_ALLOWED]
 DimensionValues = Annotated[
-    dict[str, Text], PLAIN_KEYS, MinLen(1), BeforeValidator(_dimension_table)
+    dict[str, Text], PLAIN_KEYS, Field(min_length=1), BeforeValidator(_dimension_table)
 ]
-FixedValues = Annotated[dict[str, Text], PLAIN_KEYS, BeforeValidator(_fixed_or_empty)]
+FixedValues = Annotated[dict[str, Text], PLAIN_KEYS, BeforeValidator(_fixed_or_empty), NULL_ALLOWED]
 LocationRule = Annotated[DimensionValues, BeforeValidator(_not_split)]
 
 
@@ -259,7 +227,9 @@ class TaxAccountsFile(_File):
     payable: Text
 
 
-TaxAccountsTable = Annotated[dict[str, TaxAccountsFile], BeforeValidator(_table_or_empty)]
+TaxAccountsTable = Annotated[
+    dict[str, TaxAccountsFile], BeforeValidator(_table_or_empty), NULL_ALLOWED
+]
 
 
 def _two_parts(value: object) -> object:
@@ -278,7 +248,7 @@ class SplitPart(_File):
 class SplitRule(_File):
     """A department whose amounts are shared between dimension sets; percentages add to 100."""
 
-    split: Annotated[list[SplitPart], MinLen(2), BeforeValidator(_two_parts)]
+    split: Annotated[list[SplitPart], Field(min_length=2), BeforeValidator(_two_parts)]
 
     @field_validator("split")
     @classmethod
@@ -322,59 +292,16 @@ class AccountsFile(_File):
     deduction_default: OptionalText = None
 
 
-def _rule_tables(rule: object) -> Iterator[dict[Any, Any]]:
-    """The dimension tables a raw department or location rule names (split or not)."""
-    if isinstance(rule, dict) and isinstance(rule.get("split"), list):
-        for part in rule["split"]:
-            if isinstance(part, dict) and isinstance(part.get("dimensions"), dict):
-                yield part["dimensions"]
-    elif isinstance(rule, dict):
-        yield rule
-
-
-def _dimension_owner_problems(raw: dict[Any, Any]) -> list[tuple[Loc, str]]:
-    """Each dimension comes from one place, so no source silently overrides another."""
-    fixed = raw.get("fixed")
-    fixed_names = {str(name) for name in fixed} if isinstance(fixed, dict) else set()
-    owners: dict[str, set[str]] = {name: {"fixed"} for name in fixed_names}
-    for source in ("departments", "locations"):
-        rules = raw.get(source)
-        for rule in rules.values() if isinstance(rules, dict) else ():
-            for table in _rule_tables(rule):
-                for name in table:
-                    owners.setdefault(str(name), set()).add(source)
-    found: list[tuple[Loc, str]] = [
-        (
-            (),
-            f"dimension {name!r} is set by more than one of {sorted(sources)}; "
-            "set each dimension in one place only",
-        )
-        for name, sources in sorted(owners.items())
-        if len(sources) > 1
-    ]
-    # `default` stands in for department and location of an unknown employee, so it may
-    # name their dimensions, but fixed dimensions apply to every line and must not clash.
-    default = raw.get("default")
-    for name in sorted(
-        {str(n) for n in default} & fixed_names if isinstance(default, dict) else ()
-    ):
-        found.append(
-            (
-                ("default", name),
-                f"dimension {name!r} is already fixed under {AT}.fixed; remove it from one of them",
-            )
-        )
-    return found
-
-
 class DimensionsFile(_File):
     """Financial dimension values: fixed for every line, per department, per location."""
 
     fixed: FixedValues = Field(default_factory=dict)
-    departments: Annotated[dict[str, DepartmentRule], BeforeValidator(_table_or_empty)] = Field(
-        default_factory=dict, description="By Gusto department title or uuid."
-    )
-    locations: Annotated[dict[str, LocationRule], BeforeValidator(_table_or_empty)] = Field(
+    departments: Annotated[
+        dict[str, DepartmentRule], BeforeValidator(_table_or_empty), NULL_ALLOWED
+    ] = Field(default_factory=dict, description="By Gusto department title or uuid.")
+    locations: Annotated[
+        dict[str, LocationRule], BeforeValidator(_table_or_empty), NULL_ALLOWED
+    ] = Field(
         default_factory=dict, description="By Gusto location uuid; locations cannot be split."
     )
     default: DimensionValues | None = Field(
@@ -384,7 +311,7 @@ class DimensionsFile(_File):
     @model_validator(mode="wrap")
     @classmethod
     def _one_owner(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _validate_also(data, handler, _dimension_owner_problems)
+        return validate_also(data, handler, dimension_owner_problems)
 
 
 class ExpenseAccountsFile(_File):
@@ -414,19 +341,6 @@ class WorkersFile(_File):
     )
 
 
-def _allocation_problems(raw: dict[Any, Any]) -> list[tuple[Loc, str]]:
-    dimensions = raw.get("dimensions")
-    has_default = isinstance(dimensions, dict) and dimensions.get("default") is not None
-    if raw.get("company_taxes_allocation") == "default" and not has_default:
-        return [
-            (
-                ("company_taxes_allocation",),
-                f"is 'default' but {AT}.dimensions.default is not set; set it or use 'wages'",
-            )
-        ]
-    return []
-
-
 def _name(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -448,7 +362,7 @@ class CompanyFile(_File):
     company_taxes_allocation: CompanyTaxAllocation = "wages"
     corrections: CorrectionMode = "reverse_and_repost"
     accounts: AccountsFile
-    dimensions: Annotated[DimensionsFile, BeforeValidator(_table_or_empty)] = Field(
+    dimensions: Annotated[DimensionsFile, BeforeValidator(_table_or_empty), NULL_ALLOWED] = Field(
         default_factory=DimensionsFile
     )
     contractors: ContractorsFile
@@ -457,7 +371,7 @@ class CompanyFile(_File):
     @model_validator(mode="wrap")
     @classmethod
     def _allocation_needs_default(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _validate_also(data, handler, _allocation_problems)
+        return validate_also(data, handler, allocation_problems)
 
 
 def _version(value: object) -> object:
