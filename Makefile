@@ -7,7 +7,7 @@ PACKAGES := vault faultpoints sandbox tap-gusto target-dynamics-fo connector
 STAMP := $(VENV)/.installed
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: venv demo test chaos bench lint typecheck sandbox clean resilience-table
+.PHONY: venv demo test chaos bench lint typecheck sandbox clean resilience-table mapping-schema
 
 venv: $(STAMP)
 
@@ -54,3 +54,7 @@ clean:
 # Rewrite the README's table of faults survived and bad inputs tried from the last test run.
 resilience-table: venv
 	@$(BIN)/python scripts/fault_table.py
+
+# Rewrite config/mapping.schema.json (editors' schema for mapping files) from the mapping model.
+mapping-schema: venv
+	@$(BIN)/python -m target_dynamics_fo.mapping.schema config/mapping.schema.json
