@@ -192,7 +192,7 @@ class CompanyReader:
         self.tokens = TokenManager(vault, company_uuid, app, self.api_url, session=session)
         self.auth = GustoCompanyAuth(self.tokens)
         self.client = GustoClient(
-            self.api_url,
+            api_url=self.api_url,
             auth=self.auth,
             session=self.tokens.session,
             timeout=REQUEST_TIMEOUT_SECONDS,

@@ -23,6 +23,7 @@ import time
 import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -30,8 +31,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 from gd_vault import Vault, VaultData, VaultError, scrub
 from singer_sdk.exceptions import RetriableAPIError
-from tap_gusto.api import DEFAULT_API_VERSION as GUSTO_API_VERSION
-from tap_gusto.api import GustoClient
+from tap_gusto.api import GustoClient, token_pair
 from tap_gusto.tokens import DEFAULT_API_URL, company_record, now_iso, oauth_error
 from target_dynamics_fo.auth import DynamicsAuthError, EntraTokenProvider
 from target_dynamics_fo.client import ODataClient, ODataError
@@ -179,13 +179,9 @@ class GustoOAuth:
     def __init__(self, app: GustoApp, session: requests.Session | None = None) -> None:
         self.app = app
         # The tap's Gusto client: these calls carry their own credentials (no company grant).
-        self.client = GustoClient(
-            app.api_url,
-            session=session,
-            api_version=GUSTO_API_VERSION,
-            timeout=HTTP_TIMEOUT_SECONDS,
-        )
-        self.session = self.client.session
+        self.client = GustoClient(api_url=app.api_url, timeout=HTTP_TIMEOUT_SECONDS)
+        if session is not None:
+            self.client.session = session
 
     def authorize_url(self, state: str, company_uuid: str | None = None) -> str:
         params = {
@@ -245,15 +241,8 @@ class GustoOAuth:
                 f"Token exchange failed: {hint} (HTTP {response.status_code}, {detail}). "
                 "Nothing was stored."
             )
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        if (
-            not isinstance(payload, dict)
-            or not payload.get("access_token")
-            or not payload.get("refresh_token")
-        ):
+        payload = token_pair(response)
+        if payload is None:
             raise ConnectError(
                 "Gusto's token response has no access or refresh token; nothing was stored. "
                 "Run the command again."
@@ -325,7 +314,8 @@ def _expires_at(payload: Mapping[str, Any], received_at: float) -> int:
     lifetime = int(payload.get("expires_in") or 7200)
     created = payload.get("created_at")
     issued = received_at
-    if isinstance(created, int | float) and not isinstance(created, bool):
+    # Token responses are parsed with exact decimals (tap_gusto.api.token_pair).
+    if isinstance(created, int | float | Decimal) and not isinstance(created, bool):
         issued = float(created)
     elif isinstance(created, str):
         try:

@@ -18,6 +18,7 @@ It imports nothing of the connector, the target or the sandbox: the tap installs
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 import time
@@ -273,37 +274,28 @@ class RefreshingAuth(AuthBase):
         return request
 
 
+@dataclasses.dataclass(repr=False, kw_only=True)
 class GustoClient:
     """Calls to one Gusto environment on behalf of one grant (a company's, or the app's).
 
     ``auth`` is applied to every request (``None``: the caller sets its own headers, as the
-    OAuth endpoints do); ``limiter`` paces a company's requests across the process.
+    OAuth endpoints do); ``limiter`` paces a company's requests across the process; ``sleep``
+    replaces ``time.sleep`` for the retry waits (tests, a clock of the caller's).
     """
 
-    def __init__(
-        self,
-        api_url: str,
-        *,
-        auth: RefreshingAuth | None = None,
-        limiter: RateLimiter | None = None,
-        session: requests.Session | None = None,
-        api_version: str = DEFAULT_API_VERSION,
-        user_agent: str | None = None,
-        timeout: float = REQUEST_TIMEOUT_SECONDS,
-        max_tries: int = DEFAULT_BACKOFF_MAX_TRIES,
-        throttle_deadline: float = DEFAULT_THROTTLE_DEADLINE_SECONDS,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self.api_url = api_url.rstrip("/")
-        self.auth = auth
-        self.limiter = limiter
-        self.session = session or requests.Session()
-        self.api_version = api_version
-        self.user_agent = user_agent
-        self.timeout = timeout
-        self.max_tries = max_tries
-        self.throttle_deadline = throttle_deadline
-        self.sleep = sleep
+    api_url: str
+    auth: RefreshingAuth | None = None
+    limiter: RateLimiter | None = None
+    session: requests.Session = dataclasses.field(default_factory=requests.Session)
+    api_version: str = DEFAULT_API_VERSION
+    user_agent: str | None = None
+    timeout: float = REQUEST_TIMEOUT_SECONDS
+    max_tries: int = DEFAULT_BACKOFF_MAX_TRIES
+    throttle_deadline: float = DEFAULT_THROTTLE_DEADLINE_SECONDS
+    sleep: Callable[[float], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.api_url = self.api_url.rstrip("/")
 
     def __repr__(self) -> str:
         return f"GustoClient(api_url={self.api_url!r})"
@@ -357,24 +349,6 @@ class GustoClient:
             response = self._send_once(request, send, **kwargs)
         return response
 
-    def prepare(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, t.Any] | None = None,
-        json: t.Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> requests.PreparedRequest:
-        request = requests.Request(
-            method,
-            self.api_url + path,
-            params=dict(params or {}),
-            json=json,
-            headers={**self.headers(), **(headers or {})},
-        )
-        return self.session.prepare_request(request)
-
     def request(
         self,
         method: str,
@@ -391,7 +365,15 @@ class GustoClient:
         and the ``requests`` exception when the connection keeps failing. A non-idempotent
         method is retried only on 429 (Gusto did not carry it out).
         """
-        prepared = self.prepare(method, path, params=params, json=json, headers=headers)
+        prepared = self.session.prepare_request(
+            requests.Request(
+                method,
+                self.api_url + path,
+                params=dict(params or {}),
+                json=json,
+                headers={**self.headers(), **(headers or {})},
+            )
+        )
         idempotent = method.upper() in IDEMPOTENT_METHODS
 
         def attempt() -> requests.Response:
@@ -448,6 +430,25 @@ class GustoClient:
         return self.session.post(
             self.api_url + "/oauth/token", json=dict(body), headers=headers, timeout=self.timeout
         )
+
+
+def token_pair(response: requests.Response) -> dict[str, t.Any] | None:
+    """The body of a 200 token response that carries both an access and a refresh token.
+
+    ``None`` otherwise: without a new refresh token nobody can tell whether the old one
+    survives, so the caller must neither use the access token nor store anything.
+    """
+    try:
+        payload = response.json(parse_float=Decimal)
+    except ValueError:
+        return None
+    if (
+        not isinstance(payload, dict)
+        or not payload.get("access_token")
+        or not payload.get("refresh_token")
+    ):
+        return None
+    return payload
 
 
 class SystemTokenAuth(RefreshingAuth):

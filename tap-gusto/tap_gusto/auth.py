@@ -51,7 +51,7 @@ class CompanyConnection:
     def __post_init__(self) -> None:
         self.auth = GustoCompanyAuth(self.tokens)
         self.client = GustoClient(
-            self.api_url,
+            api_url=self.api_url,
             auth=self.auth,
             limiter=self.limiter,
             session=self.tokens.session,

@@ -22,14 +22,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import requests
 from gd_vault.redact import register_secret, request_secrets, scrub
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_gusto.api import GustoClient, token_lifetime_seconds, with_retries
+from tap_gusto.api import GustoClient, token_lifetime_seconds, token_pair, with_retries
 from tap_gusto.errors import GustoAuthError, ReconnectRequiredError
 from tap_gusto.faults import hit
 
@@ -105,7 +104,10 @@ class TokenManager:
         self.user_agent = user_agent
         #: The Gusto client for the token endpoint (same session: one connection pool).
         self.client = GustoClient(
-            api_url, session=self.session, user_agent=user_agent, timeout=TOKEN_TIMEOUT_SECONDS
+            api_url=api_url,
+            session=self.session,
+            user_agent=user_agent,
+            timeout=TOKEN_TIMEOUT_SECONDS,
         )
         self._clock = clock
         self._sleep = sleep or time.sleep
@@ -276,15 +278,8 @@ class TokenManager:
         )
 
     def _parse_token_response(self, response: requests.Response) -> dict[str, Any]:
-        try:
-            payload = response.json(parse_float=Decimal)
-        except ValueError:
-            payload = None
-        if (
-            not isinstance(payload, dict)
-            or not payload.get("access_token")
-            or not payload.get("refresh_token")
-        ):
+        payload = token_pair(response)
+        if payload is None:
             # Without a new refresh token we cannot know whether the old one survives; do not
             # use the access token (that would revoke the old refresh token) and stop.
             raise GustoAuthError(

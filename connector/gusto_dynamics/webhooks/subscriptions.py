@@ -104,14 +104,12 @@ class GustoAppClient:
         self.app = app
         self.api_version = api_version
         self.client = GustoClient(
-            self.api_url,
-            session=session,
-            api_version=api_version,
-            timeout=REQUEST_TIMEOUT_SECONDS,
-            max_tries=REQUEST_TRIES,
+            api_url=api_url, api_version=api_version, timeout=REQUEST_TIMEOUT_SECONDS
         )
+        self.client.max_tries = REQUEST_TRIES
+        if session is not None:
+            self.client.session = session
         self.client.auth = SystemTokenAuth(self.client, app.client_id, app.client_secret)
-        self.session = self.client.session
 
     @classmethod
     def from_store(cls, store: SecretStore, api_url: str | None = None) -> GustoAppClient:
