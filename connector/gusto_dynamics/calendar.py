@@ -14,19 +14,19 @@ import argparse
 import json
 import logging
 import shlex
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
+from singer_sdk.exceptions import RetriableAPIError
+from tap_gusto.api import MAX_PAGE_SIZE, GustoClient, list_body, paged
 from tap_gusto.auth import GustoCompanyAuth, resolve_api_url
-from tap_gusto.client import DEFAULT_API_VERSION, gusto_error_messages
+from tap_gusto.client import gusto_error_messages
 from tap_gusto.tokens import TokenManager, resolve_app_credentials
 
 from gusto_dynamics.cli import CommandError, emit, open_vault
@@ -44,6 +44,8 @@ AFTER_DEADLINE = timedelta(hours=2)
 CHECK_DATE_RUN_TIME = dtime(6, 0)
 CATCH_UP_TIME = dtime(5, 30)
 REQUEST_TIMEOUT_SECONDS = 30.0
+#: Tries of a GET failing with 5xx or a dropped connection (429s wait as Gusto asks instead).
+REQUEST_TRIES = 4
 
 
 class CalendarError(Exception):
@@ -168,7 +170,11 @@ def build_calendar(
 
 
 class CompanyReader:
-    """GETs for one company with the tap's token manager (refresh once on 401)."""
+    """GETs for one company through the tap's Gusto client (token manager, 401 refresh, retries).
+
+    This class only turns the client's failures into ``CalendarError`` messages that name the
+    company and the fix; sending, retrying and paging are ``tap_gusto.api.GustoClient``'s.
+    """
 
     def __init__(
         self,
@@ -177,16 +183,22 @@ class CompanyReader:
         *,
         api_url: str | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         data = vault.read()
         self.company_uuid = company_uuid
         self.api_url = resolve_api_url(api_url, data, company_uuid)
         app = resolve_app_credentials(data, None, None)
-        self.session = session or requests.Session()
-        self.tokens = TokenManager(vault, company_uuid, app, self.api_url, session=self.session)
+        self.tokens = TokenManager(vault, company_uuid, app, self.api_url, session=session)
         self.auth = GustoCompanyAuth(self.tokens)
-        self._sleep = sleep
+        self.client = GustoClient(
+            api_url=self.api_url,
+            auth=self.auth,
+            session=self.tokens.session,
+            timeout=REQUEST_TIMEOUT_SECONDS,
+            max_tries=REQUEST_TRIES,
+            sleep=sleep,
+        )
 
     def get_all(self, path: str, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -200,64 +212,43 @@ class CompanyReader:
         self,
         path: str,
         params: Mapping[str, str] | None = None,
-        items: Callable[[Any], list[Any]] = lambda body: body if isinstance(body, list) else [],
+        items: Callable[[Any], Any] = list_body,
     ) -> Iterator[tuple[requests.Response, Any]]:
         """Every page of a ``page``/``per`` list (bodies parsed with money as ``Decimal``);
         ``items`` finds the paged list in a body (an object such as a payroll pages its
         ``employee_compensations``)."""
-        page = 1
-        while True:
-            response = self.get(path, {**(params or {}), "page": str(page), "per": "100"})
-            body = response.json(parse_float=Decimal)
-            yield response, body
-            total_pages = response.headers.get("X-Total-Pages")
-            if total_pages is not None:
-                if page >= int(total_pages):
-                    return
-            elif len(items(body)) < 100:
-                return
-            page += 1
+        return paged(
+            lambda page: self.get(path, {**(params or {}), "page": str(page), "per": "100"}),
+            MAX_PAGE_SIZE,
+            items,
+        )
 
     def get(self, path: str, params: Mapping[str, str]) -> requests.Response:
-        url = self.api_url + path
-        headers = {"Accept": "application/json", "X-Gusto-API-Version": DEFAULT_API_VERSION}
-        for attempt in range(4):
-            try:
-                response = self.session.get(
-                    url,
-                    params=params,
-                    headers=headers,
-                    auth=self.auth,
-                    timeout=REQUEST_TIMEOUT_SECONDS,
+        try:
+            response = self.client.get(path, params)
+        except RetriableAPIError as exc:
+            status = exc.response.status_code if exc.response is not None else "?"
+            raise CalendarError(
+                f"company {self.company_uuid}: GET {path} kept failing "
+                f"(HTTP {status}); try again later"
+            ) from None
+        except requests.RequestException as exc:
+            raise CalendarError(
+                f"company {self.company_uuid}: cannot reach Gusto at {self.api_url} "
+                f"({type(exc).__name__})"
+            ) from None
+        if response.status_code != 200:
+            detail = gusto_error_messages(response)
+            raise CalendarError(
+                f"company {self.company_uuid}: GET {path} failed with HTTP "
+                f"{response.status_code}{': ' + detail if detail else ''}"
+                + (
+                    " (missing scope pay_schedules:read / payrolls:read?)"
+                    if response.status_code == 403
+                    else ""
                 )
-            except requests.RequestException as exc:
-                raise CalendarError(
-                    f"company {self.company_uuid}: cannot reach Gusto at {self.api_url} "
-                    f"({type(exc).__name__})"
-                ) from None
-            if response.status_code == 401 and attempt == 0 and self.auth.last_token:
-                self.tokens.refresh_after_unauthorized(self.auth.last_token)
-                continue
-            if response.status_code == 429 or response.status_code >= 500:
-                retry_after = response.headers.get("Retry-After", "")
-                self._sleep(float(retry_after) if retry_after.isdigit() else 2.0**attempt)
-                continue
-            if response.status_code != 200:
-                detail = gusto_error_messages(response)
-                raise CalendarError(
-                    f"company {self.company_uuid}: GET {path} failed with HTTP "
-                    f"{response.status_code}{': ' + detail if detail else ''}"
-                    + (
-                        " (missing scope pay_schedules:read / payrolls:read?)"
-                        if response.status_code == 403
-                        else ""
-                    )
-                )
-            return response
-        raise CalendarError(
-            f"company {self.company_uuid}: GET {path} kept failing "
-            f"(HTTP {response.status_code}); try again later"
-        )
+            )
+        return response
 
 
 def three_months_ahead(today: date) -> date:

@@ -21,15 +21,17 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from gd_vault import Vault, VaultData, VaultError, scrub
-from tap_gusto.client import DEFAULT_API_VERSION as GUSTO_API_VERSION
+from singer_sdk.exceptions import RetriableAPIError
+from tap_gusto.api import GustoClient, token_pair
 from tap_gusto.tokens import DEFAULT_API_URL, company_record, now_iso, oauth_error
 from target_dynamics_fo.auth import DynamicsAuthError, EntraTokenProvider
 from target_dynamics_fo.client import ODataClient, ODataError
@@ -176,7 +178,10 @@ class GustoOAuth:
 
     def __init__(self, app: GustoApp, session: requests.Session | None = None) -> None:
         self.app = app
-        self.session = session or requests.Session()
+        # The tap's Gusto client: these calls carry their own credentials (no company grant).
+        self.client = GustoClient(api_url=app.api_url, timeout=HTTP_TIMEOUT_SECONDS)
+        if session is not None:
+            self.client.session = session
 
     def authorize_url(self, state: str, company_uuid: str | None = None) -> str:
         params = {
@@ -189,14 +194,14 @@ class GustoOAuth:
             params["company_uuid"] = company_uuid
         return f"{self.app.api_url}/oauth/authorize?{urlencode(params)}"
 
-    def _post_json(self, path: str, body: Mapping[str, str], what: str) -> requests.Response:
+    def _send(self, call: Callable[[], requests.Response], what: str) -> requests.Response:
+        """``call()``'s response, also when retries ran out; unreachable Gusto as a ConnectError."""
         try:
-            return self.session.post(
-                f"{self.app.api_url}{path}",
-                json=dict(body),
-                headers={"Accept": "application/json", "X-Gusto-API-Version": GUSTO_API_VERSION},
-                timeout=HTTP_TIMEOUT_SECONDS,
-            )
+            return call()
+        except RetriableAPIError as exc:
+            if exc.response is None:
+                raise
+            return exc.response
         except requests.RequestException as exc:
             raise ConnectError(
                 f"Cannot reach Gusto at {self.app.api_url} to {what} ({type(exc).__name__}). "
@@ -204,15 +209,17 @@ class GustoOAuth:
             ) from None
 
     def exchange_code(self, code: str) -> dict[str, Any]:
-        response = self._post_json(
-            "/oauth/token",
-            {
-                "client_id": self.app.client_id,
-                "client_secret": self.app.client_secret,
-                "redirect_uri": self.app.redirect_uri,
-                "code": code,
-                "grant_type": "authorization_code",
-            },
+        # A code is single-use: one POST, never resent (``post_token`` does not retry).
+        response = self._send(
+            lambda: self.client.post_token(
+                {
+                    "client_id": self.app.client_id,
+                    "client_secret": self.app.client_secret,
+                    "redirect_uri": self.app.redirect_uri,
+                    "code": code,
+                    "grant_type": "authorization_code",
+                }
+            ),
             "exchange the authorization code",
         )
         if response.status_code != 200:
@@ -234,15 +241,8 @@ class GustoOAuth:
                 f"Token exchange failed: {hint} (HTTP {response.status_code}, {detail}). "
                 "Nothing was stored."
             )
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        if (
-            not isinstance(payload, dict)
-            or not payload.get("access_token")
-            or not payload.get("refresh_token")
-        ):
+        payload = token_pair(response)
+        if payload is None:
             raise ConnectError(
                 "Gusto's token response has no access or refresh token; nothing was stored. "
                 "Run the command again."
@@ -250,20 +250,12 @@ class GustoOAuth:
         return payload
 
     def _get(self, path: str, access_token: str, what: str) -> dict[str, Any]:
-        try:
-            response = self.session.get(
-                f"{self.app.api_url}{path}",
-                headers={
-                    "Authorization": f"Bearer {access_token}",
-                    "Accept": "application/json",
-                    "X-Gusto-API-Version": GUSTO_API_VERSION,
-                },
-                timeout=HTTP_TIMEOUT_SECONDS,
-            )
-        except requests.RequestException as exc:
-            raise ConnectError(
-                f"Cannot reach Gusto at {self.app.api_url} to {what} ({type(exc).__name__})."
-            ) from None
+        response = self._send(
+            lambda: self.client.request(
+                "GET", path, headers={"Authorization": f"Bearer {access_token}"}
+            ),
+            what,
+        )
         if response.status_code != 200:
             error, description = oauth_error(response, limit=300)
             raise ConnectError(
@@ -298,13 +290,16 @@ class GustoOAuth:
         return str(company.get("name") or company.get("trade_name") or company_uuid)
 
     def revoke(self, token: str) -> None:
-        response = self._post_json(
-            "/oauth/revoke",
-            {
-                "client_id": self.app.client_id,
-                "client_secret": self.app.client_secret,
-                "token": token,
-            },
+        response = self._send(
+            lambda: self.client.request(
+                "POST",
+                "/oauth/revoke",
+                json={
+                    "client_id": self.app.client_id,
+                    "client_secret": self.app.client_secret,
+                    "token": token,
+                },
+            ),
             "revoke the token",
         )
         if response.status_code != 200:
@@ -319,7 +314,8 @@ def _expires_at(payload: Mapping[str, Any], received_at: float) -> int:
     lifetime = int(payload.get("expires_in") or 7200)
     created = payload.get("created_at")
     issued = received_at
-    if isinstance(created, int | float) and not isinstance(created, bool):
+    # Token responses are parsed with exact decimals (tap_gusto.api.token_pair).
+    if isinstance(created, int | float | Decimal) and not isinstance(created, bool):
         issued = float(created)
     elif isinstance(created, str):
         try:

@@ -10,24 +10,25 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
-from requests.auth import AuthBase
 
+from tap_gusto.api import GustoClient, RefreshingAuth
 from tap_gusto.limiter import RateLimiter
 from tap_gusto.tokens import DEFAULT_API_URL, TokenManager, company_record
 
 
-class GustoCompanyAuth(AuthBase):
+class GustoCompanyAuth(RefreshingAuth):
     """Bearer auth for one company (deliberately not a singleton: one grant per company)."""
 
     def __init__(self, tokens: TokenManager) -> None:
         self.tokens = tokens
         self.last_token: str | None = None
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        token = self.tokens.access_token()
-        self.last_token = token
-        request.headers["Authorization"] = f"Bearer {token}"
-        return request
+    def token(self) -> str:
+        return self.tokens.access_token()
+
+    def refresh_after_unauthorized(self, rejected: str) -> object:
+        # The single-use refresh, under the vault lock (TokenManager keeps the rotation rules).
+        return self.tokens.refresh_after_unauthorized(rejected)
 
     def __repr__(self) -> str:
         return f"GustoCompanyAuth(company_uuid={self.tokens.company_uuid!r})"
@@ -42,11 +43,20 @@ class CompanyConnection:
     tokens: TokenManager
     limiter: RateLimiter
     auth: GustoCompanyAuth = field(init=False)
+    #: The one Gusto client, sending for this company with its token and limiter.
+    client: GustoClient = field(init=False)
     #: Gusto's calendar date, from the ``Date`` header of its latest response (None before one).
     server_today: dt.date | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.auth = GustoCompanyAuth(self.tokens)
+        self.client = GustoClient(
+            api_url=self.api_url,
+            auth=self.auth,
+            limiter=self.limiter,
+            session=self.tokens.session,
+            user_agent=self.tokens.user_agent,
+        )
 
     def note_server_date(self, response: requests.Response) -> None:
         """Keep Gusto's date: its list limits count from its today, not this machine's."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import typing as t
 from decimal import Decimal
 from http import HTTPStatus
@@ -16,10 +15,20 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
+from tap_gusto.api import (
+    DEFAULT_API_VERSION,
+    DEFAULT_BACKOFF_MAX_TRIES,
+    DEFAULT_THROTTLE_DEADLINE_SECONDS,
+    MAX_PAGE_SIZE,
+    MAX_TRIES_BACKSTOP,
+    REQUEST_TIMEOUT_SECONDS,
+    GustoPaginator,
+    response_retry_after,
+    retry_after_seconds,
+    retry_waits,
+)
 from tap_gusto.conform import conform_stream_record, paused_gc
 from tap_gusto.errors import GustoAPIError, GustoTapError
-from tap_gusto.faults import hit
-from tap_gusto.limiter import RateLimitHeaders, header_wait_seconds, response_now
 from tap_gusto.money import FieldSpec, Where, convert_fields
 from tap_gusto.tokens import echoed_secrets
 
@@ -30,96 +39,17 @@ if t.TYPE_CHECKING:
     from tap_gusto.auth import CompanyConnection
     from tap_gusto.tap import TapGusto
 
-DEFAULT_API_VERSION = "2026-06-15"
-MAX_PAGE_SIZE = 100
-REQUEST_TIMEOUT_SECONDS = 120
-BACKOFF_FACTOR_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 60.0
 MAX_ERROR_MESSAGES = 3
-DEFAULT_BACKOFF_MAX_TRIES = 5
-#: Two and a half of Gusto's 60-s windows: a shared grant frees a slot within two.
-DEFAULT_THROTTLE_DEADLINE_SECONDS = 150.0
-MAX_TRIES_BACKSTOP = 10_000
 
-
-class GustoPaginator(BaseAPIPaginator[int]):
-    """``page``/``per`` pagination: trust ``X-Total-Pages``; without it stop on a short page."""
-
-    def __init__(self, page_size: int) -> None:
-        super().__init__(1)
-        self.page_size = page_size
-
-    def get_next(self, response: requests.Response) -> int | None:
-        current = self.current_value
-        total_pages = response.headers.get("X-Total-Pages")
-        if total_pages is not None and total_pages.strip().isdigit():
-            return current + 1 if current < int(total_pages) else None
-        try:
-            payload = response.json(parse_float=Decimal)
-        except ValueError:
-            return None
-        items = payload if isinstance(payload, list) else []
-        return current + 1 if len(items) >= self.page_size else None
-
-
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """Seconds a 429 carried by ``exc`` asks to wait, else ``None``."""
-    response = getattr(exc, "response", None)
-    return response_retry_after(response) if response is not None else None
-
-
-def response_retry_after(response: requests.Response) -> float | None:
-    """Seconds a 429 response asks to wait: ``Retry-After``, else ``X-RateLimit-Reset``.
-
-    ``None`` for other statuses and for a 429 that says neither (the caller backs off).
-    """
-    if response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
-        return None
-    headers = response.headers
-    now = response_now(headers)
-    wait = header_wait_seconds(headers.get("Retry-After"), now)
-    if wait is None:
-        wait = header_wait_seconds(headers.get("X-RateLimit-Reset"), now, epoch_numbers=True)
-    return wait
-
-
-def exponential_wait(step: int) -> float:
-    """2, 4, 8 … s (capped) plus up to 1 s jitter, so clients that failed together spread out."""
-    base = min(BACKOFF_CAP_SECONDS, BACKOFF_FACTOR_SECONDS * 2.0**step)
-    return base + random.uniform(0, 1)  # noqa: S311 - jitter, not crypto
-
-
-def retry_waits(
-    max_tries: int, throttle_deadline: float
-) -> t.Generator[float | None, BaseException | None, None]:
-    """``backoff`` wait generator with two budgets; returning gives up on the request.
-
-    A 429 is Gusto asking for patience, not a failure: it is retried for as long as the
-    waits it asked for add up to ``throttle_deadline`` (at least two 60-s windows by default,
-    so a grant shared with another process still gets through). 5xx and dropped connections
-    are failures and get ``max_tries`` tries. The throttle budget counts the waits themselves,
-    not the clock, so it is the same whether or not a test replaces ``sleep``.
-    """
-    failures = 0
-    throttled_for = 0.0
-    throttled_step = 0
-    exc = yield None  # backoff primes the generator with an empty send
-    while True:
-        response = getattr(exc, "response", None)
-        if response is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
-            wait = response_retry_after(response)
-            if wait is None:
-                wait = exponential_wait(throttled_step)
-                throttled_step += 1
-            if throttled_for + wait > throttle_deadline:
-                return
-            throttled_for += wait
-        else:
-            failures += 1
-            if failures >= max_tries:
-                return
-            wait = exponential_wait(failures - 1)
-        exc = yield wait
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "MAX_PAGE_SIZE",
+    "GustoPaginator",
+    "GustoStream",
+    "response_retry_after",
+    "retry_after_seconds",
+    "retry_waits",
+]
 
 
 def gusto_error_messages(response: requests.Response) -> str:
@@ -298,37 +228,24 @@ class GustoStream(RESTStream[int]):
 
     # -- requests, auth, limits ----------------------------------------------------------
 
-    def _send(
-        self, prepared_request: requests.PreparedRequest, connection: CompanyConnection
-    ) -> requests.Response:
-        connection.limiter.acquire()
-        request = connection.auth(prepared_request.copy())
-        hit("tap.request.before")
-        session = self.requests_session
-        transmit = session.transmit if isinstance(session, CompanySession) else session.send
-        response = transmit(request, timeout=self.timeout, allow_redirects=self.allow_redirects)
-        hit("tap.request.after")
-        throttled = response.status_code == HTTPStatus.TOO_MANY_REQUESTS
-        connection.limiter.observe(
-            RateLimitHeaders.from_headers(response.headers), throttled=throttled
-        )
-        if throttled:
-            connection.limiter.throttled(response_retry_after(response))
-        return response
-
     def send_request(
         self, prepared_request: requests.PreparedRequest, context: Context | None
     ) -> requests.Response:
         """Send one request for the company in ``context``: limiter, token, one 401 refresh.
 
-        Not validated here: callers (``fetch``, the SDK's request loop) validate the response.
+        The company's ``GustoClient`` does it (the one client the connector uses too); the plain
+        send is this stream's session. Not validated here: callers (``fetch``, the SDK's
+        request loop) validate the response.
         """
         connection = self.connection(context)
-        response = self._send(prepared_request, connection)
-        if response.status_code == HTTPStatus.UNAUTHORIZED and connection.auth.last_token:
-            # Expired or revoked (another process used a newer token): one refresh, one retry.
-            connection.tokens.refresh_after_unauthorized(connection.auth.last_token)
-            response = self._send(prepared_request, connection)
+        session = self.requests_session
+        transmit = session.transmit if isinstance(session, CompanySession) else session.send
+        response = connection.client.send(
+            prepared_request,
+            transmit=transmit,
+            timeout=self.timeout,
+            allow_redirects=self.allow_redirects,
+        )
         connection.note_server_date(response)
         self._check_version_echo(response)
         return response

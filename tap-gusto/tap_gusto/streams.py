@@ -9,6 +9,7 @@ import typing as t
 from decimal import Decimal
 
 from tap_gusto import refresh, schemas
+from tap_gusto.api import list_body, paged
 from tap_gusto.client import GustoStream
 from tap_gusto.conform import paused_gc
 from tap_gusto.dates import (
@@ -67,24 +68,11 @@ class PagedFetchMixin(GustoStream):
 
         ``items`` extracts the paginated list from a body (default: the body itself).
         """
-        page = 1
-        previous: bytes | None = None
-        while True:
-            response = self.fetch(context, path, {**params, "page": page, "per": self.page_size})
-            total_pages = response.headers.get("X-Total-Pages", "").strip()
-            if not total_pages.isdigit() and response.content == previous:
-                return  # an endpoint that ignores page/per answered the same page again
-            previous = response.content
-            body = response.json(parse_float=Decimal)
-            yield response, body
-            if total_pages.isdigit():
-                if page >= int(total_pages):
-                    return
-            else:
-                listed = items(body) if items else body
-                if not isinstance(listed, list) or len(listed) < self.page_size:
-                    return
-            page += 1
+        return paged(
+            lambda page: self.fetch(context, path, {**params, "page": page, "per": self.page_size}),
+            self.page_size,
+            items or list_body,
+        )
 
     def today(self, context: Context | None) -> dt.date:
         """Gusto's date: its list limits and "today" count from its calendar, not this machine's."""

@@ -22,12 +22,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import requests
 from gd_vault.redact import register_secret, request_secrets, scrub
+from singer_sdk.exceptions import RetriableAPIError
 
+from tap_gusto.api import GustoClient, token_lifetime_seconds, token_pair, with_retries
 from tap_gusto.errors import GustoAuthError, ReconnectRequiredError
 from tap_gusto.faults import hit
 
@@ -38,6 +39,8 @@ logger = logging.getLogger("tap_gusto.tokens")
 REFRESH_MARGIN_SECONDS = 60.0
 TOKEN_TIMEOUT_SECONDS = 60.0
 REFRESH_ATTEMPTS = 4
+#: 429 waits one refresh may accumulate; the refresh holds the company's vault lock meanwhile.
+REFRESH_THROTTLE_DEADLINE_SECONDS = 60.0
 RECONNECT_HINT = "gusto-dynamics connect gusto"
 DEFAULT_API_URL = "https://api.gusto.com"
 
@@ -49,11 +52,6 @@ class AppCredentials:
 
     def __repr__(self) -> str:
         return f"AppCredentials(client_id={self.client_id!r}, client_secret='***')"
-
-
-def token_lifetime_seconds(token_response: Mapping[str, Any]) -> int:
-    """`expires_in` of an OAuth token response (Gusto's default 2 h when absent), whole seconds."""
-    return int(Decimal(str(token_response.get("expires_in") or 7200)))
 
 
 def now_iso() -> str:
@@ -104,6 +102,13 @@ class TokenManager:
         self.token_url = api_url.rstrip("/") + "/oauth/token"
         self.session = session or requests.Session()
         self.user_agent = user_agent
+        #: The Gusto client for the token endpoint (same session: one connection pool).
+        self.client = GustoClient(
+            api_url=api_url,
+            session=self.session,
+            user_agent=user_agent,
+            timeout=TOKEN_TIMEOUT_SECONDS,
+        )
         self._clock = clock
         self._sleep = sleep or time.sleep
         self._lock = threading.Lock()
@@ -201,73 +206,80 @@ class TokenManager:
             "refresh_token": refresh_token,
             "grant_type": "refresh_token",
         }
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.user_agent:
-            headers["User-Agent"] = self.user_agent
-        last_problem = ""
-        wait = 0.0
-        for attempt in range(REFRESH_ATTEMPTS):
-            if attempt:
-                self._sleep(wait or min(2.0**attempt, 10.0))
-            wait = 0.0
+        tries = 0
+
+        def attempt() -> requests.Response:
+            nonlocal tries
+            tries += 1
             hit("tap.refresh.before_request")
             try:
-                response = self.session.post(
-                    self.token_url, json=body, headers=headers, timeout=TOKEN_TIMEOUT_SECONDS
-                )
+                response = self.client.post_token(body)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 # The refresh token is still valid: no new access token has been used.
-                last_problem = f"connection problem ({type(exc).__name__})"
                 logger.warning(
-                    "Token refresh for Gusto company %s failed with a %s; retrying.",
+                    "Token refresh for Gusto company %s failed with a connection problem (%s); "
+                    "retrying.",
                     self.company_uuid,
-                    last_problem,
+                    type(exc).__name__,
                 )
-                continue
+                raise
             hit("tap.refresh.after_response")
-            if response.status_code == 200:
-                return self._parse_token_response(response)
-            error, description = oauth_error(response)
             if response.status_code >= 500 or response.status_code == 429:
-                last_problem = f"HTTP {response.status_code}"
-                retry_after = response.headers.get("Retry-After", "").strip()
-                wait = float(retry_after) if retry_after.isdigit() else 0.0
-                continue
-            if error == "invalid_grant":
-                raise ReconnectRequiredError(
-                    f"Gusto rejected the stored refresh token for company "
-                    f"{self._company_label(record)} (invalid_grant: the grant was revoked or "
-                    "the token was already used). An admin must reconnect this company: run "
-                    f"`{RECONNECT_HINT}` and authorize it again, then rerun the sync."
-                )
-            if error in {"invalid_client", "unauthorized_client"} or response.status_code == 401:
-                raise GustoAuthError(
-                    f"Gusto rejected the application credentials while refreshing company "
-                    f"{self.company_uuid} ({error or response.status_code}). Check client_id / "
-                    "client_secret in the tap settings or the store's gusto.app, and that "
-                    f"api_url ({self.token_url.rsplit('/oauth', 1)[0]}) is the environment the "
-                    "app belongs to."
-                )
-            raise GustoAuthError(
-                f"Token refresh for Gusto company {self.company_uuid} failed with HTTP "
-                f"{response.status_code} ({error or 'no OAuth error code'}"
-                f"{': ' + description if description else ''})."
+                # Gusto did not rotate: the same refresh token may be sent again.
+                raise RetriableAPIError(f"HTTP {response.status_code}", response)
+            return response
+
+        try:
+            # The retry loop, its Retry-After and its budgets are the Gusto client's; this
+            # method holds the vault lock throughout, so no other process refreshes meanwhile.
+            response = with_retries(
+                attempt,
+                max_tries=REFRESH_ATTEMPTS,
+                throttle_deadline=REFRESH_THROTTLE_DEADLINE_SECONDS,
+                sleep=self._sleep,
             )
+        except RetriableAPIError as exc:
+            last_problem = str(exc)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            last_problem = f"connection problem ({type(exc).__name__})"
+        else:
+            return self._check_refresh_response(response, record)
         raise GustoAuthError(
-            f"Token refresh for Gusto company {self.company_uuid} failed {REFRESH_ATTEMPTS} "
+            f"Token refresh for Gusto company {self.company_uuid} failed {tries} "
             f"times ({last_problem}). The stored refresh token is still valid; rerun later."
         )
 
+    def _check_refresh_response(
+        self, response: requests.Response, record: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The new token pair of a 200; for a refusal, the error that says what to do."""
+        if response.status_code == 200:
+            return self._parse_token_response(response)
+        error, description = oauth_error(response)
+        if error == "invalid_grant":
+            raise ReconnectRequiredError(
+                f"Gusto rejected the stored refresh token for company "
+                f"{self._company_label(record)} (invalid_grant: the grant was revoked or "
+                "the token was already used). An admin must reconnect this company: run "
+                f"`{RECONNECT_HINT}` and authorize it again, then rerun the sync."
+            )
+        if error in {"invalid_client", "unauthorized_client"} or response.status_code == 401:
+            raise GustoAuthError(
+                f"Gusto rejected the application credentials while refreshing company "
+                f"{self.company_uuid} ({error or response.status_code}). Check client_id / "
+                "client_secret in the tap settings or the store's gusto.app, and that "
+                f"api_url ({self.token_url.rsplit('/oauth', 1)[0]}) is the environment the "
+                "app belongs to."
+            )
+        raise GustoAuthError(
+            f"Token refresh for Gusto company {self.company_uuid} failed with HTTP "
+            f"{response.status_code} ({error or 'no OAuth error code'}"
+            f"{': ' + description if description else ''})."
+        )
+
     def _parse_token_response(self, response: requests.Response) -> dict[str, Any]:
-        try:
-            payload = response.json(parse_float=Decimal)
-        except ValueError:
-            payload = None
-        if (
-            not isinstance(payload, dict)
-            or not payload.get("access_token")
-            or not payload.get("refresh_token")
-        ):
+        payload = token_pair(response)
+        if payload is None:
             # Without a new refresh token we cannot know whether the old one survives; do not
             # use the access token (that would revoke the old refresh token) and stop.
             raise GustoAuthError(

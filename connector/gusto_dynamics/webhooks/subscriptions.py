@@ -13,13 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from tap_gusto.client import DEFAULT_API_VERSION, gusto_error_messages
-from tap_gusto.tokens import (
-    DEFAULT_API_URL,
-    AppCredentials,
-    resolve_app_credentials,
-    token_lifetime_seconds,
-)
+from singer_sdk.exceptions import RetriableAPIError
+from tap_gusto.api import DEFAULT_API_VERSION, GustoClient, SystemTokenAuth, SystemTokenRefusedError
+from tap_gusto.client import gusto_error_messages
+from tap_gusto.tokens import DEFAULT_API_URL, AppCredentials, resolve_app_credentials
 
 from gusto_dynamics.webhooks.store import (
     SecretStore,
@@ -53,6 +50,9 @@ SUBSCRIPTION_TYPES = (
 )
 DEFAULT_TYPES = ("Payroll", "Employee", "Contractor", "ContractorPayment")
 REQUEST_TIMEOUT_SECONDS = 30.0
+#: Tries of an idempotent call failing with 5xx or a dropped connection (an interactive command:
+#: a few seconds, then the error); a POST is never resent after those, only after a 429.
+REQUEST_TRIES = 3
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -86,7 +86,11 @@ def check_url(url: str) -> str:
 
 
 class GustoAppClient:
-    """Calls Gusto as the application (system access token: no company, no refresh token)."""
+    """Calls Gusto as the application (system access token: no company, no refresh token).
+
+    Sending, the system token (minted again once after a 401) and the 429 waits are the tap's
+    ``GustoClient``'s; this class names the webhook endpoints and words the errors.
+    """
 
     def __init__(
         self,
@@ -99,9 +103,13 @@ class GustoAppClient:
         self.api_url = api_url.rstrip("/")
         self.app = app
         self.api_version = api_version
-        self.session = session or requests.Session()
-        self._token: str | None = None
-        self._expires_at = 0.0
+        self.client = GustoClient(
+            api_url=api_url, api_version=api_version, timeout=REQUEST_TIMEOUT_SECONDS
+        )
+        self.client.max_tries = REQUEST_TRIES
+        if session is not None:
+            self.client.session = session
+        self.client.auth = SystemTokenAuth(self.client, app.client_id, app.client_secret)
 
     @classmethod
     def from_store(cls, store: SecretStore, api_url: str | None = None) -> GustoAppClient:
@@ -113,67 +121,39 @@ class GustoAppClient:
         stored_url = (data.get("gusto", {}).get("app", {}) or {}).get("api_url")
         return cls(api_url or stored_url or DEFAULT_API_URL, app)
 
-    def _system_token(self) -> str:
-        if self._token and time.time() < self._expires_at - 60:
-            return self._token
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:
-            response = self.session.post(
-                self.api_url + "/oauth/token",
-                json={
-                    "client_id": self.app.client_id,
-                    "client_secret": self.app.client_secret,
-                    "grant_type": "system_access",
-                },
-                headers={"Accept": "application/json", "X-Gusto-API-Version": self.api_version},
-                timeout=REQUEST_TIMEOUT_SECONDS,
-            )
-        except requests.RequestException as exc:
+            response = self.client.request(method, path, json=body)
+        except SystemTokenRefusedError as exc:
             raise WebhookSetupError(
-                f"cannot reach Gusto at {self.api_url} for a system access token "
-                f"({type(exc).__name__}); check the network and the app's api_url"
-            ) from None
-        payload = _json(response)
-        if response.status_code != 200 or not isinstance(payload.get("access_token"), str):
-            raise WebhookSetupError(
-                f"Gusto refused a system access token (HTTP {response.status_code}"
-                f"{': ' + str(payload.get('error')) if payload.get('error') else ''}); check "
+                f"Gusto refused a system access token (HTTP {exc.status}"
+                f"{': ' + exc.error if exc.error else ''}); check "
                 "client_id/client_secret in the store's gusto.app "
                 "(`gusto-dynamics connect gusto`) and that the app may use webhook subscriptions"
-            )
-        self._token = str(payload["access_token"])
-        self._expires_at = time.time() + token_lifetime_seconds(payload)
-        return self._token
-
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        for attempt in (1, 2):
-            try:
-                response = self.session.request(
-                    method,
-                    self.api_url + path,
-                    json=body,
-                    headers={
-                        "Authorization": f"Bearer {self._system_token()}",
-                        "Accept": "application/json",
-                        "X-Gusto-API-Version": self.api_version,
-                    },
-                    timeout=REQUEST_TIMEOUT_SECONDS,
-                )
-            except requests.RequestException as exc:
+            ) from None
+        except RetriableAPIError as exc:
+            if exc.response is None:
+                raise WebhookSetupError(f"{method} {path} failed: {exc}") from None
+            response = exc.response
+        except requests.RequestException as exc:
+            if exc.request is not None and str(exc.request.url or "").endswith("/oauth/token"):
                 raise WebhookSetupError(
-                    f"{method} {path} failed: cannot reach Gusto ({type(exc).__name__})"
+                    f"cannot reach Gusto at {self.api_url} for a system access token "
+                    f"({type(exc).__name__}); check the network and the app's api_url"
                 ) from None
-            if response.status_code == 401 and attempt == 1:
-                self._token = None  # expired or revoked system token: mint another once
-                continue
-            if response.status_code >= 400:
-                detail = gusto_error_messages(response)
-                raise GustoCallError(
-                    response.status_code,
-                    f"{method} {path} failed with HTTP {response.status_code}"
-                    f"{': ' + detail if detail else ''}",
-                )
-            return _json(response, allow_list=True) if response.content else {}
-        raise WebhookSetupError(f"{method} {path}: Gusto rejected a fresh system access token")
+            raise WebhookSetupError(
+                f"{method} {path} failed: cannot reach Gusto ({type(exc).__name__})"
+            ) from None
+        # A 401 here came after the client minted a fresh system token once: the app's grant
+        # itself is refused, and the status says so.
+        if response.status_code >= 400:
+            detail = gusto_error_messages(response)
+            raise GustoCallError(
+                response.status_code,
+                f"{method} {path} failed with HTTP {response.status_code}"
+                f"{': ' + detail if detail else ''}",
+            )
+        return _json(response, allow_list=True) if response.content else {}
 
     def create_subscription(self, url: str, types: Sequence[str]) -> dict[str, Any]:
         result = self._call(

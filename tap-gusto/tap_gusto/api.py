@@ -1,0 +1,512 @@
+"""The one Gusto HTTP client: every call to Gusto, from the tap and the connector, goes here.
+
+What it owns, so that no caller writes it again:
+
+* ``GustoClient.send``: one request for one grant - the company's rate limiter, the bearer
+  token, and one refresh-and-resend on 401 (a token another process already rotated);
+* ``GustoClient.request``: ``send`` under ``with_retries`` - 429s wait what Gusto asks
+  (``Retry-After``, else ``X-RateLimit-Reset``) within a time budget, 5xx and dropped
+  connections back off exponentially for a few tries; the waits come from ``retry_waits``,
+  the loop is ``backoff``'s, the same library the SDK's request loop uses for the streams;
+* ``GustoPaginator`` / ``paged``: Gusto's ``page``/``per`` lists;
+* ``post_token``: the ``/oauth/token`` call of the authorization-code exchange, the
+  single-use refresh (``tap_gusto.tokens``, which keeps the vault lock and the rotation rules)
+  and the application's system token.
+
+It imports nothing of the connector, the target or the sandbox: the tap installs on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import random
+import time
+import typing as t
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from http import HTTPStatus
+
+import backoff
+import requests
+from requests.auth import AuthBase
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.pagination import BaseAPIPaginator
+
+from tap_gusto.faults import hit
+from tap_gusto.limiter import RateLimitHeaders, header_wait_seconds, response_now
+
+if t.TYPE_CHECKING:
+    from backoff.types import Details
+
+    from tap_gusto.limiter import RateLimiter
+
+T = t.TypeVar("T")
+
+DEFAULT_API_VERSION = "2026-06-15"
+MAX_PAGE_SIZE = 100
+REQUEST_TIMEOUT_SECONDS = 120
+BACKOFF_FACTOR_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 60.0
+DEFAULT_BACKOFF_MAX_TRIES = 5
+#: Two and a half of Gusto's 60-s windows: a shared grant frees a slot within two.
+DEFAULT_THROTTLE_DEADLINE_SECONDS = 150.0
+MAX_TRIES_BACKSTOP = 10_000
+#: Methods Gusto may see twice without harm; a POST that failed with a 5xx or a dropped
+#: connection may have been carried out (a webhook subscription created), so it is not resent.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+# -- waits ------------------------------------------------------------------------------------
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """Seconds a 429 carried by ``exc`` asks to wait, else ``None``."""
+    response = getattr(exc, "response", None)
+    return response_retry_after(response) if response is not None else None
+
+
+def response_retry_after(response: requests.Response) -> float | None:
+    """Seconds a 429 response asks to wait: ``Retry-After``, else ``X-RateLimit-Reset``.
+
+    ``None`` for other statuses and for a 429 that says neither (the caller backs off).
+    """
+    if response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
+        return None
+    headers = response.headers
+    now = response_now(headers)
+    wait = header_wait_seconds(headers.get("Retry-After"), now)
+    if wait is None:
+        wait = header_wait_seconds(headers.get("X-RateLimit-Reset"), now, epoch_numbers=True)
+    return wait
+
+
+def exponential_wait(step: int) -> float:
+    """2, 4, 8 … s (capped) plus up to 1 s jitter, so clients that failed together spread out."""
+    base = min(BACKOFF_CAP_SECONDS, BACKOFF_FACTOR_SECONDS * 2.0**step)
+    return base + random.uniform(0, 1)  # noqa: S311 - jitter, not crypto
+
+
+def retry_waits(
+    max_tries: int, throttle_deadline: float
+) -> t.Generator[float | None, BaseException | None, None]:
+    """``backoff`` wait generator with two budgets; returning gives up on the request.
+
+    A 429 is Gusto asking for patience, not a failure: it is retried for as long as the
+    waits it asked for add up to ``throttle_deadline`` (at least two 60-s windows by default,
+    so a grant shared with another process still gets through). 5xx and dropped connections
+    are failures and get ``max_tries`` tries. The throttle budget counts the waits themselves,
+    not the clock, so it is the same whether or not a test replaces ``sleep``.
+    """
+    failures = 0
+    throttled_for = 0.0
+    throttled_step = 0
+    exc = yield None  # backoff primes the generator with an empty send
+    while True:
+        response = getattr(exc, "response", None)
+        if response is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            wait = response_retry_after(response)
+            if wait is None:
+                wait = exponential_wait(throttled_step)
+                throttled_step += 1
+            if throttled_for + wait > throttle_deadline:
+                return
+            throttled_for += wait
+        else:
+            failures += 1
+            if failures >= max_tries:
+                return
+            wait = exponential_wait(failures - 1)
+        exc = yield wait
+
+
+def _paced_waits(
+    failure_tries: int, throttle_deadline: float, sleep: Callable[[float], None] | None
+) -> t.Generator[float | None, BaseException | None, None]:
+    """``retry_waits``; with ``sleep`` given, that function does the waiting.
+
+    ``backoff`` always sleeps with ``time.sleep``; a caller that injects its own sleep (the
+    token manager's tests, a clock of its own) gets each wait slept by it, and ``backoff``
+    then sleeps 0 s.
+    """
+    waits = retry_waits(failure_tries, throttle_deadline)
+    exc = yield next(waits)
+    while True:
+        try:
+            wait = waits.send(exc)
+        except StopIteration:
+            return
+        if sleep is not None and wait:
+            sleep(wait)
+            wait = 0.0
+        exc = yield wait
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """A 429/5xx (raised as ``RetriableAPIError``) or a connection that failed or timed out."""
+    return isinstance(exc, RetriableAPIError | requests.ConnectionError | requests.Timeout)
+
+
+def with_retries(
+    call: Callable[[], T],
+    *,
+    retriable: Callable[[BaseException], bool] = is_retriable,
+    max_tries: int = DEFAULT_BACKOFF_MAX_TRIES,
+    throttle_deadline: float = DEFAULT_THROTTLE_DEADLINE_SECONDS,
+    sleep: Callable[[float], None] | None = None,
+    on_backoff: Callable[[Details], None] | None = None,
+) -> T:
+    """``call()`` retried by ``backoff`` on what ``retriable`` accepts, waits by ``retry_waits``.
+
+    When the budgets are spent the last exception propagates (a ``RetriableAPIError`` carries
+    its response, so the caller can name the status in its own message).
+    """
+    # backoff types its wait generators as never yielding None; ours yields None once, to be
+    # primed, as backoff's own generators do.
+    wait_gen = t.cast("Callable[..., t.Generator[float, t.Any, None]]", _paced_waits)
+    retried = backoff.on_exception(
+        wait_gen,
+        Exception,
+        max_tries=MAX_TRIES_BACKSTOP,  # only a backstop: the wait generator gives up first
+        jitter=None,  # exponential_wait jitters 5xx waits; a 429 waits exactly as asked
+        giveup=lambda exc: not retriable(exc),
+        on_backoff=on_backoff,
+        logger=None,  # callers log their own (scrubbed) lines
+        failure_tries=max_tries,
+        throttle_deadline=throttle_deadline,
+        sleep=sleep,
+    )(call)
+    return retried()
+
+
+def token_lifetime_seconds(token_response: Mapping[str, t.Any]) -> int:
+    """`expires_in` of an OAuth token response (Gusto's default 2 h when absent), whole seconds."""
+    return int(Decimal(str(token_response.get("expires_in") or 7200)))
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+def total_pages(response: requests.Response) -> int | None:
+    """Gusto's ``X-Total-Pages``, when it sent a usable one."""
+    value = response.headers.get("X-Total-Pages", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def list_body(body: t.Any) -> t.Any:
+    """The paged list of a plain list endpoint: the body itself."""
+    return body
+
+
+def next_page(
+    current: int, response: requests.Response, page_size: int, listed: Callable[[], t.Any]
+) -> int | None:
+    """The page after ``current``: trust ``X-Total-Pages``; without it stop on a short page.
+
+    ``listed`` is called only without the header, so a header-paged body is parsed only once.
+    """
+    total = total_pages(response)
+    if total is not None:
+        return current + 1 if current < total else None
+    items = listed()
+    return current + 1 if isinstance(items, list) and len(items) >= page_size else None
+
+
+class GustoPaginator(BaseAPIPaginator[int]):
+    """``page``/``per`` pagination for the SDK's request loop (``next_page`` decides)."""
+
+    def __init__(self, page_size: int, items: Callable[[t.Any], t.Any] = list_body) -> None:
+        super().__init__(1)
+        self.page_size = page_size
+        self.items = items
+
+    def get_next(self, response: requests.Response) -> int | None:
+        def listed() -> t.Any:
+            try:
+                return self.items(response.json(parse_float=Decimal))
+            except ValueError:
+                return None
+
+        return next_page(self.current_value, response, self.page_size, listed)
+
+
+def paged(
+    fetch: Callable[[int], requests.Response],
+    page_size: int,
+    items: Callable[[t.Any], t.Any] = list_body,
+) -> Iterator[tuple[requests.Response, t.Any]]:
+    """Every page ``fetch(page)`` returns, with its body parsed (money stays ``Decimal``).
+
+    ``items`` finds the paged list in a body (a payroll pages its ``employee_compensations``).
+    An endpoint that ignores ``page``/``per`` answers the same bytes again: that page is not
+    yielded twice.
+    """
+    page: int | None = 1
+    previous: bytes | None = None
+    while page is not None:
+        response = fetch(page)
+        if total_pages(response) is None and response.content == previous:
+            return
+        previous = response.content
+        body = response.json(parse_float=Decimal)
+        yield response, body
+        page = next_page(page, response, page_size, functools.partial(items, body))
+
+
+# -- sending ----------------------------------------------------------------------------------
+
+
+class RefreshingAuth(AuthBase):
+    """Bearer auth that can replace a token Gusto rejected with 401."""
+
+    last_token: str | None = None
+
+    def token(self) -> str:
+        raise NotImplementedError
+
+    def refresh_after_unauthorized(self, rejected: str) -> object:
+        raise NotImplementedError
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self.token()
+        self.last_token = token
+        request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+
+@dataclasses.dataclass(repr=False, kw_only=True)
+class GustoClient:
+    """Calls to one Gusto environment on behalf of one grant (a company's, or the app's).
+
+    ``auth`` is applied to every request (``None``: the caller sets its own headers, as the
+    OAuth endpoints do); ``limiter`` paces a company's requests across the process; ``sleep``
+    replaces ``time.sleep`` for the retry waits (tests, a clock of the caller's).
+    """
+
+    api_url: str
+    auth: RefreshingAuth | None = None
+    limiter: RateLimiter | None = None
+    session: requests.Session = dataclasses.field(default_factory=requests.Session)
+    api_version: str = DEFAULT_API_VERSION
+    user_agent: str | None = None
+    timeout: float = REQUEST_TIMEOUT_SECONDS
+    max_tries: int = DEFAULT_BACKOFF_MAX_TRIES
+    throttle_deadline: float = DEFAULT_THROTTLE_DEADLINE_SECONDS
+    sleep: Callable[[float], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.api_url = self.api_url.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"GustoClient(api_url={self.api_url!r})"
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", "X-Gusto-API-Version": self.api_version}
+        if self.user_agent:
+            headers["User-Agent"] = self.user_agent
+        return headers
+
+    def _send_once(
+        self,
+        request: requests.PreparedRequest,
+        transmit: Callable[..., requests.Response],
+        **kwargs: t.Any,
+    ) -> requests.Response:
+        if self.limiter is not None:
+            self.limiter.acquire()
+        prepared = self.auth(request.copy()) if self.auth is not None else request
+        hit("tap.request.before")
+        response = transmit(prepared, **kwargs)
+        hit("tap.request.after")
+        if self.limiter is not None:
+            throttled = response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+            self.limiter.observe(
+                RateLimitHeaders.from_headers(response.headers), throttled=throttled
+            )
+            if throttled:
+                self.limiter.throttled(response_retry_after(response))
+        return response
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        *,
+        transmit: Callable[..., requests.Response] | None = None,
+        **kwargs: t.Any,
+    ) -> requests.Response:
+        """One request (not validated, not retried): limiter, token, one refresh on 401.
+
+        ``transmit`` is the plain HTTP send (default: this client's session); ``kwargs`` go
+        to it (``timeout`` defaults to the client's).
+        """
+        send = transmit or self.session.send
+        kwargs.setdefault("timeout", self.timeout)
+        response = self._send_once(request, send, **kwargs)
+        auth = self.auth
+        if response.status_code == HTTPStatus.UNAUTHORIZED and auth is not None and auth.last_token:
+            # Expired or revoked (another process used a newer token): one refresh, one resend.
+            auth.refresh_after_unauthorized(auth.last_token)
+            response = self._send_once(request, send, **kwargs)
+        return response
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, t.Any] | None = None,
+        json: t.Any = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> requests.Response:
+        """``send`` with retries; returns the final response, whatever its status.
+
+        Raises ``RetriableAPIError`` (with the response) when 429s or 5xx outlast the budgets,
+        and the ``requests`` exception when the connection keeps failing. A non-idempotent
+        method is retried only on 429 (Gusto did not carry it out).
+        """
+        prepared = self.session.prepare_request(
+            requests.Request(
+                method,
+                self.api_url + path,
+                params=dict(params or {}),
+                json=json,
+                headers={**self.headers(), **(headers or {})},
+            )
+        )
+        idempotent = method.upper() in IDEMPOTENT_METHODS
+
+        def attempt() -> requests.Response:
+            response = self.send(prepared)
+            status = response.status_code
+            if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+                raise RetriableAPIError(f"{method} {path}: HTTP {status}", response)
+            return response
+
+        def retriable(exc: BaseException) -> bool:
+            if not retry or not is_retriable(exc):
+                return False
+            response = getattr(exc, "response", None)
+            throttled = response is not None and response.status_code == 429
+            return idempotent or throttled
+
+        return with_retries(
+            attempt,
+            retriable=retriable,
+            max_tries=self.max_tries,
+            throttle_deadline=self.throttle_deadline,
+            sleep=self.sleep,
+        )
+
+    def get(self, path: str, params: Mapping[str, t.Any] | None = None) -> requests.Response:
+        return self.request("GET", path, params=params)
+
+    def pages(
+        self,
+        path: str,
+        params: Mapping[str, t.Any] | None = None,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        items: Callable[[t.Any], t.Any] = list_body,
+        check: Callable[[requests.Response], object] | None = None,
+    ) -> Iterator[tuple[requests.Response, t.Any]]:
+        """Every page of a ``page``/``per`` list (``check`` validates each response)."""
+
+        def fetch(page: int) -> requests.Response:
+            response = self.get(path, {**(params or {}), "page": page, "per": page_size})
+            if check is not None:
+                check(response)
+            return response
+
+        return paged(fetch, page_size, items)
+
+    def post_token(self, body: Mapping[str, str]) -> requests.Response:
+        """POST ``/oauth/token`` once (code exchange, refresh, system token); not retried here.
+
+        The refresh retries it itself, under its vault lock; a code is single-use, so a failed
+        exchange is not resent.
+        """
+        headers = {**self.headers(), "Content-Type": "application/json"}
+        return self.session.post(
+            self.api_url + "/oauth/token", json=dict(body), headers=headers, timeout=self.timeout
+        )
+
+
+def token_pair(response: requests.Response) -> dict[str, t.Any] | None:
+    """The body of a 200 token response that carries both an access and a refresh token.
+
+    ``None`` otherwise: without a new refresh token nobody can tell whether the old one
+    survives, so the caller must neither use the access token nor store anything.
+    """
+    try:
+        payload = response.json(parse_float=Decimal)
+    except ValueError:
+        return None
+    if (
+        not isinstance(payload, dict)
+        or not payload.get("access_token")
+        or not payload.get("refresh_token")
+    ):
+        return None
+    return payload
+
+
+class SystemTokenAuth(RefreshingAuth):
+    """The application's own (system access) token: no company, no refresh token to rotate."""
+
+    def __init__(
+        self,
+        client: GustoClient,
+        client_id: str,
+        client_secret: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.clock = clock
+        self.value: str | None = None
+        self.expires_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"SystemTokenAuth(client_id={self.client_id!r})"
+
+    def token(self) -> str:
+        if self.value and self.clock() < self.expires_at - 60:
+            return self.value
+        response = self.client.post_token(
+            {
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "grant_type": "system_access",
+            }
+        )
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        payload = payload if isinstance(payload, dict) else {}
+        if response.status_code != HTTPStatus.OK or not isinstance(
+            payload.get("access_token"), str
+        ):
+            raise SystemTokenRefusedError(response.status_code, payload)
+        self.value = str(payload["access_token"])
+        self.expires_at = self.clock() + token_lifetime_seconds(payload)
+        return self.value
+
+    def refresh_after_unauthorized(self, rejected: str) -> object:
+        # An expired or revoked system token: mint another on the next request (once: the
+        # client resends a 401 only once).
+        if self.value == rejected:
+            self.value = None
+        return None
+
+
+class SystemTokenRefusedError(Exception):
+    """Gusto did not issue a system access token (status and OAuth error kept for messages)."""
+
+    def __init__(self, status: int, payload: Mapping[str, t.Any]) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.error = str(payload.get("error") or "")
