@@ -1,6 +1,6 @@
 """The plugins' SDK standard suites on the lowest and the highest singer-sdk they accept.
 
-Both plugins declare ``singer-sdk>=0.53,<0.55`` and use only the SDK's public surface, so
+Both plugins declare ``singer-sdk>=0.54.2,<0.55`` and use only the SDK's public surface, so
 they must pass the SDK's own standard tests at both ends of that range. The highest end is
 the development venv's pin (requirements-dev.txt); the lowest gets a venv of its own in a
 temporary folder, built with uv (its cache makes the second run take seconds). Only the
@@ -21,9 +21,10 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 UV = Path(sys.executable).parent / "uv"
-RANGE = "singer-sdk>=0.53,<0.55"
-LOWEST = "0.53.0"
-# The newest singer-sdk release below 0.55 on PyPI (0.53.0 ... 0.54.9 at the time of writing).
+RANGE = "singer-sdk>=0.54.2,<0.55"
+LOWEST = "0.54.2"
+# The newest singer-sdk release below 0.55 on PyPI at the time of writing. The lowest is the first
+# release with the public singer_sdk.helpers.conform that the tap uses (0.53.x lacks it).
 HIGHEST = "0.54.9"
 SUITES = ("tap-gusto/tests/test_core.py", "target-dynamics-fo/tests/test_sdk_standard.py")
 # The development packages the suites import (sandbox and store for the tap's fixtures).
