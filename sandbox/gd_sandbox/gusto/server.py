@@ -248,26 +248,26 @@ class GustoSandbox:
         return self.oauth.mint(company_uuid).access_token
 
     def info(self) -> dict[str, Any]:
-        return self.app.info()
+        return self.app.admin.info()
 
     def process_payroll(self, payroll_uuid: str) -> dict[str, Any]:
-        return self.app.process_payroll(payroll_uuid)
+        return self.app.admin.process_payroll(payroll_uuid)
 
     def amend_payroll(self, payroll_uuid: str, bonus: Decimal) -> dict[str, Any]:
-        return self.app.amend_payroll(payroll_uuid, bonus)
+        return self.app.admin.amend_payroll(payroll_uuid, bonus)
 
     def cancel_payroll(self, payroll_uuid: str) -> dict[str, Any]:
-        return self.app.cancel_payroll(payroll_uuid)
+        return self.app.admin.cancel_payroll(payroll_uuid)
 
     def terminate_employee(self, employee_uuid: str, effective_date: date) -> dict[str, Any]:
-        return self.app.terminate(employee_uuid, effective_date)
+        return self.app.admin.terminate(employee_uuid, effective_date)
 
     def hire_employee(self, **fields: Any) -> dict[str, Any]:
-        return self.app.hire(fields)
+        return self.app.admin.hire(fields)
 
     def deliver_webhook(self, **body: Any) -> dict[str, Any]:
-        return self.app.deliver(body)
+        return self.app.admin.deliver(body)
 
     def payroll_expected(self, payroll_uuid: str) -> dict[str, Any]:
         """The payroll as `GET /_sandbox/payrolls/{uuid}` returns it (every amount a string)."""
-        return self.app.admin_payroll_body(payroll_uuid)
+        return self.app.admin.payroll_expected(payroll_uuid)
