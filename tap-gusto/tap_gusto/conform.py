@@ -78,14 +78,14 @@ def _types(schema: dict[str, Any]) -> list[Any]:
 
 
 def _is_object(schema: dict[str, Any]) -> bool:
-    # As singer_sdk.helpers._typing.is_object_type (0.54): "object" in the type or type list.
+    # As the SDK's own is_object_type (0.54): "object" in the type or type list.
     return any(
         ("object" in kind or kind == "object") for kind in _types(schema) if kind is not None
     )
 
 
 def _is_array(schema: dict[str, Any]) -> bool:
-    # As singer_sdk.helpers._typing.is_array_type (0.54), without its errors on empty schemas.
+    # As the SDK's own is_array_type (0.54), without its errors on empty schemas.
     if "anyOf" in schema:
         return any(_is_array(sub) for sub in schema["anyOf"])
     if "allOf" in schema:
