@@ -33,6 +33,14 @@ from target_dynamics_fo.client import (
     fo_date,
     odata_literal,
 )
+from target_dynamics_fo.entities import (
+    JOURNAL_NAMES,
+    LEGAL_ENTITIES,
+    VENDOR_GROUPS,
+    VENDOR_INVOICE_HEADERS,
+    VENDOR_INVOICE_LINES,
+    VENDORS,
+)
 from target_dynamics_fo.invoice import (
     InvoiceError,
     VendorInvoice,
@@ -64,12 +72,8 @@ from target_dynamics_fo.reference import (
 
 LOGGER = logging.getLogger("target_dynamics_fo.payables")
 
-VENDORS = "VendorsV2"
-VENDOR_GROUPS = "VendorGroups"
-JOURNAL_NAMES = "JournalNames"
-LEGAL_ENTITIES = "LegalEntities"
-HEADER_ENTITY = "VendInvoiceJournalHeaders"
-LINE_ENTITY = "VendInvoiceJournalLines"
+HEADER_ENTITY = VENDOR_INVOICE_HEADERS
+LINE_ENTITY = VENDOR_INVOICE_LINES
 INVOICE_JOURNAL_TYPE = "VendInvoiceRegister"
 VENDOR_FIELDS = (
     "dataAreaId",

@@ -30,6 +30,7 @@ from target_dynamics_fo.client import (
     fo_date,
     odata_literal,
 )
+from target_dynamics_fo.entities import EMPLOYMENTS, LEGAL_ENTITIES, WORKERS
 from target_dynamics_fo.journal import (
     DimensionFormat,
     DimensionFormatError,
@@ -41,9 +42,6 @@ from target_dynamics_fo.reference import ReferenceData, dimension_gaps
 
 LOGGER = logging.getLogger("target_dynamics_fo.people")
 
-WORKERS = "Workers"
-EMPLOYMENTS = "Employments"
-LEGAL_ENTITIES = "LegalEntities"
 # F&O's "never" for date-effective records (an employment without an end date).
 OPEN_END = "2154-12-31T23:59:59Z"
 OPEN_END_YEAR = 2154

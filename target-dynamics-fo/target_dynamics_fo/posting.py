@@ -38,13 +38,14 @@ from target_dynamics_fo.client import (
     fo_date,
     odata_literal,
 )
+from target_dynamics_fo.entities import LEDGER_JOURNAL_HEADERS, LEDGER_JOURNAL_LINES
 from target_dynamics_fo.faults import hit
 from target_dynamics_fo.journal import Journal
 
 LOGGER = logging.getLogger("target_dynamics_fo.posting")
 
-HEADER_ENTITY = "LedgerJournalHeaders"
-LINE_ENTITY = "LedgerJournalLines"
+HEADER_ENTITY = LEDGER_JOURNAL_HEADERS
+LINE_ENTITY = LEDGER_JOURNAL_LINES
 MAX_JOURNAL_LINES = MAX_BATCH_OPERATIONS - 1
 HASH_PREFIX_LENGTH = 16
 # LedgerJournalTable.Name (the header Description) holds 60 characters.

@@ -33,6 +33,7 @@ from target_dynamics_fo.corrector import (
     Corrector,
     cancellation_template,
 )
+from target_dynamics_fo.entities import FISCAL_PERIODS
 from target_dynamics_fo.faults import hit
 from target_dynamics_fo.gcpause import paused_gc
 from target_dynamics_fo.journal import (
@@ -125,7 +126,7 @@ def _ref_from_dict(data: AbcMapping[str, Any]) -> EmployeeRef:
 # posting needs an open fiscal period: this name is the sandbox's; on a real environment it must
 # be exposed under it (or use correction_date: check_date). Status "Open" is the only one
 # accepted; any other ("OnHold", "Closed") refuses postings.
-FISCAL_PERIOD_ENTITY = "LedgerFiscalPeriods"
+FISCAL_PERIOD_ENTITY = FISCAL_PERIODS
 APPROVE_FIX = (
     "review it with `target-dynamics-fo-audit corrections`, then approve it with "
     "`target-dynamics-fo-audit corrections approve {uuid}` (posted by the next run, or at once "

@@ -15,6 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_dynamics_fo.client import ODataClient, ODataError, odata_literal
+from target_dynamics_fo.entities import (
+    ACCOUNT_STRUCTURES,
+    DIMENSION_INTEGRATION_FORMATS,
+    DIMENSION_PARAMETERS,
+    FINANCIAL_DIMENSION_VALUES,
+    JOURNAL_NAMES,
+    LEDGERS,
+    MAIN_ACCOUNTS,
+    OPERATING_UNITS,
+)
 from target_dynamics_fo.mapping import CompanyMapping
 
 LOGGER = logging.getLogger("target_dynamics_fo.reference")
@@ -24,8 +34,6 @@ DEFAULT_FORMAT_TYPE = "DataEntityDefaultDimensionFormat"
 MAIN_ACCOUNT_SEGMENT = "MainAccount"
 # Which dimensions each account structure requires, per main-account range (docs/accounting.md,
 # "Account structures"); Ledgers.AccountStructureName1..20 say which structures a company uses.
-ACCOUNT_STRUCTURES = "AccountStructureRequirements"
-LEDGERS = "Ledgers"
 _STRUCTURE_SLOTS = 20
 # Components that land on liability accounts and carry only the fixed dimensions unless
 # dimensions_on_liabilities is set (journal.py).
@@ -131,7 +139,7 @@ def load_reference(client: ODataClient, legal_entities: Iterable[str]) -> Refere
     ref = ReferenceData()
     _load_delimiter(client, ref)
     _load_formats(client, ref)
-    for row in client.get_all("MainAccounts"):
+    for row in client.get_all(MAIN_ACCOUNTS):
         account = str(row.get("MainAccountId") or "")
         if account:
             ref.main_accounts[account] = row
@@ -139,7 +147,7 @@ def load_reference(client: ODataClient, legal_entities: Iterable[str]) -> Refere
     _load_account_structures(client, ref)
     for legal_entity in sorted({le.lower() for le in legal_entities}):
         rows = client.get_all(
-            "JournalNames",
+            JOURNAL_NAMES,
             cross_company=True,
             filter=f"dataAreaId eq {odata_literal(legal_entity)}",
         )
@@ -152,7 +160,7 @@ def load_reference(client: ODataClient, legal_entities: Iterable[str]) -> Refere
 
 
 def _load_delimiter(client: ODataClient, ref: ReferenceData) -> None:
-    rows = client.get_all("DimensionParameters")
+    rows = client.get_all(DIMENSION_PARAMETERS)
     if not rows:
         ref.problems.append(
             "DimensionParameters returned no row, so the dimension segment delimiter is unknown; "
@@ -173,7 +181,7 @@ def _load_delimiter(client: ODataClient, ref: ReferenceData) -> None:
 
 
 def _load_formats(client: ODataClient, ref: ReferenceData) -> None:
-    rows = client.get_all("DimensionIntegrationFormats")
+    rows = client.get_all(DIMENSION_INTEGRATION_FORMATS)
     ledger = [r for r in rows if r.get("DimensionFormatType") == LEDGER_FORMAT_TYPE]
     active = [r for r in ledger if _yes(r.get("IsActive"))]
     fix = (
@@ -299,7 +307,7 @@ def _dimension_fix(company: CompanyMapping, component: str, dimension: str) -> s
 
 
 def _load_dimension_values(client: ODataClient, ref: ReferenceData) -> None:
-    for row in client.get_all("FinancialDimensionValues"):
+    for row in client.get_all(FINANCIAL_DIMENSION_VALUES):
         name = str(row.get("FinancialDimension") or "")
         value = str(row.get("DimensionValue") or "")
         legal_entity = str(row.get("LegalEntityId") or "").lower()
@@ -310,7 +318,7 @@ def _load_dimension_values(client: ODataClient, ref: ReferenceData) -> None:
             continue
         ref.dimension_values.setdefault((name, legal_entity), set()).add(value)
     try:
-        units = client.get_all("OperatingUnits")
+        units = client.get_all(OPERATING_UNITS)
     except ODataError as exc:
         if exc.status != 404:
             raise
