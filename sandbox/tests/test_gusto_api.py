@@ -414,3 +414,23 @@ def test_early_requests_count_only_before_retry_after() -> None:
     now[0] = 125.0
     assert limiter.hit("grant")[0]
     assert limiter.early_requests == 1
+
+
+@pytest.mark.parametrize("machine_now", ["2031-07-04T23:59:58+00:00", "2019-01-01T00:00:01+00:00"])
+def test_the_date_header_is_the_pinned_day_whatever_the_machine_clock_says(
+    machine_now: str,
+) -> None:
+    """The sandbox's clock starts at midday of its pinned day: neither the machine's date nor
+    its time of day (here just before midnight, then just after) reaches a response."""
+    import time_machine  # noqa: PLC0415 - only this test moves the machine's clock
+
+    with (
+        time_machine.travel(datetime.fromisoformat(machine_now), tick=True),
+        GustoSandbox(today=TODAY) as gusto,
+    ):
+        client = Client(gusto, gusto.company_uuids[0])
+        served = parsedate_to_datetime(
+            client.get(f"/v1/companies/{client.company}").headers["Date"]
+        )
+    assert served.date() == TODAY
+    assert served.hour == 12

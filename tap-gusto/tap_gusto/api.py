@@ -18,6 +18,7 @@ It imports nothing of the connector, the target or the sandbox: the tap installs
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import random
@@ -256,16 +257,20 @@ def paged(
 # -- sending ----------------------------------------------------------------------------------
 
 
-class RefreshingAuth(AuthBase):
-    """Bearer auth that can replace a token Gusto rejected with 401."""
+class RefreshingAuth(AuthBase, abc.ABC):
+    """Bearer auth that can replace a token Gusto rejected with 401: a company's grant
+    (``GustoCompanyAuth``, single-use refresh under the store's lock) or the app's
+    (``SystemTokenAuth``)."""
 
     last_token: str | None = None
 
+    @abc.abstractmethod
     def token(self) -> str:
-        raise NotImplementedError
+        """The bearer token to send now (refreshed first if it is about to expire)."""
 
+    @abc.abstractmethod
     def refresh_after_unauthorized(self, rejected: str) -> object:
-        raise NotImplementedError
+        """Replace ``rejected`` after a 401, unless another request already did."""
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self.token()

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,9 +29,9 @@ MAX_BODY = 1_000_000
 DEFAULT_REDIRECT_URIS = ("http://127.0.0.1/callback", "http://localhost/callback")
 
 
-def pinned(today: date, now: datetime) -> datetime:
-    """The sandbox's wall clock: its pinned ``today`` at the real (UTC) time of day."""
-    return datetime.combine(today, now.astimezone(UTC).timetz())
+# The sandbox's clock starts at this hour (UTC) of its pinned day: midday, so that no test run
+# crosses into the next day and Gusto's today (its Date header) is the pinned day throughout.
+START_HOUR_UTC = 12
 
 
 class _Server(ThreadingHTTPServer):
@@ -143,6 +143,9 @@ class GustoSandbox:
         self.port = port
         self.seed = seed
         self.today = today
+        # The wall clock is the pinned day at START_HOUR_UTC plus the time elapsed since
+        # then: no reading of the machine's date or time of day reaches a response.
+        self._clock_origin = time.monotonic()
         self.client_id = "sandbox-" + uid(seed, "oauth-application")[:13]
         self.client_secret = secrets.token_urlsafe(32)
         self.redirect_uris = list(redirect_uris or DEFAULT_REDIRECT_URIS)
@@ -178,8 +181,13 @@ class GustoSandbox:
     # ---- lifecycle -------------------------------------------------------------------------
 
     def _server_now(self) -> datetime:
-        """The sandbox's one wall clock: the pinned day; only the time of day is real."""
-        return pinned(self.today, datetime.now(UTC))
+        """The sandbox's one wall clock (Date header, X-RateLimit-Reset): the pinned day from
+        START_HOUR_UTC on, advancing with the time elapsed since the sandbox was made."""
+        elapsed = timedelta(seconds=time.monotonic() - self._clock_origin)
+        start = datetime(
+            self.today.year, self.today.month, self.today.day, START_HOUR_UTC, tzinfo=UTC
+        )
+        return start + elapsed
 
     def start(self) -> GustoSandbox:
         if self._server is not None:
