@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gusto_dynamics.reconcile.logic import ZERO, AccountRow, Report
+from gusto_dynamics.reconcile.model import ZERO, AccountRow, Report
 
 Cell = str | Decimal | int | date | None
 
