@@ -20,8 +20,9 @@ from target_dynamics_fo.client import ODataClient
 from target_dynamics_fo.mapping import CompanyMapping, MappingError, load_mapping
 from target_dynamics_fo.settings import SettingsError, connection_from_config
 
-from gusto_dynamics.calendar import CompanyReader, connected_companies
+from gusto_dynamics.calendar import connected_companies
 from gusto_dynamics.cli import CommandError, emit, open_vault
+from gusto_dynamics.company_reader import CompanyReader
 from gusto_dynamics.reconcile import render
 from gusto_dynamics.reconcile.fo_side import read_fo
 from gusto_dynamics.reconcile.logic import Period, reconcile

@@ -32,7 +32,7 @@ from target_dynamics_fo.money import parse_amount
 from target_dynamics_fo.people import PeopleError, desired_worker
 from target_dynamics_fo.processor import employee_ref
 
-from gusto_dynamics.calendar import CompanyReader
+from gusto_dynamics.company_reader import CompanyReader
 from gusto_dynamics.reconcile.fo_side import FoSide
 from gusto_dynamics.reconcile.model import (
     ZERO,
