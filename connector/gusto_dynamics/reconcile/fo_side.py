@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,13 +34,15 @@ from gusto_dynamics.reconcile.model import (
 OPEN_END = "2154-12-31"
 
 
-@dataclass
+@dataclass(frozen=True)
 class FoSide:
-    journals: list[FoJournal] = field(default_factory=list)
-    ledger: list[LedgerEntry] = field(default_factory=list)
-    invoices: list[FoInvoice] = field(default_factory=list)
-    employments: list[FoEmployment] = field(default_factory=list)
-    dimension_names: tuple[str, ...] = ()
+    """What F&O holds for the period, over every legal entity read."""
+
+    dimension_names: tuple[str, ...]
+    journals: list[FoJournal]
+    ledger: list[LedgerEntry]
+    invoices: list[FoInvoice]
+    employments: list[FoEmployment]
 
 
 def _range(name: str, period: Period) -> str:
@@ -188,7 +190,7 @@ class _EntityReader:
 def read_fo(client: ODataClient, companies: Iterable[CompanyMapping], period: Period) -> FoSide:
     companies = list(companies)
     ref = load_reference(client, [c.legal_entity for c in companies])
-    side = FoSide(dimension_names=ref.dimension_segments)
+    side = FoSide(ref.dimension_segments, [], [], [], [])
     for legal_entity in sorted({c.legal_entity.lower() for c in companies}):
         reader = _EntityReader(client, ref, legal_entity, period)
         mine = [c for c in companies if c.legal_entity.lower() == legal_entity]

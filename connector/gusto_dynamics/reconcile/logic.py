@@ -1,6 +1,6 @@
 """Pure reconciliation: Gusto's period against the F&O journals, ledger and employments.
 
-No I/O here. ``sources`` reads both systems afresh into the input types of ``model``;
+No I/O here. ``sources`` and ``fo_side`` read both systems afresh into ``model``'s inputs;
 ``reconcile`` compares them and names, for every difference, what a person does about it:
 payrolls and their correction chains in ``payrolls``, accounts, headcount and contractor
 payments here.
@@ -13,88 +13,31 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+# The report's whole vocabulary (inputs, rows, statuses) is importable from here, its face.
+from gusto_dynamics.reconcile.model import *  # noqa: F403
 from gusto_dynamics.reconcile.model import (
-    AMOUNT_DIFFERS,
-    CANCELLED_REVERSED,
-    CHANGED_IN_GUSTO,
-    CORRECTED,
-    CORRECTION_PENDING,
     FIX_MAPPING,
     INVOICE_DIFFERS,
     INVOICE_NOT_POSTED,
     INVOICED,
-    MISSING,
-    NO_GUSTO_PAYROLL,
     NO_INVOICE,
-    NOT_POSTED,
     POST,
-    POSTED,
-    POSTED_TWICE,
     REPLAY,
-    UNBUILDABLE,
     ZERO,
     AccountKey,
     AccountRow,
-    AuditOutcome,
     DepartmentRow,
     FoEmployment,
     FoInvoice,
     FoJournal,
-    GustoPayment,
-    GustoPayroll,
     Inputs,
-    LedgerEntry,
-    Line,
     PaymentRow,
-    PayrollRow,
     Period,
     Person,
     PersonRow,
     Report,
 )
-from gusto_dynamics.reconcile.payrolls import description_hash, payroll_rows
-
-__all__ = [
-    "AMOUNT_DIFFERS",
-    "CANCELLED_REVERSED",
-    "CHANGED_IN_GUSTO",
-    "CORRECTED",
-    "CORRECTION_PENDING",
-    "FIX_MAPPING",
-    "INVOICED",
-    "INVOICE_DIFFERS",
-    "INVOICE_NOT_POSTED",
-    "MISSING",
-    "NOT_POSTED",
-    "NO_GUSTO_PAYROLL",
-    "NO_INVOICE",
-    "POST",
-    "POSTED",
-    "POSTED_TWICE",
-    "REPLAY",
-    "UNBUILDABLE",
-    "ZERO",
-    "AccountKey",
-    "AccountRow",
-    "AuditOutcome",
-    "DepartmentRow",
-    "FoEmployment",
-    "FoInvoice",
-    "FoJournal",
-    "GustoPayment",
-    "GustoPayroll",
-    "Inputs",
-    "LedgerEntry",
-    "Line",
-    "PaymentRow",
-    "PayrollRow",
-    "Period",
-    "Person",
-    "PersonRow",
-    "Report",
-    "description_hash",
-    "reconcile",
-]
+from gusto_dynamics.reconcile.payrolls import payroll_rows
 
 
 def _account_rows(inputs: Inputs, journals: list[FoJournal]) -> list[AccountRow]:

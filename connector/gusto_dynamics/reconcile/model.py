@@ -11,36 +11,78 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-ZERO = Decimal("0.00")
+__all__ = [
+    "AGREED",
+    "AMOUNT_DIFFERS",
+    "CANCELLED_REVERSED",
+    "CHANGED_IN_GUSTO",
+    "CORRECTED",
+    "CORRECTION_PENDING",
+    "FIX_MAPPING",
+    "INVOICED",
+    "INVOICE_DIFFERS",
+    "INVOICE_NOT_POSTED",
+    "MISSING",
+    "NOT_POSTED",
+    "NO_GUSTO_PAYROLL",
+    "NO_INVOICE",
+    "POST",
+    "POSTED",
+    "POSTED_TWICE",
+    "REPLAY",
+    "STAGED_OUTCOMES",
+    "UNBUILDABLE",
+    "ZERO",
+    "AccountKey",
+    "AccountRow",
+    "AuditOutcome",
+    "DepartmentRow",
+    "FoEmployment",
+    "FoInvoice",
+    "FoJournal",
+    "GustoPayment",
+    "GustoPayroll",
+    "Inputs",
+    "LedgerEntry",
+    "Line",
+    "PaymentRow",
+    "PayrollRow",
+    "Period",
+    "Person",
+    "PersonRow",
+    "Report",
+    "credit_total",
+    "debit_total",
+    "description_hash",
+    "iso_day",
+]
 
-# Payroll statuses (section 1), worded as a controller reads them.
-POSTED = "in F&O and posted"
-NOT_POSTED = "in F&O, not yet posted"
-MISSING = "missing"
-POSTED_TWICE = "posted twice"
-AMOUNT_DIFFERS = "amount differs"
-CHANGED_IN_GUSTO = "changed in Gusto after posting"
-NO_GUSTO_PAYROLL = "no Gusto payroll behind it"
-UNBUILDABLE = "cannot be built with the current mapping"
-# A payroll changed or cancelled after its journal was posted, read as one chain: the original
-# and its correction documents (target-dynamics-fo, docs/accounting.md "Corrections").
-CORRECTED = "corrected in F&O and posted"
-CANCELLED_REVERSED = "cancelled in Gusto, reversed in F&O"
-CORRECTION_PENDING = "correction pending approval"
-# Payroll statuses that agree (every other one is a break someone acts on).
-AGREED = (POSTED, CORRECTED, CANCELLED_REVERSED)
-# What the connector's audit trail says while a correction waits for a person (or a run).
-STAGED_OUTCOMES = ("correction_staged", "correction_approved")
-
-# Contractor payment statuses (section 4).
-INVOICED = "invoiced and posted"
-INVOICE_NOT_POSTED = "invoiced, not yet posted"
-NO_INVOICE = "no invoice"
-INVOICE_DIFFERS = "invoice amount differs"
-
+# What a person does about a break, as the fixes word it.
 REPLAY = "replay"
 POST = "post the journal in F&O"
 FIX_MAPPING = "fix the mapping"
+
+ZERO = Decimal("0.00")
+
+# Payroll statuses (section 1), worded as a controller reads them. These agree; a payroll
+# changed or cancelled after its journal was posted is read as one chain: the original and its
+# correction documents (target-dynamics-fo, docs/accounting.md "Corrections").
+POSTED = "in F&O and posted"
+CORRECTED = "corrected in F&O and posted"
+CANCELLED_REVERSED = "cancelled in Gusto, reversed in F&O"
+AGREED = (POSTED, CORRECTED, CANCELLED_REVERSED)
+# Every other status is a break someone acts on: in F&O ...
+NOT_POSTED = "in F&O, not yet posted"
+POSTED_TWICE = "posted twice"
+AMOUNT_DIFFERS = "amount differs"
+NO_GUSTO_PAYROLL = "no Gusto payroll behind it"
+# ... or on Gusto's side. What the connector's audit trail says while a correction waits for a
+# person (or a run):
+STAGED_OUTCOMES = ("correction_staged", "correction_approved")
+MISSING = "missing"
+UNBUILDABLE = "cannot be built with the current mapping"
+CHANGED_IN_GUSTO = "changed in Gusto after posting"
+CORRECTION_PENDING = "correction pending approval"
 
 
 @dataclass(frozen=True)
@@ -86,6 +128,14 @@ def iso_day(value: object) -> date | None:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
+
+
+def description_hash(description: str) -> str | None:
+    """The content-hash prefix the connector stamps after '#' in a journal description."""
+    for word in description.split():
+        if word.startswith("#") and len(word) > 1:
+            return word[1:]
+    return None
 
 
 def debit_total(lines: Iterable[Line]) -> Decimal:
@@ -279,7 +329,7 @@ class DepartmentRow:
 
     @property
     def is_break(self) -> bool:
-        return bool(self.fix)
+        return self.fix != ""
 
 
 @dataclass(frozen=True)
@@ -296,6 +346,13 @@ class PersonRow:
     @property
     def is_break(self) -> bool:
         return not self.in_fo
+
+
+# Contractor payment statuses (section 4).
+INVOICED = "invoiced and posted"
+INVOICE_NOT_POSTED = "invoiced, not yet posted"
+NO_INVOICE = "no invoice"
+INVOICE_DIFFERS = "invoice amount differs"
 
 
 @dataclass(frozen=True)

@@ -38,18 +38,11 @@ from gusto_dynamics.reconcile.model import (
     PayrollRow,
     credit_total,
     debit_total,
+    description_hash,
 )
 
 # "<Reversal|Repost|Difference> <step> of <original journal> #<hash>" (the target's Description).
 _CORRECTION_RE = re.compile(r"^(Reversal|Repost|Difference) (\d+) of (\S+)")
-
-
-def description_hash(description: str) -> str | None:
-    """The content-hash prefix the connector stamps after '#' in a journal description."""
-    for word in description.split():
-        if word.startswith("#") and len(word) > 1:
-            return word[1:]
-    return None
 
 
 def _matches(journal: FoJournal, payroll: GustoPayroll) -> bool:
@@ -112,13 +105,21 @@ def _payroll_status(
         return NOT_POSTED, (
             f"{POST}: run General ledger > Post journals (journal {journal.batch_number})"
         )
-    posted = ledger.get((journal.legal_entity, journal.batch_number.casefold()), [])
-    if _ledger_sides(posted) != (journal.debit, journal.credit):
-        return AMOUNT_DIFFERS, (
-            f"the ledger entries of {journal.batch_number} differ from its lines: ask the F&O "
-            "administrator to check the posting"
-        )
-    return POSTED, ""
+    return _ledger_break([journal], ledger) or (POSTED, "")
+
+
+def _ledger_break(
+    journals: Iterable[FoJournal], ledger: Mapping[tuple[str, str], list[LedgerEntry]]
+) -> tuple[str, str] | None:
+    """The break of the first journal whose ledger entries do not carry its lines' sides."""
+    for journal in journals:
+        posted = ledger.get((journal.legal_entity, journal.batch_number.casefold()), [])
+        if _ledger_sides(posted) != (journal.debit, journal.credit):
+            return AMOUNT_DIFFERS, (
+                f"the ledger entries of {journal.batch_number} differ from its lines: ask the "
+                "F&O administrator to check the posting"
+            )
+    return None
 
 
 def correction_of(journal: FoJournal) -> tuple[str, int, str] | None:
@@ -189,14 +190,7 @@ def _chain_status(
     unposted = [j.batch_number for j in chain if not j.posted]
     if unposted:
         return NOT_POSTED, f"{POST}: run General ledger > Post journals ({', '.join(unposted)})"
-    for journal in chain:
-        posted = ledger.get((journal.legal_entity, journal.batch_number.casefold()), [])
-        if _ledger_sides(posted) != (journal.debit, journal.credit):
-            return AMOUNT_DIFFERS, (
-                f"the ledger entries of {journal.batch_number} differ from its lines: ask the "
-                "F&O administrator to check the posting"
-            )
-    return CORRECTED, ""
+    return _ledger_break(chain, ledger) or (CORRECTED, "")
 
 
 def _is_connector_journal(journal: FoJournal, prefixes: frozenset[str]) -> bool:
