@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import requests
 from gd_vault import Vault, VaultData, scrub
 from singer_sdk.exceptions import RetriableAPIError
-from tap_gusto.api import GustoClient, token_pair
+from tap_gusto.api import GustoClient, token_lifetime_seconds, token_pair
 from tap_gusto.tokens import now_iso, oauth_error
 
 from gusto_dynamics.connect.common import HTTP_TIMEOUT_SECONDS, ConnectError
@@ -168,7 +168,7 @@ class GustoOAuth:
 
 
 def _expires_at(payload: Mapping[str, Any], received_at: float) -> int:
-    lifetime = int(payload.get("expires_in") or 7200)
+    lifetime = token_lifetime_seconds(payload)
     created = payload.get("created_at")
     issued = received_at
     # Token responses are parsed with exact decimals (tap_gusto.api.token_pair).
