@@ -14,7 +14,7 @@ import argparse
 import json
 import logging
 import shlex
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -22,15 +22,22 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import requests
-from singer_sdk.exceptions import RetriableAPIError
-from tap_gusto.api import MAX_PAGE_SIZE, GustoClient, list_body, paged
-from tap_gusto.auth import GustoCompanyAuth, resolve_api_url
-from tap_gusto.client import gusto_error_messages
-from tap_gusto.tokens import TokenManager, resolve_app_credentials
-
 from gusto_dynamics.cli import CommandError, emit, open_vault
+from gusto_dynamics.company_reader import CalendarError, CompanyReader
 from gusto_dynamics.runner import DEFAULT_COMMAND, shell_line
+
+__all__ = [
+    "CalendarError",
+    "CompanyCalendar",
+    "CompanyReader",
+    "build_calendar",
+    "connected_companies",
+    "parse_deadline",
+    "read_company_calendar",
+    "register",
+    "render_cron",
+    "three_months_ahead",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +50,6 @@ DEFAULT_TZ = "America/Los_Angeles"
 AFTER_DEADLINE = timedelta(hours=2)
 CHECK_DATE_RUN_TIME = dtime(6, 0)
 CATCH_UP_TIME = dtime(5, 30)
-REQUEST_TIMEOUT_SECONDS = 30.0
-#: Tries of a GET failing with 5xx or a dropped connection (429s wait as Gusto asks instead).
-REQUEST_TRIES = 4
-
-
-class CalendarError(Exception):
-    """Reading a company's pay calendar failed; the message names the company and the fix."""
 
 
 @dataclass(frozen=True)
@@ -164,91 +164,6 @@ def build_calendar(
                 runs[at_utc] = PlannedRun(at_utc, company_uuid, why)
     calendar.runs = sorted(runs.values(), key=lambda r: r.at)
     return calendar
-
-
-# -- reading Gusto -----------------------------------------------------------------------------
-
-
-class CompanyReader:
-    """GETs for one company through the tap's Gusto client (token manager, 401 refresh, retries).
-
-    This class only turns the client's failures into ``CalendarError`` messages that name the
-    company and the fix; sending, retrying and paging are ``tap_gusto.api.GustoClient``'s.
-    """
-
-    def __init__(
-        self,
-        vault: Any,
-        company_uuid: str,
-        *,
-        api_url: str | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        data = vault.read()
-        self.company_uuid = company_uuid
-        self.api_url = resolve_api_url(api_url, data, company_uuid)
-        app = resolve_app_credentials(data, None, None)
-        self.tokens = TokenManager(vault, company_uuid, app, self.api_url, session=session)
-        self.auth = GustoCompanyAuth(self.tokens)
-        self.client = GustoClient(
-            api_url=self.api_url,
-            auth=self.auth,
-            session=self.tokens.session,
-            timeout=REQUEST_TIMEOUT_SECONDS,
-            max_tries=REQUEST_TRIES,
-            sleep=sleep,
-        )
-
-    def get_all(self, path: str, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for _response, body in self.pages(path, params):
-            if not isinstance(body, list):
-                raise CalendarError(f"company {self.company_uuid}: {path} did not return a list")
-            rows.extend(r for r in body if isinstance(r, dict))
-        return rows
-
-    def pages(
-        self,
-        path: str,
-        params: Mapping[str, str] | None = None,
-        items: Callable[[Any], Any] = list_body,
-    ) -> Iterator[tuple[requests.Response, Any]]:
-        """Every page of a ``page``/``per`` list (bodies parsed with money as ``Decimal``);
-        ``items`` finds the paged list in a body (an object such as a payroll pages its
-        ``employee_compensations``)."""
-        return paged(
-            lambda page: self.get(path, {**(params or {}), "page": str(page), "per": "100"}),
-            MAX_PAGE_SIZE,
-            items,
-        )
-
-    def get(self, path: str, params: Mapping[str, str]) -> requests.Response:
-        try:
-            response = self.client.get(path, params)
-        except RetriableAPIError as exc:
-            status = exc.response.status_code if exc.response is not None else "?"
-            raise CalendarError(
-                f"company {self.company_uuid}: GET {path} kept failing "
-                f"(HTTP {status}); try again later"
-            ) from None
-        except requests.RequestException as exc:
-            raise CalendarError(
-                f"company {self.company_uuid}: cannot reach Gusto at {self.api_url} "
-                f"({type(exc).__name__})"
-            ) from None
-        if response.status_code != 200:
-            detail = gusto_error_messages(response)
-            raise CalendarError(
-                f"company {self.company_uuid}: GET {path} failed with HTTP "
-                f"{response.status_code}{': ' + detail if detail else ''}"
-                + (
-                    " (missing scope pay_schedules:read / payrolls:read?)"
-                    if response.status_code == 403
-                    else ""
-                )
-            )
-        return response
 
 
 def three_months_ahead(today: date) -> date:

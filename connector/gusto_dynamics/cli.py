@@ -70,10 +70,8 @@ def open_vault(args: argparse.Namespace) -> Vault:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gusto-dynamics",
-        description="Connect Gusto and Dynamics 365 F&O and manage the encrypted credential store.",
-    )
+    what = "Connect Gusto and Dynamics 365 F&O and manage the encrypted credential store."
+    parser = argparse.ArgumentParser(prog="gusto-dynamics", description=what)
     parser.add_argument(
         "--vault",
         metavar="PATH",

@@ -56,10 +56,10 @@ def shell_line(template: str, company_uuid: str | None) -> str:
 @dataclass(frozen=True)
 class RunOutcome:
     company_uuid: str
+    log_path: Path | None
     kinds: tuple[str, ...]
     returncode: int
     attempt: int
-    log_path: Path | None
     event_uuids: tuple[str, ...]
 
     @property
@@ -317,12 +317,12 @@ class RunCoordinator:
                 )
                 returncode, log_path = 127, None
             outcome = RunOutcome(
-                batch.company_uuid,
-                kinds,
-                returncode,
-                batch.attempt,
-                log_path,
-                tuple(batch.event_uuids),
+                company_uuid=batch.company_uuid,
+                log_path=log_path,
+                kinds=kinds,
+                returncode=returncode,
+                attempt=batch.attempt,
+                event_uuids=tuple(batch.event_uuids),
             )
             will_retry = not outcome.ok and batch.attempt <= len(self._retry_delays)
             if outcome.ok:

@@ -1,5 +1,6 @@
 """Month-end reconciliation of Gusto against the F&O ledger (`gusto-dynamics reconcile`).
 
-``logic`` compares (pure), ``sources`` reads both systems and the audit trail, ``render``
-writes the report, ``command`` is the CLI.
+``model`` holds the inputs and report rows; ``logic`` compares (pure), with the payrolls and
+their correction chains in ``payrolls``; ``sources`` reads Gusto and the audit trail,
+``fo_side`` reads F&O; ``render`` writes the report, ``command`` is the CLI.
 """

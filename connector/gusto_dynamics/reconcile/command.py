@@ -20,11 +20,13 @@ from target_dynamics_fo.client import ODataClient
 from target_dynamics_fo.mapping import CompanyMapping, MappingError, load_mapping
 from target_dynamics_fo.settings import SettingsError, connection_from_config
 
-from gusto_dynamics.calendar import CompanyReader, connected_companies
+from gusto_dynamics.calendar import connected_companies
 from gusto_dynamics.cli import CommandError, emit, open_vault
+from gusto_dynamics.company_reader import CompanyReader
 from gusto_dynamics.reconcile import render
+from gusto_dynamics.reconcile.fo_side import read_fo
 from gusto_dynamics.reconcile.logic import Period, reconcile
-from gusto_dynamics.reconcile.sources import build_inputs, read_audit, read_fo, read_gusto
+from gusto_dynamics.reconcile.sources import build_inputs, read_audit, read_gusto
 
 EXIT_AGREES = 0
 EXIT_BREAKS = 1

@@ -12,6 +12,8 @@ import csv
 import html
 import io
 import json
+import operator
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gusto_dynamics.reconcile.logic import ZERO, AccountRow, Report
+from gusto_dynamics.reconcile.model import ZERO, AccountRow, Report
 
 Cell = str | Decimal | int | date | None
 
@@ -57,93 +59,109 @@ def _plain(value: Cell) -> str:
     return "" if value is None else str(value)
 
 
+# Each section's columns: the title, then (after two or more spaces) the row attribute shown.
+# "{dimensions}" stands for the ledger's dimension names, known only from F&O.
+DIMENSIONS = "{dimensions}"
+_PAYROLLS = """
+    status                  status
+    check date              check_date
+    company                 company
+    legal entity            legal_entity
+    type                    payroll_type
+    payroll                 payroll_uuid_short
+    journal                 journal_numbers
+    Gusto gross pay         gusto_gross
+    Gusto net pay           gusto_net
+    Gusto employer taxes    gusto_employer_taxes
+    Gusto journal debit     expected_debit
+    F&O debit               fo_debit
+    F&O credit              fo_credit
+    ledger debit            ledger_debit
+    ledger credit           ledger_credit
+    connector says          connector_says
+    fix                     fix
+"""
+_ACCOUNTS = """
+    legal entity            legal_entity
+    main account            main_account
+    {dimensions}            dimension_values
+    Gusto (mapping)         gusto
+    journals                journals
+    ledger                  ledger
+    journals - Gusto        journal_difference
+    ledger - journals       ledger_difference
+    fix                     fix
+"""
+_HEADCOUNT = """
+    legal entity                legal_entity
+    department                  department
+    {dimensions}                dimensions
+    paid in Gusto               paid_in_gusto
+    wage lines in journals      wage_lines_in_journals
+    active employments in F&O   active_in_fo
+    fix                         fix
+"""
+_PEOPLE = """
+    legal entity        legal_entity
+    event               event
+    date                day
+    name                name
+    department          department
+    personnel number    personnel_number
+    in F&O              in_fo_label
+    fix                 fix
+"""
+_CONTRACTORS = """
+    status              status
+    date                payment_date
+    legal entity        legal_entity
+    contractor          contractor
+    payment             payment_uuid_short
+    invoice journal     batch_number
+    Gusto amount        gusto_amount
+    F&O invoice         fo_amount
+    fix                 fix
+"""
+
+
+# Cells that are not a row attribute as it stands, named in the tables like one.
+_DERIVED: dict[str, Callable[[Any], Cell]] = {
+    "payroll_uuid_short": lambda r: r.payroll_uuid[:8],
+    "payment_uuid_short": lambda r: r.payment_uuid[:8],
+    "journal_numbers": lambda r: ", ".join(r.batch_numbers),
+    "dimension_values": lambda r: "-".join(r.dimensions),
+    "in_fo_label": lambda r: "yes" if r.in_fo else "NO",
+}
+
+
+def _columns(table: str, dimensions: str) -> tuple[Column, ...]:
+    columns = []
+    for line in table.strip().splitlines():
+        title, name = re.split(r"\s{2,}", line.strip())
+        get = _DERIVED.get(name) or operator.attrgetter(name)
+        columns.append(Column(dimensions if title == DIMENSIONS else title, get))
+    return tuple(columns)
+
+
 def sections(report: Report) -> list[Section]:
     dims = "-".join(report.dimension_names) or "dimensions"
     return [
-        Section(
-            "payrolls",
-            "1. Payrolls",
-            (
-                Column("status", lambda r: r.status),
-                Column("check date", lambda r: r.check_date),
-                Column("company", lambda r: r.company),
-                Column("legal entity", lambda r: r.legal_entity),
-                Column("type", lambda r: r.payroll_type),
-                Column("payroll", lambda r: r.payroll_uuid[:8]),
-                Column("journal", lambda r: ", ".join(r.batch_numbers)),
-                Column("Gusto gross pay", lambda r: r.gusto_gross),
-                Column("Gusto net pay", lambda r: r.gusto_net),
-                Column("Gusto employer taxes", lambda r: r.gusto_employer_taxes),
-                Column("Gusto journal debit", lambda r: r.expected_debit),
-                Column("F&O debit", lambda r: r.fo_debit),
-                Column("F&O credit", lambda r: r.fo_credit),
-                Column("ledger debit", lambda r: r.ledger_debit),
-                Column("ledger credit", lambda r: r.ledger_credit),
-                Column("connector says", lambda r: r.connector_says),
-                Column("fix", lambda r: r.fix),
-            ),
-            report.payrolls,
-        ),
-        Section(
-            "accounts",
-            "2. Accounts",
-            (
-                Column("legal entity", lambda r: r.legal_entity),
-                Column("main account", lambda r: r.main_account),
-                Column(dims, lambda r: "-".join(r.dimensions)),
-                Column("Gusto (mapping)", lambda r: r.gusto),
-                Column("journals", lambda r: r.journals),
-                Column("ledger", lambda r: r.ledger),
-                Column("journals - Gusto", lambda r: r.journal_difference),
-                Column("ledger - journals", lambda r: r.ledger_difference),
-                Column("fix", lambda r: r.fix),
-            ),
-            report.accounts,
-        ),
+        Section("payrolls", "1. Payrolls", _columns(_PAYROLLS, dims), report.payrolls),
+        Section("accounts", "2. Accounts", _columns(_ACCOUNTS, dims), report.accounts),
         Section(
             "headcount",
             "3. Headcount by department",
-            (
-                Column("legal entity", lambda r: r.legal_entity),
-                Column("department", lambda r: r.department),
-                Column(dims, lambda r: r.dimensions),
-                Column("paid in Gusto", lambda r: r.paid_in_gusto),
-                Column("wage lines in journals", lambda r: r.wage_lines_in_journals),
-                Column("active employments in F&O", lambda r: r.active_in_fo),
-                Column("fix", lambda r: r.fix),
-            ),
+            _columns(_HEADCOUNT, dims),
             report.departments,
         ),
         Section(
             "people",
             "3. Hires, terminations and people paid",
-            (
-                Column("legal entity", lambda r: r.legal_entity),
-                Column("event", lambda r: r.event),
-                Column("date", lambda r: r.day),
-                Column("name", lambda r: r.name),
-                Column("department", lambda r: r.department),
-                Column("personnel number", lambda r: r.personnel_number),
-                Column("in F&O", lambda r: "yes" if r.in_fo else "NO"),
-                Column("fix", lambda r: r.fix),
-            ),
+            _columns(_PEOPLE, dims),
             report.people,
         ),
         Section(
-            "contractors",
-            "4. Contractor payments",
-            (
-                Column("status", lambda r: r.status),
-                Column("date", lambda r: r.payment_date),
-                Column("legal entity", lambda r: r.legal_entity),
-                Column("contractor", lambda r: r.contractor),
-                Column("payment", lambda r: r.payment_uuid[:8]),
-                Column("invoice journal", lambda r: r.batch_number),
-                Column("Gusto amount", lambda r: r.gusto_amount),
-                Column("F&O invoice", lambda r: r.fo_amount),
-                Column("fix", lambda r: r.fix),
-            ),
-            report.payments,
+            "contractors", "4. Contractor payments", _columns(_CONTRACTORS, dims), report.payments
         ),
     ]
 

@@ -1,6 +1,7 @@
-"""Reading both systems afresh for a reconciliation: Gusto over its API with the stored grants
-(the calendar's ``CompanyReader``, i.e. the tap's token manager), F&O read-only over OData (the
-target's ``ODataClient``), and the audit trail. Nothing here writes to either system.
+"""Reading Gusto afresh for a reconciliation, with the stored grants (the calendar's
+``CompanyReader``, i.e. the tap's token manager), and the audit trail; F&O is read by
+``fo_side``. ``build_inputs`` joins both sides with facts from the mapping file. Nothing here
+writes to either system.
 
 The journal a payroll *should* have is built with the target's own builder under the current
 mapping, but from what Gusto answers now, not from anything the pipeline stored.
@@ -18,41 +19,33 @@ from typing import Any
 
 from tap_gusto.dates import horizon, period_listing_start, period_windows, windows
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.client import ODataClient, odata_literal
 from target_dynamics_fo.invoice import InvoiceError, build_vendor_invoice
 from target_dynamics_fo.journal import (
     JournalError,
     build_journal,
     journal_batch_number,
     payroll_content_hash,
-    split_display_value,
 )
 from target_dynamics_fo.mapping import CompanyMapping, MappingError
 from target_dynamics_fo.mapping import Mapping as MappingFile
 from target_dynamics_fo.money import parse_amount
 from target_dynamics_fo.people import PeopleError, desired_worker
 from target_dynamics_fo.processor import employee_ref
-from target_dynamics_fo.reference import MAIN_ACCOUNT_SEGMENT, load_reference
 
-from gusto_dynamics.calendar import CompanyReader
-from gusto_dynamics.reconcile.logic import (
+from gusto_dynamics.company_reader import CompanyReader
+from gusto_dynamics.reconcile.fo_side import FoSide
+from gusto_dynamics.reconcile.model import (
     ZERO,
-    AccountKey,
     AuditOutcome,
-    FoEmployment,
-    FoInvoice,
-    FoJournal,
     GustoPayment,
     GustoPayroll,
     Inputs,
-    LedgerEntry,
     Line,
     Period,
     Person,
+    iso_day,
 )
 
-# F&O's open-ended employment end date.
-OPEN_END = "2154-12-31"
 # Gusto's longest pay period: a monthly payroll paid before its period ends is listed by a
 # window reaching past the check date.
 PERIOD_SLACK = dt.timedelta(days=92)
@@ -69,13 +62,6 @@ class GustoCompany:
     payrolls: list[GustoPayroll] = field(default_factory=list)
     payments: list[GustoPayment] = field(default_factory=list)
     people: list[Person] = field(default_factory=list)
-
-
-def _day(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 def _money(value: Any, where: str) -> Decimal:
@@ -162,7 +148,7 @@ def read_gusto(
             },
         ):
             uuid = str(item.get("payroll_uuid") or item.get("uuid") or "")
-            if uuid and _day(item.get("check_date")) in period:
+            if uuid and iso_day(item.get("check_date")) in period:
                 listed.setdefault(uuid, item)
     legal_entity = mapping.legal_entity.lower()
     for uuid in listed:
@@ -193,7 +179,7 @@ def read_gusto(
                 company_name=name,
                 legal_entity=legal_entity,
                 payroll_uuid=record["payroll_uuid"],
-                check_date=_day(record.get("check_date")) or period.start,
+                check_date=iso_day(record.get("check_date")) or period.start,
                 payroll_type=record["payroll_type"],
                 totals=totals,
                 content_hash=payroll_content_hash(record),
@@ -259,7 +245,7 @@ def _payment(  # noqa: PLR0917 - one reader's context, passed through
         legal_entity,
         uuid,
         label,
-        _day(payment.get("date")) or dt.date.min,
+        iso_day(payment.get("date")) or dt.date.min,
         amount,
         journal_batch_number(mapping.journal_number_prefix, company, f"contractor-payment:{uuid}"),
         error,
@@ -267,156 +253,6 @@ def _payment(  # noqa: PLR0917 - one reader's context, passed through
 
 
 # ---- F&O ---------------------------------------------------------------------------------
-
-
-@dataclass
-class FoSide:
-    journals: list[FoJournal] = field(default_factory=list)
-    ledger: list[LedgerEntry] = field(default_factory=list)
-    invoices: list[FoInvoice] = field(default_factory=list)
-    employments: list[FoEmployment] = field(default_factory=list)
-    dimension_names: tuple[str, ...] = ()
-
-
-def _range(name: str, period: Period) -> str:
-    return (
-        f"{name} ge {period.start.isoformat()}T00:00:00Z and "
-        f"{name} le {period.end.isoformat()}T23:59:59Z"
-    )
-
-
-def _named(scoped: str, names: Iterable[str]) -> str:
-    """Headers of the connector's journal names only (``in`` is not supported by F&O)."""
-    either = " or ".join(f"JournalName eq {odata_literal(n)}" for n in sorted(names))
-    return f"{scoped} and ({either})"
-
-
-def read_fo(client: ODataClient, companies: Iterable[CompanyMapping], period: Period) -> FoSide:
-    companies = list(companies)
-    ref = load_reference(client, [c.legal_entity for c in companies])
-    segments = ref.ledger_segments
-    dims = ref.dimension_segments
-    side = FoSide(dimension_names=dims)
-
-    def account(display: str, legal_entity: str) -> AccountKey:
-        parts = split_display_value(display, ref.delimiter)
-        values = dict(zip(segments, parts, strict=False))
-        main = values.get(MAIN_ACCOUNT_SEGMENT, parts[0] if parts else "")
-        return legal_entity, main, tuple(values.get(s, "") for s in dims)
-
-    for legal_entity in sorted({c.legal_entity.lower() for c in companies}):
-        scoped = f"dataAreaId eq {odata_literal(legal_entity)}"
-        names = {c.journal_name for c in companies if c.legal_entity.lower() == legal_entity}
-        headers = {
-            str(h["JournalBatchNumber"]).casefold(): h
-            for h in client.get_all(
-                "LedgerJournalHeaders", filter=_named(scoped, names), cross_company=True
-            )
-        }
-        lines: dict[str, list[Line]] = {}
-        dates: dict[str, dt.date | None] = {}
-        for row in client.iter_all(
-            "LedgerJournalLines",
-            filter=f"{scoped} and {_range('TransDate', period)}",
-            cross_company=True,
-        ):
-            number = str(row["JournalBatchNumber"]).casefold()
-            if number not in headers:
-                continue
-            lines.setdefault(number, []).append(
-                Line(
-                    account(str(row.get("AccountDisplayValue") or ""), legal_entity),
-                    Decimal(row.get("DebitAmount") or 0),
-                    Decimal(row.get("CreditAmount") or 0),
-                )
-            )
-            dates[number] = _day(row.get("TransDate"))
-        for number, journal_lines in lines.items():
-            header = headers[number]
-            side.journals.append(
-                FoJournal(
-                    legal_entity,
-                    str(header["JournalBatchNumber"]),
-                    str(header.get("JournalName") or ""),
-                    str(header.get("Description") or ""),
-                    str(header.get("IsPosted")) == "Yes",
-                    tuple(journal_lines),
-                    dates.get(number),
-                )
-            )
-        # Only the posted ledger of the journals found: one small query per journal, never a
-        # month of the whole ledger.
-        for journal in side.journals:
-            if journal.legal_entity != legal_entity or not journal.posted:
-                continue
-            for row in client.iter_all(
-                "GeneralJournalAccountEntries",
-                filter=f"JournalNumber eq {odata_literal(journal.batch_number)}",
-            ):
-                if str(row.get("LedgerName") or "").lower() != legal_entity:
-                    continue
-                side.ledger.append(
-                    LedgerEntry(
-                        legal_entity,
-                        str(row["JournalNumber"]),
-                        account(str(row.get("AccountDisplayValue") or ""), legal_entity),
-                        Decimal(row.get("AccountingCurrencyAmount") or 0),
-                    )
-                )
-        invoice_names = {
-            c.contractors.invoice_journal_name
-            for c in companies
-            if c.legal_entity.lower() == legal_entity
-        }
-        invoice_headers = {
-            str(h["JournalBatchNumber"]).casefold(): h
-            for h in client.get_all(
-                "VendInvoiceJournalHeaders",
-                filter=_named(scoped, invoice_names),
-                cross_company=True,
-            )
-        }
-        owed: dict[str, Decimal] = {}
-        for row in client.iter_all(
-            "VendInvoiceJournalLines",
-            filter=f"{scoped} and {_range('Date', period)}",
-            cross_company=True,
-        ):
-            number = str(row["JournalBatchNumber"]).casefold()
-            if number in invoice_headers and str(row.get("AccountType")) == "Vend":
-                owed[number] = (
-                    owed.get(number, ZERO)
-                    + Decimal(row.get("Credit") or 0)
-                    - Decimal(row.get("Debit") or 0)
-                )
-        for number, amount in owed.items():
-            header = invoice_headers[number]
-            side.invoices.append(
-                FoInvoice(
-                    legal_entity,
-                    str(header["JournalBatchNumber"]),
-                    str(header.get("IsPosted")) == "Yes",
-                    amount,
-                )
-            )
-        for row in client.iter_all(
-            "Employments",
-            filter=f"LegalEntityId eq {odata_literal(legal_entity)}",
-            cross_company=True,
-        ):
-            start = _day(row.get("EmploymentStartDate"))
-            end_text = str(row.get("EmploymentEndDate") or "")
-            if start is None:
-                continue
-            side.employments.append(
-                FoEmployment(
-                    legal_entity,
-                    str(row.get("PersonnelNumber") or ""),
-                    start,
-                    None if end_text.startswith(OPEN_END) else _day(end_text),
-                )
-            )
-    return side
 
 
 def read_audit(path: Path | None) -> dict[str, AuditOutcome]:

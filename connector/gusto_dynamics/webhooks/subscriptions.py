@@ -6,6 +6,7 @@ Nothing here logs or raises a token or the client secret.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,24 +30,14 @@ from gusto_dynamics.webhooks.store import (
 
 logger = logging.getLogger(__name__)
 
-SUBSCRIPTION_TYPES = (
-    "BankAccount",
-    "Company",
-    "CompanyBenefit",
-    "Contractor",
-    "ContractorPayment",
-    "Employee",
-    "EmployeeBenefit",
-    "EmployeeJobCompensation",
-    "ExternalPayroll",
-    "Form",
-    "Location",
-    "Notification",
-    "Payroll",
-    "PayrollSync",
-    "PaySchedule",
-    "PeopleBatch",
-    "Signatory",
+# Gusto's webhook subscription types, in its API reference's order; words, as the reference
+# lists them, are easier to compare with it than a column of quoted strings.
+SUBSCRIPTION_TYPES = tuple(
+    """
+    BankAccount Company CompanyBenefit Contractor ContractorPayment Employee EmployeeBenefit
+    EmployeeJobCompensation ExternalPayroll Form Location Notification Payroll PayrollSync
+    PaySchedule PeopleBatch Signatory
+    """.split()  # noqa: SIM905
 )
 DEFAULT_TYPES = ("Payroll", "Employee", "Contractor", "ContractorPayment")
 REQUEST_TIMEOUT_SECONDS = 30.0
@@ -269,15 +260,8 @@ def subscribe(
     with _pending(store, url, token_reader is None) as nonce:
         subscription = client.create_subscription(url, types)
     logger.info("created Gusto webhook subscription %s for %s", subscription["uuid"], url)
-    return _verify(
-        store,
-        client,
-        subscription,
-        nonce=nonce,
-        token_reader=token_reader,
-        wait_seconds=wait_seconds,
-        poll_seconds=poll_seconds,
-    )
+    arrival = _Arrival(token_reader, wait_seconds, poll_seconds)
+    return _verify(store, client, subscription, nonce, arrival)
 
 
 def reverify(
@@ -296,15 +280,8 @@ def reverify(
     with _pending(store, str(subscription.get("url", "")), token_reader is None) as nonce:
         if nonce is not None:
             client.request_verification_token(subscription_uuid)
-    return _verify(
-        store,
-        client,
-        subscription,
-        nonce=nonce,
-        token_reader=token_reader,
-        wait_seconds=wait_seconds,
-        poll_seconds=poll_seconds,
-    )
+    arrival = _Arrival(token_reader, wait_seconds, poll_seconds)
+    return _verify(store, client, subscription, nonce, arrival)
 
 
 @contextlib.contextmanager
@@ -323,34 +300,37 @@ def _pending(store: SecretStore, url: str, wanted: bool) -> Iterator[str | None]
         raise
 
 
+@dataclasses.dataclass(frozen=True)
+class _Arrival:
+    """How the verification token arrives: typed in (``token_reader``), else posted by Gusto to
+    the receiver within ``wait_seconds``."""
+
+    token_reader: Callable[[], str] | None
+    wait_seconds: float
+    poll_seconds: float
+
+
 def _verify(
     store: SecretStore,
     client: GustoAppClient,
     subscription: dict[str, Any],
-    *,
     nonce: str | None,
-    token_reader: Callable[[], str] | None,
-    wait_seconds: float,
-    poll_seconds: float,
+    arrival: _Arrival,
 ) -> dict[str, Any]:
-    if token_reader is not None:
-        token = token_reader().strip()
-        return verify_with_tokens(
-            store,
-            client,
-            subscription,
-            nonce=None,
-            next_tokens=lambda: [token],
-            wait_seconds=0.0,
-            poll_seconds=poll_seconds,
-        )
-    assert nonce is not None
+    next_tokens: Callable[[], list[str]]
+    if arrival.token_reader is not None:
+        typed = arrival.token_reader().strip()
+        nonce, next_tokens, wait_seconds = None, lambda: [typed], 0.0
+    else:
+        assert nonce is not None
+        pending = nonce
+        next_tokens, wait_seconds = (lambda: pending_tokens(store, pending)), arrival.wait_seconds
     return verify_with_tokens(
         store,
         client,
         subscription,
         nonce=nonce,
-        next_tokens=lambda: pending_tokens(store, nonce),
+        next_tokens=next_tokens,
         wait_seconds=wait_seconds,
-        poll_seconds=poll_seconds,
+        poll_seconds=arrival.poll_seconds,
     )

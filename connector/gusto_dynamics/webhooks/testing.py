@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from types import TracebackType
 
 from gusto_dynamics.webhooks.app import WEBHOOK_PATH, WebhookReceiver, create_server
 
@@ -31,12 +30,7 @@ class ReceiverThread:
             time.sleep(0.01)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=30)
         self._sock.close()
