@@ -49,7 +49,7 @@ from target_dynamics_fo.invoice import (
 )
 from target_dynamics_fo.journal import DimensionFormat, DimensionFormatError, ledger_display_value
 from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
-from target_dynamics_fo.people import (
+from target_dynamics_fo.workers import (
     DONE,
     DRY_RUN,
     FAILED,
