@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import pytest
 from target_dynamics_fo.client import ODataError, WriteOutcomeUnknownError
+from target_dynamics_fo.mapping import MappingError
 from target_dynamics_fo.masterdata import (
     MasterDataSync,
     MasterRecord,
@@ -249,6 +250,13 @@ class StubCompany:
     key_path: str = "companies.acme"
 
 
+class StubMapping:
+    def company(self, company_uuid: str) -> StubCompany:
+        if company_uuid != "acme":
+            raise MappingError([f"company {company_uuid!r} is not in the mapping"])
+        return StubCompany("usmf")
+
+
 class Recorder(MasterDataSync):
     label = "things"
     logger = logging.getLogger("test")
@@ -261,7 +269,7 @@ class Recorder(MasterDataSync):
             opened.append("close")
 
         super().__init__(
-            cast(Any, None),  # the mapping is not read here
+            cast(Any, StubMapping()),
             cast(Any, None),  # nor the audit store
             cast(Any, client),
             cast(Any, lambda: None),
@@ -320,3 +328,12 @@ def test_the_run_waits_on_its_clients_clock() -> None:
     sync.warn("twice")
     sync.warn("twice")
     assert sync.finish() == ["things: nothing; 0 failed", "  warning: twice"]
+
+
+def test_a_record_of_an_unmapped_company_is_a_warning_naming_it() -> None:
+    sync = Recorder(StubClient(), [])
+    assert sync.company_of({"company_uuid": "acme"}, "thing 1") == StubCompany("usmf")
+    assert sync.company_of({"company_uuid": "other"}, "thing 2") is None
+    [warning] = sync.summary.warnings
+    assert warning.startswith("thing 2 not synchronised to Dynamics: mapping <mapping>: 1 problem")
+    assert "'other' is not in the mapping" in warning

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, TypeVar
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.client import ODataClient, ODataError
 from target_dynamics_fo.entities import LEGAL_ENTITIES
-from target_dynamics_fo.mapping import CompanyMapping, Mapping
+from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
 from target_dynamics_fo.masterdata.engine import MasterRecord, Patience, Reconciled, reconcile
 from target_dynamics_fo.masterdata.summary import SyncSummary
 from target_dynamics_fo.reference import ReferenceData
@@ -82,6 +82,14 @@ class MasterDataSync(ABC):
     def reconcile(self, record: MasterRecord[Current, Plan]) -> Reconciled[Plan]:
         """Plan and write one record (nothing in a dry run); see :mod:`.engine`."""
         return reconcile(record, Patience.of(self.client, self.sleep), dry_run=self.dry_run)
+
+    def company_of(self, record: AbcMapping[str, Any], who: str) -> CompanyMapping | None:
+        """The record's company in the mapping; None, with a warning naming ``who``, if none."""
+        try:
+            return self.mapping.company(str(record.get("company_uuid") or ""))
+        except MappingError as exc:
+            self.warn(f"{who} not synchronised to Dynamics: {exc}")
+            return None
 
     def legal_entities(self) -> set[str]:
         if self._legal_entities is None:

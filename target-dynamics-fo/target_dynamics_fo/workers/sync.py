@@ -130,12 +130,8 @@ class PeopleSync(MasterDataSync):
         """One Gusto employee record; bad data is recorded, never raised."""
         company_uuid = str(record.get("company_uuid") or "")
         uuid = str(record.get("uuid") or "(no uuid)")
-        try:
-            company = self.mapping.company(company_uuid)
-        except MappingError as exc:
-            self.warn(f"employee {uuid} not synchronised to Dynamics: {exc}")
-            return None
-        if self.gaps_for(company):
+        company = self.company_of(record, f"employee {uuid}")
+        if company is None or self.gaps_for(company):
             return None
         dims, note = self._dimensions(record, company)
         if note:
