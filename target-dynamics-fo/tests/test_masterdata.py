@@ -257,7 +257,7 @@ class StubMapping:
         return StubCompany("usmf")
 
 
-class Recorder(MasterDataSync):
+class Recorder(MasterDataSync[str]):
     label = "things"
     logger = logging.getLogger("test")
 

@@ -30,9 +30,9 @@ from target_dynamics_fo.journal import (
 from target_dynamics_fo.mapping import CompanyMapping, MappingError
 from target_dynamics_fo.mapping import Mapping as MappingFile
 from target_dynamics_fo.money import parse_amount
-from target_dynamics_fo.workers import PeopleError, desired_worker
 from target_dynamics_fo.processor import employee_ref
 from target_dynamics_fo.reference import MAIN_ACCOUNT_SEGMENT, load_reference
+from target_dynamics_fo.workers import PeopleError, desired_worker
 
 from gusto_dynamics.calendar import CompanyReader
 from gusto_dynamics.reconcile.logic import (

@@ -84,10 +84,6 @@ class GaveUp:
     attempts: int
 
     @property
-    def unclear(self) -> bool:
-        return unclear(self.error)
-
-    @property
     def why(self) -> str:
         message = self.error.message
         if isinstance(self.error, WriteOutcomeUnknownError):
@@ -97,8 +93,8 @@ class GaveUp:
             )
         if self.error.record_exists:
             return (
-                f"Dynamics says {self.key} already exists, yet {self.attempts} look-up(s) did "
-                f"not find it as planned: {message}"
+                f"Dynamics says {self.key} already exists, yet looking it up does not find it "
+                f"as planned ({self.attempts} attempt(s)): {message}"
             )
         return f"Dynamics refused the write of {self.key}; nothing was saved: {message}"
 
@@ -115,6 +111,11 @@ class GaveUp:
                 "differently) and correct it or the mapping, then rerun"
             )
         return "read the Dynamics message, correct the cause in Dynamics or the mapping, then rerun"
+
+    @property
+    def unclear(self) -> bool:
+        """The last write may have committed (see :func:`unclear`)."""
+        return unclear(self.error)
 
 
 @dataclass(frozen=True)

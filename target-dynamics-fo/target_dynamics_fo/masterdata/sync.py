@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from collections.abc import Mapping as AbcMapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.client import ODataClient, ODataError
@@ -25,9 +25,10 @@ from target_dynamics_fo.reference import ReferenceData
 
 Current = TypeVar("Current")
 Plan = TypeVar("Plan")
+Outcome = TypeVar("Outcome")  # what syncing one record returns (a plan, or None)
 
 
-class MasterDataSync(ABC):
+class MasterDataSync(ABC, Generic[Outcome]):
     """Run state, the queue of records, and the reconcile engine bound to this run's client."""
 
     label: ClassVar[str]  # names the run summary ("workers and employments")
@@ -55,14 +56,14 @@ class MasterDataSync(ABC):
         self._legal_entities: set[str] | None = None
 
     @abstractmethod
-    def bring_in_line(self, record: AbcMapping[str, Any]) -> object:
+    def bring_in_line(self, record: AbcMapping[str, Any]) -> Outcome:
         """Plan and write one record; raises :class:`ODataError` when Dynamics cannot be read."""
 
     @abstractmethod
-    def unreadable(self, record: AbcMapping[str, Any], error: ODataError) -> object:
+    def unreadable(self, record: AbcMapping[str, Any], error: ODataError) -> Outcome:
         """Record that Dynamics could not be read or written for this record."""
 
-    def sync_record(self, record: AbcMapping[str, Any]) -> object:
+    def sync_record(self, record: AbcMapping[str, Any]) -> Outcome:
         """Bring Dynamics in line with one record; never raises for bad data."""
         try:
             return self.bring_in_line(record)

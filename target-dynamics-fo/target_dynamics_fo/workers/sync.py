@@ -51,7 +51,7 @@ LOGGER = logging.getLogger("target_dynamics_fo.people")
 Held = tuple[dict[str, Any] | None, list[Employment]]
 
 
-class PeopleSync(MasterDataSync):
+class PeopleSync(MasterDataSync[WorkerPlan | None]):
     """Keeps Dynamics workers and employments in line with the Gusto employees of a run."""
 
     label = "workers and employments"
