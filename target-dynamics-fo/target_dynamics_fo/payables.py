@@ -49,13 +49,6 @@ from target_dynamics_fo.invoice import (
 )
 from target_dynamics_fo.journal import DimensionFormat, DimensionFormatError, ledger_display_value
 from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
-from target_dynamics_fo.people import (
-    DONE,
-    DRY_RUN,
-    FAILED,
-    UNCHANGED,
-    SyncSummary,
-)
 from target_dynamics_fo.posting import (
     HASH_PREFIX_LENGTH,
     described,
@@ -68,6 +61,13 @@ from target_dynamics_fo.reference import (
     dimension_gaps,
     main_account_gaps,
     structure_gaps,
+)
+from target_dynamics_fo.workers import (
+    DONE,
+    DRY_RUN,
+    FAILED,
+    UNCHANGED,
+    SyncSummary,
 )
 
 LOGGER = logging.getLogger("target_dynamics_fo.payables")

@@ -30,11 +30,11 @@ from target_dynamics_fo.interrupt import (
 )
 from target_dynamics_fo.mapping import load_mapping
 from target_dynamics_fo.payables import PayablesSync
-from target_dynamics_fo.people import PeopleSync
 from target_dynamics_fo.processor import PayrollProcessor
 from target_dynamics_fo.reader import Callback, PayrollInputReader
 from target_dynamics_fo.settings import build_client, correction_policy
 from target_dynamics_fo.sinks import SINKS, IgnoredSink
+from target_dynamics_fo.workers import PeopleSync
 
 # Settings every SDK target gets that mean nothing to a journal poster: it never loads a table
 # (load_method), adds no _sdc_ columns to Dynamics (add_record_metadata), and posts one payroll

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from target_dynamics_fo.client import format_key
 from target_dynamics_fo.mapping import CompanyMapping, load_mapping, parse_mapping
-from target_dynamics_fo.people import (
+from target_dynamics_fo.workers import (
     OPEN_END,
     DesiredWorker,
     Employment,

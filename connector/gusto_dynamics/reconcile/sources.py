@@ -29,8 +29,8 @@ from target_dynamics_fo.journal import (
 from target_dynamics_fo.mapping import CompanyMapping, MappingError
 from target_dynamics_fo.mapping import Mapping as MappingFile
 from target_dynamics_fo.money import parse_amount
-from target_dynamics_fo.people import PeopleError, desired_worker
 from target_dynamics_fo.processor import employee_ref
+from target_dynamics_fo.workers import PeopleError, desired_worker
 
 from gusto_dynamics.company_reader import CompanyReader
 from gusto_dynamics.reconcile.fo_side import FoSide
