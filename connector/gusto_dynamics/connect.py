@@ -33,8 +33,7 @@ from gd_vault import Vault, VaultData, VaultError, scrub
 from singer_sdk.exceptions import RetriableAPIError
 from tap_gusto.api import GustoClient, token_pair
 from tap_gusto.tokens import DEFAULT_API_URL, company_record, now_iso, oauth_error
-from target_dynamics_fo.auth import DynamicsAuthError, EntraTokenProvider
-from target_dynamics_fo.client import ODataClient, ODataError
+from target_dynamics_fo.fo import DynamicsAuthError, EntraTokenProvider, ODataClient, ODataError
 
 from gusto_dynamics.cli import EXIT_FAILED, EXIT_OK, CommandError, emit, open_vault
 from gusto_dynamics.status import dynamics_status_key, gusto_status_key

@@ -23,22 +23,25 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.client import (
+from target_dynamics_fo.fo import (
+    EMPLOYMENTS,
+    LEGAL_ENTITIES,
+    WORKERS,
     ODataClient,
     ODataError,
     Operation,
+    ReferenceData,
+    dimension_gaps,
     fo_date,
     odata_literal,
 )
-from target_dynamics_fo.entities import EMPLOYMENTS, LEGAL_ENTITIES, WORKERS
-from target_dynamics_fo.journal import (
+from target_dynamics_fo.ledger import (
     DimensionFormat,
     DimensionFormatError,
     default_dimension_display_value,
 )
 from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
 from target_dynamics_fo.posting import worth_another_look
-from target_dynamics_fo.reference import ReferenceData, dimension_gaps
 
 LOGGER = logging.getLogger("target_dynamics_fo.people")
 

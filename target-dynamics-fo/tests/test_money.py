@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from target_dynamics_fo.money import AmountError, canonical_amount, format_amount, parse_amount
+from target_dynamics_fo.ledger import AmountError, canonical_amount, format_amount, parse_amount
 
 
 @pytest.mark.parametrize(

@@ -18,21 +18,20 @@ from typing import Any
 
 from tap_gusto.dates import horizon, period_listing_start, period_windows, windows
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.client import ODataClient, odata_literal
+from target_dynamics_fo.fo import MAIN_ACCOUNT_SEGMENT, ODataClient, load_reference, odata_literal
 from target_dynamics_fo.invoice import InvoiceError, build_vendor_invoice
-from target_dynamics_fo.journal import (
+from target_dynamics_fo.ledger import (
     JournalError,
     build_journal,
     journal_batch_number,
+    parse_amount,
     payroll_content_hash,
     split_display_value,
 )
 from target_dynamics_fo.mapping import CompanyMapping, MappingError
 from target_dynamics_fo.mapping import Mapping as MappingFile
-from target_dynamics_fo.money import parse_amount
 from target_dynamics_fo.people import PeopleError, desired_worker
 from target_dynamics_fo.processor import employee_ref
-from target_dynamics_fo.reference import MAIN_ACCOUNT_SEGMENT, load_reference
 
 from gusto_dynamics.calendar import CompanyReader
 from gusto_dynamics.reconcile.logic import (

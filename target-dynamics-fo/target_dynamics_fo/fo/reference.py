@@ -14,8 +14,8 @@ from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from target_dynamics_fo.client import ODataClient, ODataError, odata_literal
-from target_dynamics_fo.entities import (
+from target_dynamics_fo.fo.client import ODataClient
+from target_dynamics_fo.fo.entities import (
     ACCOUNT_STRUCTURES,
     DIMENSION_INTEGRATION_FORMATS,
     DIMENSION_PARAMETERS,
@@ -25,9 +25,11 @@ from target_dynamics_fo.entities import (
     MAIN_ACCOUNTS,
     OPERATING_UNITS,
 )
+from target_dynamics_fo.fo.errors import ODataError
+from target_dynamics_fo.fo.odata import odata_literal
 from target_dynamics_fo.mapping import CompanyMapping
 
-LOGGER = logging.getLogger("target_dynamics_fo.reference")
+LOGGER = logging.getLogger(__name__)
 
 LEDGER_FORMAT_TYPE = "DataEntityLedgerDimensionFormat"
 DEFAULT_FORMAT_TYPE = "DataEntityDefaultDimensionFormat"
@@ -36,7 +38,7 @@ MAIN_ACCOUNT_SEGMENT = "MainAccount"
 # "Account structures"); Ledgers.AccountStructureName1..20 say which structures a company uses.
 _STRUCTURE_SLOTS = 20
 # Components that land on liability accounts and carry only the fixed dimensions unless
-# dimensions_on_liabilities is set (journal.py).
+# dimensions_on_liabilities is set (ledger.rules).
 _LIABILITY_PREFIXES = (
     "ER tax payable: ",
     "Benefit payable: ",

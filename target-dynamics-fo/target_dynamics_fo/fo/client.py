@@ -15,41 +15,33 @@ Retry rules (one place for all of them):
 
 from __future__ import annotations
 
-import json
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
-import simplejson
-from gd_vault.redact import scrub
 
-from target_dynamics_fo.auth import DynamicsAuthError, PinnedSession
+from target_dynamics_fo.fo.auth import PinnedSession
+from target_dynamics_fo.fo.batch import build_batch_body, parse_batch_response
+from target_dynamics_fo.fo.errors import (
+    DynamicsThrottledError,
+    ODataBatchError,
+    ODataError,
+    WriteOutcomeUnknownError,
+    describe_error,
+)
+from target_dynamics_fo.fo.odata import Operation, Result, key_path, query
+from target_dynamics_fo.ledger import dumps, loads
 
 DEFAULT_DEADLINE_SECONDS = 300
 DEFAULT_MAX_RETRIES = 8
 RETRY_AFTER_FALLBACK_SECONDS = 30.0
 # F&O caps one $batch at 5,000 operations (service protection documentation).
 MAX_BATCH_OPERATIONS = 5000
-
-__all__ = [
-    "DynamicsAuthError",
-    "ODataBatchError",
-    "ODataClient",
-    "ODataError",
-    "Operation",
-    "Result",
-    "WriteOutcomeUnknownError",
-    "fo_date",
-    "odata_literal",
-]
 
 
 class RequestAudit(Protocol):
@@ -67,142 +59,6 @@ class TokenSource(Protocol):
     def token(self, force_refresh: bool = False) -> str: ...
 
     def unauthorized_error(self) -> Exception: ...
-
-
-class ODataError(Exception):
-    """Dynamics answered with an error (the message is F&O's Infolog, never a stack trace)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        entity: str | None = None,
-        error_type: str | None = None,
-    ) -> None:
-        # Every F&O error text reaches logs, the audit trail and `failures`: scrub it once here.
-        message = scrub(message)
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.entity = entity
-        self.error_type = error_type
-
-    @property
-    def record_exists(self) -> bool:
-        return "record already exists" in self.message.lower()
-
-
-class ODataBatchError(ODataError):
-    """An operation inside an atomic changeset failed, so none of the changeset was saved."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        content_id: int | None,
-        entity: str | None,
-        error_type: str | None = None,
-    ) -> None:
-        super().__init__(message, status=status, entity=entity, error_type=error_type)
-        self.content_id = content_id
-
-
-class WriteOutcomeUnknownError(ODataError):
-    """A write was sent but no definite answer came back; it may or may not have committed."""
-
-
-class DynamicsThrottledError(ODataError):
-    """Dynamics kept answering 429 beyond the request deadline or retry budget."""
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One request inside a changeset."""
-
-    method: str
-    entity: str
-    body: Mapping[str, Any] | None = None
-    key: Mapping[str, Any] | None = None
-    odata_type: str | None = None
-
-
-@dataclass(frozen=True)
-class Result:
-    content_id: int | None
-    status: int
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def fo_date(value: date | str) -> str:
-    """F&O date-only fields as midday UTC, which no time zone can shift to another day."""
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return f"{value.isoformat()}T12:00:00Z"
-
-
-def odata_literal(value: Any) -> str:
-    """A value as an OData URL literal: strings quoted with embedded quotes doubled."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        # Edm.DateTimeOffset literals (date-effective keys such as Employments) go unquoted.
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def format_key(key: Mapping[str, Any]) -> str:
-    return ",".join(f"{name}={odata_literal(value)}" for name, value in key.items())
-
-
-def dumps(body: Any) -> str:
-    """JSON with Decimals as exact numbers (F&O amounts are Edm.Decimal, never floats)."""
-    return str(simplejson.dumps(body, use_decimal=True, separators=(",", ":")))
-
-
-def loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal)
-
-
-_INNER_MESSAGE = re.compile(r'"innererror"\s*:\s*\{\s*"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
-_OUTER_MESSAGE = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
-
-
-def describe_error(text: str, status: int) -> tuple[str, str | None]:
-    """F&O's useful error text (the Infolog in ``innererror.message``) and its type.
-
-    Some real F&O error bodies are not valid JSON (a cut stack trace), so fall back to pulling
-    the message out with a pattern. Stack traces are never returned.
-    """
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        payload = None
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        error = payload["error"]
-        inner = error.get("innererror") if isinstance(error.get("innererror"), dict) else {}
-        message = inner.get("message") or error.get("message") or ""
-        return _tidy(str(message)) or f"HTTP {status}", inner.get("type") or error.get("code")
-    for pattern in (_INNER_MESSAGE, _OUTER_MESSAGE):
-        match = pattern.search(text)
-        if match:
-            try:
-                return _tidy(json.loads(f'"{match.group(1)}"')), None
-            except ValueError:
-                return _tidy(match.group(1)), None
-    if "stacktrace" in text.lower() or "   at " in text:
-        return f"HTTP {status} (the response carried only a stack trace)", None
-    return _tidy(text[:500]) or f"HTTP {status}", None
-
-
-def _tidy(message: str) -> str:
-    return " ".join(message.replace("\r", " ").split())
 
 
 class ODataClient:
@@ -275,7 +131,7 @@ class ODataClient:
             params.append(("$select", ",".join(select)))
         if top is not None:
             params.append(("$top", str(top)))
-        url: str | None = f"{self.data_url}/{entity}" + _query(params)
+        url: str | None = f"{self.data_url}/{entity}" + query(params)
         while url:
             response = self.call("GET", url, entity, journal_number=journal_number)
             payload = self._json(response, entity)
@@ -299,7 +155,7 @@ class ODataClient:
         cross_company: bool = False,
     ) -> dict[str, Any] | None:
         """One row by key, or None; `cross_company` for a row outside the default company."""
-        url = f"{self.data_url}/{entity}({quote(format_key(key), safe=_SAFE)})"
+        url = f"{self.data_url}/{entity}{key_path(key)}"
         if cross_company:
             # Without it F&O answers 404 for any company but the user's default one.
             url += "?cross-company=true"
@@ -335,7 +191,7 @@ class ODataClient:
         *,
         journal_number: str | None = None,
     ) -> None:
-        url = f"{self.data_url}/{entity}({quote(format_key(key), safe=_SAFE)})"
+        url = f"{self.data_url}/{entity}{key_path(key)}"
         self.call(
             "PATCH",
             url,
@@ -359,7 +215,7 @@ class ODataClient:
                 entity="$batch",
             )
         batch_boundary = f"batch_{uuid.uuid4()}"
-        body = self.build_batch_body(changeset, batch_boundary)
+        body = build_batch_body(self.data_url, changeset, batch_boundary)
         entities = sorted({op.entity for op in changeset})
         label = "$batch[" + ",".join(entities) + f";{len(changeset)} ops]"
         response = self.call(
@@ -396,41 +252,6 @@ class ODataClient:
                 status=response.status_code,
             )
         return results
-
-    def build_batch_body(self, changeset: list[Operation], batch_boundary: str) -> str:
-        changeset_boundary = f"changeset_{uuid.uuid4()}"
-        crlf = "\r\n"
-        parts = [
-            f"--{batch_boundary}",
-            f"Content-Type: multipart/mixed; boundary={changeset_boundary}",
-            "",
-        ]
-        for content_id, op in enumerate(changeset, start=1):
-            target = f"{self.data_url}/{op.entity}"
-            if op.key:
-                target += f"({quote(format_key(op.key), safe=_SAFE)})"
-            payload: dict[str, Any] = {}
-            if op.odata_type:
-                payload["@odata.type"] = f"#Microsoft.Dynamics.DataEntities.{op.odata_type}"
-            payload.update(op.body or {})
-            parts += [
-                f"--{changeset_boundary}",
-                "Content-Type: application/http",
-                "Content-Transfer-Encoding: binary",
-                f"Content-ID: {content_id}",
-                "",
-                f"{op.method} {target} HTTP/1.1",
-                "OData-Version: 4.0",
-                "OData-MaxVersion: 4.0",
-                "Content-Type: application/json;odata.metadata=minimal",
-                "Accept: application/json;odata.metadata=minimal",
-                "Accept-Charset: UTF-8",
-                "",
-                dumps(payload),
-                "",
-            ]
-        parts += [f"--{changeset_boundary}--", f"--{batch_boundary}--", ""]
-        return crlf.join(parts)
 
     # -- transport --------------------------------------------------------------------------
 
@@ -613,15 +434,6 @@ class ODataClient:
         return link
 
 
-_SAFE = "'(),=:$*@/"
-
-
-def _query(params: list[tuple[str, str]]) -> str:
-    if not params:
-        return ""
-    return "?" + "&".join(f"{name}={quote(value, safe=_SAFE)}" for name, value in params)
-
-
 def _retry_after(value: str | None) -> float:
     if not value:
         return RETRY_AFTER_FALLBACK_SECONDS
@@ -636,84 +448,3 @@ def _retry_after(value: str | None) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-# -- multipart --------------------------------------------------------------------------------
-
-
-def _boundary(content_type: str) -> str | None:
-    match = re.search(r'boundary="?([^";]+)"?', content_type, re.IGNORECASE)
-    return match.group(1).strip() if match else None
-
-
-def _split_headers(block: str) -> tuple[dict[str, str], str]:
-    head, _, rest = block.partition("\n\n")
-    headers: dict[str, str] = {}
-    for line in head.split("\n"):
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return headers, rest
-
-
-def parse_batch_response(text: str, content_type: str) -> list[Result]:
-    """Every inner response of a ``$batch`` answer, in order, changesets flattened."""
-    boundary = _boundary(content_type)
-    if boundary is None:
-        first = text.lstrip().split("\n", 1)[0].strip()
-        if not first.startswith("--"):
-            raise WriteOutcomeUnknownError(
-                "Dynamics answered the $batch without a multipart body; the outcome is unknown.",
-                entity="$batch",
-            )
-        boundary = first[2:]
-    return _parse_parts(text.replace("\r\n", "\n"), boundary)
-
-
-def _parse_parts(text: str, boundary: str) -> list[Result]:
-    results: list[Result] = []
-    delimiter = f"--{boundary}"
-    chunks = text.split(delimiter)
-    for chunk in chunks[1:]:
-        if chunk.startswith("--"):
-            break
-        headers, content = _split_headers(chunk.lstrip("\n"))
-        part_type = headers.get("content-type", "")
-        if part_type.lower().startswith("multipart/"):
-            inner = _boundary(part_type)
-            if inner:
-                results.extend(_parse_parts(content, inner))
-            continue
-        content_id = headers.get("content-id")
-        results.append(
-            _parse_http(content, int(content_id) if content_id and content_id.isdigit() else None)
-        )
-    return results
-
-
-def _parse_http(content: str, content_id: int | None) -> Result:
-    status_line, _, rest = content.lstrip("\n").partition("\n")
-    match = re.match(r"HTTP/\d(?:\.\d)?\s+(\d{3})", status_line.strip())
-    if not match:
-        raise WriteOutcomeUnknownError(
-            "Dynamics returned a $batch part without an HTTP status line; the outcome is unknown.",
-            entity="$batch",
-        )
-    headers, body_text = _split_headers(rest)
-    if "content-id" in headers and content_id is None and headers["content-id"].isdigit():
-        content_id = int(headers["content-id"])
-    body_text = body_text.strip()
-    body: dict[str, Any] | None = None
-    if body_text:
-        try:
-            parsed = loads(body_text)
-            body = parsed if isinstance(parsed, dict) else None
-        except ValueError:
-            message, error_type = describe_error(body_text, int(match.group(1)))
-            body = {
-                "error": {
-                    "message": message,
-                    "innererror": {"message": message, "type": error_type},
-                }
-            }
-    return Result(content_id=content_id, status=int(match.group(1)), body=body, headers=headers)
