@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack, cast
 from urllib.parse import urlsplit
 
+import backoff
 import requests
 
 from target_dynamics_fo.fo.auth import PinnedSession
@@ -45,13 +46,16 @@ MAX_BATCH_OPERATIONS = 5000
 
 
 class RequestAudit(Protocol):
+    """Where every request's answer is written (the audit store); the client passes all five."""
+
     def record_request(
         self,
         method: str,
         entity: str,
         status: int | None,
-        journal_number: str | None = None,
-        error: str | None = None,
+        journal: str | None,
+        error: str | None,
+        /,
     ) -> None: ...
 
 
@@ -59,6 +63,37 @@ class TokenSource(Protocol):
     def token(self, force_refresh: bool = False) -> str: ...
 
     def unauthorized_error(self) -> Exception: ...
+
+
+class Query(TypedDict, total=False):
+    """What narrows a collection read (see :meth:`ODataClient.iter_all`)."""
+
+    filter: str | None
+    select: list[str] | None
+    cross_company: bool
+    top: int | None
+    journal_number: str | None
+
+
+class _RetryableError(Exception):
+    """An attempt's answer that a later attempt may change: after `wait` seconds (None: the
+    client's exponential backoff), or at once with a fresh token (`refresh`)."""
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        status: int | None = None,
+        wait: float | None = None,
+        throttled: bool = False,
+        refresh: bool = False,
+    ) -> None:
+        super().__init__(what)
+        self.what = what
+        self.status = status
+        self.wait = wait
+        self.throttled = throttled
+        self.refresh = refresh
 
 
 class ODataClient:
@@ -90,26 +125,8 @@ class ODataClient:
 
     # -- public API -------------------------------------------------------------------------
 
-    def get_all(
-        self,
-        entity: str,
-        *,
-        filter: str | None = None,
-        select: list[str] | None = None,
-        cross_company: bool = False,
-        top: int | None = None,
-        journal_number: str | None = None,
-    ) -> list[dict[str, Any]]:
-        return list(
-            self.iter_all(
-                entity,
-                filter=filter,
-                select=select,
-                cross_company=cross_company,
-                top=top,
-                journal_number=journal_number,
-            )
-        )
+    def get_all(self, entity: str, **query: Unpack[Query]) -> list[dict[str, Any]]:
+        return list(self.iter_all(entity, **query))
 
     def iter_all(
         self,
@@ -256,6 +273,7 @@ class ODataClient:
     # -- transport --------------------------------------------------------------------------
 
     def backoff(self, attempt: int) -> float:
+        """Wait after failed attempt `attempt`: 1, 2, 4 ... times the base, 60 s at most."""
         return float(min(self.backoff_base_seconds * (2 ** (attempt - 1)), 60.0))
 
     def call(
@@ -269,12 +287,13 @@ class ODataClient:
         journal_number: str | None = None,
         write: bool = False,
     ) -> requests.Response:
+        """One request, sent again under the retry rules of the module docstring."""
         started = time.monotonic()
-        attempt = 0
-        refreshed = False
-        force = False
-        while True:
-            attempt += 1
+        refreshed = False  # a fresh token was asked for once already
+        force = False  # the next attempt asks for a fresh token
+
+        def attempt() -> requests.Response:
+            nonlocal refreshed, force
             remaining = self.deadline_seconds - (time.monotonic() - started)
             headers = {
                 "Authorization": f"Bearer {self.tokens.token(force_refresh=force)}",
@@ -303,16 +322,9 @@ class ODataClient:
                         "it may have been saved.",
                         entity=entity,
                     ) from exc
-                self._wait_or_raise(
-                    attempt,
-                    self.backoff(attempt),
-                    started,
-                    f"{method} {entity}: Dynamics unreachable ({reason})",
-                    entity,
-                    None,
-                )
-                continue
-
+                raise _RetryableError(
+                    f"{method} {entity}: Dynamics unreachable ({reason})"
+                ) from exc
             status = response.status_code
             if status < 400:
                 self._audit(method, entity, status, journal_number, None)
@@ -322,81 +334,86 @@ class ODataClient:
             if status == 401:
                 if refreshed:
                     raise self.tokens.unauthorized_error()
-                refreshed = True
-                force = True
-                continue
+                refreshed = force = True
+                raise _RetryableError(f"{method} {entity}: HTTP 401", status=status, refresh=True)
             if status == 429:
                 wait = _retry_after(response.headers.get("Retry-After"))
-                self._wait_or_raise(
-                    attempt,
-                    wait,
-                    started,
+                raise _RetryableError(
                     f"{method} {entity}: Dynamics is throttling requests (HTTP 429, "
                     f"Retry-After {wait:g} s)",
-                    entity,
-                    status,
+                    status=status,
+                    wait=wait,
                     throttled=True,
                 )
-                continue
-            if status >= 500:
-                if write:
-                    if status == 500 and '"innererror"' in response.text:
-                        # F&O reports failed validation of a write as HTTP 500 with an Infolog:
-                        # a definite answer, nothing was saved.
-                        raise ODataError(
-                            f"{method} {entity}: {message}",
-                            status=status,
-                            entity=entity,
-                            error_type=error_type,
-                        )
-                    raise WriteOutcomeUnknownError(
-                        f"{method} {entity}: HTTP {status} ({message}); the write may have "
-                        "been saved.",
-                        status=status,
-                        entity=entity,
-                    )
-                self._wait_or_raise(
-                    attempt,
-                    self.backoff(attempt),
-                    started,
-                    f"{method} {entity}: Dynamics error HTTP {status} ({message})",
-                    entity,
-                    status,
+            if status < 500:
+                raise ODataError(
+                    f"{method} {entity}: HTTP {status}: {message}",
+                    status=status,
+                    entity=entity,
+                    error_type=error_type,
                 )
-                continue
-            raise ODataError(
-                f"{method} {entity}: HTTP {status}: {message}",
+            if not write:
+                raise _RetryableError(
+                    f"{method} {entity}: Dynamics error HTTP {status} ({message})", status=status
+                )
+            if status == 500 and '"innererror"' in response.text:
+                # F&O reports failed validation of a write as HTTP 500 with an Infolog:
+                # a definite answer, nothing was saved.
+                raise ODataError(
+                    f"{method} {entity}: {message}",
+                    status=status,
+                    entity=entity,
+                    error_type=error_type,
+                )
+            raise WriteOutcomeUnknownError(
+                f"{method} {entity}: HTTP {status} ({message}); the write may have been saved.",
                 status=status,
                 entity=entity,
-                error_type=error_type,
             )
 
-    def _wait_or_raise(  # noqa: PLR0917
-        self,
-        attempt: int,
-        wait: float,
-        started: float,
-        what: str,
-        entity: str,
-        status: int | None,
-        *,
-        throttled: bool = False,
+        # backoff drives the attempts; the waits, the budgets and the final error are _waits'.
+        wait_gen = cast("Callable[..., Generator[float, Any, None]]", self._waits)
+        retried = backoff.on_exception(
+            wait_gen, _RetryableError, jitter=None, logger=None, started=started, entity=entity
+        )(attempt)
+        return retried()
+
+    def _waits(
+        self, *, started: float, entity: str
+    ) -> Generator[float, _RetryableError | None, None]:
+        """backoff's wait generator: sent each failed attempt's _RetryableError, in order.
+
+        It sleeps with the client's own ``sleep`` (tests inject one; backoff always uses
+        ``time.sleep``) and hands backoff 0 s, or raises the error that ends the call when the
+        wait would spend the retry budget or pass the request deadline.
+        """
+        again = yield 0.0  # backoff primes the generator first
+        attempt = 0
+        while again is not None:
+            attempt += 1
+            if not again.refresh:
+                wait = self.backoff(attempt) if again.wait is None else again.wait
+                self._wait_or_raise(attempt, wait, started, again, entity)
+            again = yield 0.0
+
+    def _wait_or_raise(
+        self, attempt: int, wait: float, started: float, again: _RetryableError, entity: str
     ) -> None:
         elapsed = time.monotonic() - started
-        error_class = DynamicsThrottledError if throttled else ODataError
+        error_class = DynamicsThrottledError if again.throttled else ODataError
         if attempt >= self.max_retries:
             raise error_class(
-                f"{what}; gave up after {attempt} attempts (max_retries).",
-                status=status,
+                f"{again.what}; gave up after {attempt} attempts (max_retries).",
+                status=again.status,
                 entity=entity,
-            )
+            ) from again.__cause__
         if elapsed + wait > self.deadline_seconds:
             raise error_class(
-                f"{what}; waiting {wait:g} s more would pass the request deadline of "
+                f"{again.what}; waiting {wait:g} s more would pass the request deadline of "
                 f"{self.deadline_seconds:g} s (request_deadline_seconds).",
-                status=status,
+                status=again.status,
                 entity=entity,
-            )
+            ) from again.__cause__
         self.sleep(wait)
 
     def _audit(

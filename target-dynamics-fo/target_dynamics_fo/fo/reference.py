@@ -27,6 +27,7 @@ from target_dynamics_fo.fo.entities import (
 )
 from target_dynamics_fo.fo.errors import ODataError
 from target_dynamics_fo.fo.odata import odata_literal
+from target_dynamics_fo.ledger import ProblemsError
 from target_dynamics_fo.mapping import CompanyMapping
 
 LOGGER = logging.getLogger(__name__)
@@ -81,17 +82,16 @@ class StructureRule:
     dimensions: tuple[str, ...]
 
 
-class ReferenceDataError(Exception):
+class ReferenceDataError(ProblemsError):
     """Dynamics lacks something the mapping needs; lists every gap with its fix."""
 
     def __init__(self, legal_entity: str, gaps: list[str]) -> None:
         self.legal_entity = legal_entity
-        self.gaps = list(gaps)
-        listing = "\n".join(f"  - {gap}" for gap in self.gaps)
         super().__init__(
-            f"Dynamics reference data for legal entity {legal_entity!r} does not cover the "
-            f"mapping ({len(self.gaps)} problem(s)):\n{listing}"
+            f"Dynamics reference data for legal entity {legal_entity!r} does not cover the mapping",
+            gaps,
         )
+        self.gaps = self.problems
 
 
 @dataclass

@@ -30,6 +30,7 @@ from target_dynamics_fo.ledger.model import (
     Journal,
     JournalError,
     JournalLine,
+    ProblemsError,
     signed_line,
 )
 from target_dynamics_fo.ledger.money import (
@@ -64,6 +65,7 @@ __all__ = [
     "Journal",
     "JournalError",
     "JournalLine",
+    "ProblemsError",
     "allocate_by_wages",
     "build_journal",
     "canonical_amount",

@@ -33,16 +33,25 @@ RECONCILED_TOTALS: dict[str, str] = {
 }
 
 
-class JournalError(ValueError):
+class ProblemsError(Exception):
+    """Something is refused for every reason in `problems`, each with its fix, one per line.
+
+    The message is ``<headline> (<n> problem(s)):`` followed by the list; the journal, invoice and
+    reference-data errors all read this way, so a user sees one shape whichever refused.
+    """
+
+    def __init__(self, headline: str, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        listing = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{headline} ({len(self.problems)} problem(s)):\n{listing}")
+
+
+class JournalError(ProblemsError, ValueError):
     """The payroll cannot be posted; `problems` lists every reason with its fix."""
 
     def __init__(self, payroll_uuid: str, problems: Iterable[str]) -> None:
         self.payroll_uuid = payroll_uuid
-        self.problems = list(problems)
-        listing = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(
-            f"payroll {payroll_uuid} was not posted ({len(self.problems)} problem(s)):\n{listing}"
-        )
+        super().__init__(f"payroll {payroll_uuid} was not posted", problems)
 
 
 class DimensionFormatError(ValueError):
