@@ -29,8 +29,8 @@ from target_dynamics_fo.ledger.money import (
     parse_amount,
 )
 from target_dynamics_fo.ledger.rules import Builder, add_company_taxes, add_employee
-from target_dynamics_fo.ledger.split import DimKey, split_amount, to_target
-from target_dynamics_fo.mapping import CompanyMapping, DimensionShare
+from target_dynamics_fo.ledger.split import DimKey, split_amount
+from target_dynamics_fo.mapping import CompanyMapping
 
 # Short names of suspense lines, so the line text (60 characters) keeps them whole.
 _SUSPENSE_LABEL = {
@@ -277,7 +277,7 @@ def _build_journal(
                 f"{mapping.key_path}.suspense_account to post differences there with a warning"
             )
             raise JournalError(pid, [*builder.problems, *builder.issues, hint])
-        suspense_target = to_target([DimensionShare(Decimal(100), mapping.fixed_dimensions)])
+        suspense_target = builder.fixed()
         parked: list[str] = []
         unposted: list[str] = []
         for key, diff in differences:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from target_dynamics_fo.ledger.model import (
     HOURS_PLACES,
@@ -20,6 +20,16 @@ from target_dynamics_fo.ledger.model import (
 from target_dynamics_fo.ledger.money import ZERO, AmountError, parse_amount
 from target_dynamics_fo.ledger.split import DimKey, Target, allocate_by_wages, to_target
 from target_dynamics_fo.mapping import CompanyMapping, DimensionShare, MappingError, TaxAccounts
+
+_T = TypeVar("_T")
+# Mapping keys naming each kind of account, and the key of its default.
+_ACCOUNT_KEYS: dict[str, tuple[str, str]] = {
+    "earning": ("earnings", "earnings_default"),
+    "benefit": ("benefits", "benefit_default"),
+    "deduction": ("deductions", "deduction_default"),
+    "employer tax": ("employer_taxes", "employer_tax_default"),
+    "employee tax": ("employee_taxes", "employee_tax_default"),
+}
 
 
 @dataclass
@@ -82,18 +92,29 @@ class Builder:
         key = (account, component, target, employee)
         self.entries[key] = self.entries.get(key, ZERO) + signed
 
-    def missing_account(
-        self, kind: str, name: str, yaml_key: str, default_key: str, where: str
-    ) -> None:
-        if (kind, name) in self.unmapped_names:
-            return
-        self.unmapped_names.add((kind, name))
-        self.problem(
-            f"payroll {self.payroll_uuid}: {where} (and any later ones): {kind} {name!r} has no "
-            "account; add "
-            f"{self.mapping.key_path}.accounts.{yaml_key}.{name!r} (or set "
-            f"{self.mapping.key_path}.accounts.{default_key})"
-        )
+    def mapped(
+        self, found: _T | None, kind: str, name: str, moves_money: bool, where: str
+    ) -> _T | None:
+        """`found` (the mapping's account for `name`); a problem, once per name, when it is
+        missing for an amount that is not zero."""
+        if found is None and moves_money and (kind, name) not in self.unmapped_names:
+            self.unmapped_names.add((kind, name))
+            yaml_key, default_key = _ACCOUNT_KEYS[kind]
+            self.problem(
+                f"payroll {self.payroll_uuid}: {where} (and any later ones): {kind} {name!r} has "
+                "no account; add "
+                f"{self.mapping.key_path}.accounts.{yaml_key}.{name!r} (or set "
+                f"{self.mapping.key_path}.accounts.{default_key})"
+            )
+        return found
+
+    def fixed(self) -> Target:
+        """The mapping's fixed dimensions, all of an amount on them."""
+        return to_target([DimensionShare(Decimal(100), self.mapping.fixed_dimensions)])
+
+    def liability(self, target: Target) -> Target:
+        """Where the liability side of an amount posted on `target` goes."""
+        return target if self.mapping.dimensions_on_liabilities else self.fixed()
 
 
 def _expense(pair: TaxAccounts | None) -> str | None:
@@ -114,12 +135,38 @@ def _name(item: AbcMapping[str, Any], builder: Builder, where: str) -> str:
     return name
 
 
+def _post_earning(
+    builder: Builder, name: str, value: Decimal, at: str, target: Target, *, who: str
+) -> None:
+    account = builder.mapped(builder.mapping.earning_account(name), "earning", name, value != 0, at)
+    builder.post(account, f"Wages: {name}", value, target, who)
+
+
+def _post_employer_tax(
+    builder: Builder,
+    name: str,
+    value: Decimal,
+    at: str,
+    sides: tuple[Target, Target],
+    *,
+    who: str,
+) -> None:
+    """An employer tax: expense on the first target of `sides`, payable on the second."""
+    expense, liability = sides
+    pair = builder.mapped(
+        builder.mapping.employer_tax_accounts(name), "employer tax", name, value != 0, at
+    )
+    builder.post(_expense(pair), f"ER tax: {name}", value, expense, who)
+    builder.post(_payable(pair), f"ER tax payable: {name}", -value, liability, who)
+    builder.sums["employer_taxes"] += value
+
+
 def _employee_target(
     builder: Builder, euuid: str, employees: AbcMapping[str, EmployeeRef]
 ) -> Target | None:
     mapping = builder.mapping
     if mapping.summary_level == "payroll":
-        return to_target([DimensionShare(Decimal(100), mapping.fixed_dimensions)])
+        return builder.fixed()
     ref = employees.get(euuid)
     try:
         if ref is None:
@@ -162,11 +209,7 @@ def add_employee(
             " fix the source record"
         )
     target = _employee_target(builder, euuid, employees) or ()
-    liability = (
-        target
-        if mapping.dimensions_on_liabilities
-        else to_target([DimensionShare(Decimal(100), mapping.fixed_dimensions)])
-    )
+    liability = builder.liability(target)
     who = euuid if mapping.summary_level == "employee" else ""
 
     gross = builder.amount(comp.get("gross_pay"), f"{where}.gross_pay")
@@ -183,10 +226,7 @@ def add_employee(
             reimbursed += value
             continue
         itemised += value
-        account = mapping.earning_account(name)
-        if account is None and value != 0:
-            builder.missing_account("earning", name, "earnings", "earnings_default", at)
-        builder.post(account, f"Wages: {name}", value, target, who)
+        _post_earning(builder, name, value, at, target, who=who)
     for i, item in builder.items(comp, "hourly_compensations", where):
         at = f"{where}.hourly_compensations[{i}]"
         name = _name(item, builder, at)
@@ -197,10 +237,7 @@ def add_employee(
             continue
         value = builder.amount(item.get("amount"), f"{at}.amount")
         itemised += value
-        account = mapping.earning_account(name)
-        if account is None and value != 0:
-            builder.missing_account("earning", name, "earnings", "earnings_default", at)
-        builder.post(account, f"Wages: {name}", value, target, who)
+        _post_earning(builder, name, value, at, target, who=who)
     for i, item in builder.items(comp, "paid_time_off", where):
         if item.get("hours") is not None:
             builder.amount(item.get("hours"), f"{where}.paid_time_off[{i}].hours", HOURS_PLACES)
@@ -216,9 +253,9 @@ def add_employee(
         contribution = builder.amount(
             item.get("company_contribution", 0), f"{at}.company_contribution"
         )
-        pair = mapping.benefit_accounts(name)
-        if pair is None and (deduction != 0 or contribution != 0):
-            builder.missing_account("benefit", name, "benefits", "benefit_default", at)
+        pair = builder.mapped(
+            mapping.benefit_accounts(name), "benefit", name, deduction != 0 or contribution != 0, at
+        )
         builder.post(_expense(pair), f"Benefit: {name}", contribution, target, who)
         builder.post(_payable(pair), f"Benefit payable: {name}", -contribution, liability, who)
         builder.post(_payable(pair), f"Benefit payable: {name}", -deduction, liability, who)
@@ -232,9 +269,7 @@ def add_employee(
         at = f"{where}.deductions[{i}]"
         name = _name(item, builder, at)
         value = builder.amount(item.get("amount"), f"{at}.amount")
-        account = mapping.deduction_account(name)
-        if account is None and value != 0:
-            builder.missing_account("deduction", name, "deductions", "deduction_default", at)
+        account = builder.mapped(mapping.deduction_account(name), "deduction", name, value != 0, at)
         builder.post(account, f"Deduction: {name}", -value, liability, who)
         other_deductions += value
 
@@ -251,20 +286,11 @@ def add_employee(
             )
             continue
         if employer:
-            pair = mapping.employer_tax_accounts(name)
-            if pair is None and value != 0:
-                builder.missing_account(
-                    "employer tax", name, "employer_taxes", "employer_tax_default", at
-                )
-            builder.post(_expense(pair), f"ER tax: {name}", value, target, who)
-            builder.post(_payable(pair), f"ER tax payable: {name}", -value, liability, who)
-            builder.sums["employer_taxes"] += value
+            _post_employer_tax(builder, name, value, at, (target, liability), who=who)
         else:
-            account = mapping.employee_tax_account(name)
-            if account is None and value != 0:
-                builder.missing_account(
-                    "employee tax", name, "employee_taxes", "employee_tax_default", at
-                )
+            account = builder.mapped(
+                mapping.employee_tax_account(name), "employee tax", name, value != 0, at
+            )
             builder.post(account, f"EE tax: {name}", -value, liability, who)
             employee_taxes += value
 
@@ -299,7 +325,7 @@ def add_employee(
 
 def _company_tax_target(builder: Builder) -> Target:
     mapping = builder.mapping
-    fixed = to_target([DimensionShare(Decimal(100), mapping.fixed_dimensions)])
+    fixed = builder.fixed()
     rule = mapping.company_taxes_allocation
     if rule == "fixed" or mapping.summary_level == "payroll":
         return fixed
@@ -328,7 +354,6 @@ def add_company_taxes(builder: Builder) -> None:
     They name no employee, so they have no department of their own; an account structure
     that requires one would reject them with only the fixed dimensions.
     """
-    mapping = builder.mapping
     taxes = [
         (f"company_taxes[{i}]", item)
         for i, item in builder.items(builder.payroll, "company_taxes", "(payroll)")
@@ -337,18 +362,8 @@ def add_company_taxes(builder: Builder) -> None:
     if not any(amounts):
         return
     target = _company_tax_target(builder)
-    liability = (
-        target
-        if mapping.dimensions_on_liabilities
-        else to_target([DimensionShare(Decimal(100), mapping.fixed_dimensions)])
-    )
+    liability = builder.liability(target)
     for (at, item), value in zip(taxes, amounts, strict=True):
-        name = _name(item, builder, at)
-        pair = mapping.employer_tax_accounts(name)
-        if pair is None and value != 0:
-            builder.missing_account(
-                "employer tax", name, "employer_taxes", "employer_tax_default", at
-            )
-        builder.post(_expense(pair), f"ER tax: {name}", value, target, "")
-        builder.post(_payable(pair), f"ER tax payable: {name}", -value, liability, "")
-        builder.sums["employer_taxes"] += value
+        _post_employer_tax(
+            builder, _name(item, builder, at), value, at, (target, liability), who=""
+        )
