@@ -49,18 +49,12 @@ _LIABILITY_PREFIXES = (
     "Reimbursements payable",
 )
 
-# DimensionParameters.DimensionSegmentDelimiter enum names -> the characters they stand for.
+# DimensionParameters.DimensionSegmentDelimiter enum names -> the characters they stand for:
+# five single characters, and each of them doubled ("DoubleHyphen" is "--").
+_SINGLE_DELIMITERS = {"Hyphen": "-", "Period": ".", "Underscore": "_", "Bar": "|", "Tilde": "~"}
 DELIMITERS: dict[str, str] = {
-    "Hyphen": "-",
-    "Period": ".",
-    "Underscore": "_",
-    "Bar": "|",
-    "Tilde": "~",
-    "DoubleHyphen": "--",
-    "DoublePeriod": "..",
-    "DoubleUnderscore": "__",
-    "DoubleBar": "||",
-    "DoubleTilde": "~~",
+    **_SINGLE_DELIMITERS,
+    **{f"Double{name}": char * 2 for name, char in _SINGLE_DELIMITERS.items()},
 }
 
 # Entity-backed dimensions read their values from the operating unit entities.

@@ -32,6 +32,7 @@ from target_dynamics_fo.ledger.model import (
     JournalLine,
     ProblemsError,
     signed_line,
+    wrong_company,
 )
 from target_dynamics_fo.ledger.money import (
     CENT,
@@ -83,4 +84,5 @@ __all__ = [
     "signed_line",
     "split_amount",
     "split_display_value",
+    "wrong_company",
 ]

@@ -20,6 +20,7 @@ from target_dynamics_fo.ledger.model import (
     JournalError,
     JournalLine,
     signed_line,
+    wrong_company,
 )
 from target_dynamics_fo.ledger.money import (
     ZERO,
@@ -199,11 +200,9 @@ def _build_journal(
     if not payroll_uuid:
         builder.problem("payroll has no payroll_uuid; fix the source record")
     company_uuid = str(payroll.get("company_uuid") or "")
-    if company_uuid != mapping.company_uuid:
-        builder.problem(
-            f"payroll {pid}: company_uuid {company_uuid!r} does not match the mapping's company "
-            f"{mapping.company_uuid}; use the mapping entry for the payroll's company"
-        )
+    mismatch = wrong_company(f"payroll {pid}", company_uuid, mapping.company_uuid, "payroll")
+    if mismatch:
+        builder.problem(mismatch)
     if payroll.get("processed") is not True:
         builder.problem(
             f"payroll {pid}: is not processed (processed = {payroll.get('processed')!r}); only "
@@ -321,15 +320,9 @@ def _build_journal(
         lines=lines,
         warnings=tuple(warnings),
     )
-    if journal.total_debit != journal.total_credit:
-        # Unreachable by construction; kept because an unbalanced journal must never leave here.
-        raise JournalError(
-            pid,
-            [
-                f"internal error: debits {journal.total_debit} != credits {journal.total_credit}; "
-                "report this payroll to the maintainers"
-            ],
-        )
+    unbalanced = journal.balance_problems("payroll")
+    if unbalanced:
+        raise JournalError(pid, unbalanced)
     return journal
 
 

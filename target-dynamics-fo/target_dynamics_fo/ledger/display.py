@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 
@@ -69,19 +70,13 @@ def default_dimension_display_value(dimensions: AbcMapping[str, str], fmt: Dimen
 
 def split_display_value(value: str, delimiter: str) -> list[str]:
     """Inverse of the display-value writers: split on unescaped delimiters and unescape."""
-    parts: list[str] = []
-    current: list[str] = []
-    i = 0
-    while i < len(value):
-        if value.startswith("\\" + delimiter, i):
-            current.append(delimiter)
-            i += 1 + len(delimiter)
-        elif value.startswith(delimiter, i):
-            parts.append("".join(current))
-            current = []
-            i += len(delimiter)
+    escaped = "\\" + delimiter
+    # Scanned left to right, an escaped delimiter wins over the plain one it ends with.
+    pieces = re.split(f"({re.escape(escaped)}|{re.escape(delimiter)})", value)
+    parts = [pieces[0]]
+    for separator, text in zip(pieces[1::2], pieces[2::2], strict=True):
+        if separator == escaped:
+            parts[-1] += delimiter + text
         else:
-            current.append(value[i])
-            i += 1
-    parts.append("".join(current))
+            parts.append(text)
     return parts

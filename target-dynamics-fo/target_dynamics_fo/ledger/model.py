@@ -54,6 +54,16 @@ class JournalError(ProblemsError, ValueError):
         super().__init__(f"payroll {payroll_uuid} was not posted", problems)
 
 
+def wrong_company(document: str, company_uuid: str, mapping_company: str, owner: str) -> str | None:
+    """The problem when a record's company is not the mapping entry's (else None)."""
+    if company_uuid == mapping_company:
+        return None
+    return (
+        f"{document}: company_uuid {company_uuid!r} does not match the mapping's company "
+        f"{mapping_company}; use the mapping entry for the {owner}'s company"
+    )
+
+
 class DimensionFormatError(ValueError):
     """A dimension value cannot be written in the active F&O dimension format."""
 
@@ -103,6 +113,18 @@ class Balanced:
     @property
     def total_credit(self) -> Decimal:
         return sum((line.credit for line in self.lines), ZERO)
+
+    def balance_problems(self, what: str) -> list[str]:
+        """The internal error to refuse with when debits and credits differ (else none).
+
+        Unreachable by construction; checked because an unbalanced journal must never be posted.
+        """
+        if self.total_debit == self.total_credit:
+            return []
+        return [
+            f"internal error: debits {self.total_debit} != credits {self.total_credit}; "
+            f"report this {what} to the maintainers"
+        ]
 
 
 @dataclass(frozen=True)

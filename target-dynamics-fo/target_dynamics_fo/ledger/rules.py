@@ -161,6 +161,15 @@ def _post_employer_tax(
     builder.sums["employer_taxes"] += value
 
 
+def _named_items(
+    builder: Builder, comp: AbcMapping[str, Any], key: str, where: str
+) -> Iterator[tuple[str, str, AbcMapping[str, Any]]]:
+    """The items of list `key` with where each is and its name (a problem when it has none)."""
+    for i, item in builder.items(comp, key, where):
+        at = f"{where}.{key}[{i}]"
+        yield at, _name(item, builder, at), item
+
+
 def _employee_target(
     builder: Builder, euuid: str, employees: AbcMapping[str, EmployeeRef]
 ) -> Target | None:
@@ -218,18 +227,14 @@ def add_employee(
         builder.wages[dims] = builder.wages.get(dims, ZERO) + gross * percent
     itemised = ZERO
     reimbursed = ZERO
-    for i, item in builder.items(comp, "fixed_compensations", where):
-        at = f"{where}.fixed_compensations[{i}]"
-        name = _name(item, builder, at)
+    for at, name, item in _named_items(builder, comp, "fixed_compensations", where):
         value = builder.amount(item.get("amount"), f"{at}.amount")
         if name == REIMBURSEMENT_EARNING:
             reimbursed += value
             continue
         itemised += value
         _post_earning(builder, name, value, at, target, who=who)
-    for i, item in builder.items(comp, "hourly_compensations", where):
-        at = f"{where}.hourly_compensations[{i}]"
-        name = _name(item, builder, at)
+    for at, name, item in _named_items(builder, comp, "hourly_compensations", where):
         if item.get("hours") is not None:
             builder.amount(item.get("hours"), f"{at}.hours", HOURS_PLACES)
         if item.get("amount") is None:
@@ -246,9 +251,7 @@ def add_employee(
 
     imputed = ZERO
     benefit_deductions = ZERO
-    for i, item in builder.items(comp, "benefits", where):
-        at = f"{where}.benefits[{i}]"
-        name = _name(item, builder, at)
+    for at, name, item in _named_items(builder, comp, "benefits", where):
         deduction = builder.amount(item.get("employee_deduction", 0), f"{at}.employee_deduction")
         contribution = builder.amount(
             item.get("company_contribution", 0), f"{at}.company_contribution"
@@ -265,18 +268,14 @@ def add_employee(
             imputed += contribution
 
     other_deductions = ZERO
-    for i, item in builder.items(comp, "deductions", where):
-        at = f"{where}.deductions[{i}]"
-        name = _name(item, builder, at)
+    for at, name, item in _named_items(builder, comp, "deductions", where):
         value = builder.amount(item.get("amount"), f"{at}.amount")
         account = builder.mapped(mapping.deduction_account(name), "deduction", name, value != 0, at)
         builder.post(account, f"Deduction: {name}", -value, liability, who)
         other_deductions += value
 
     employee_taxes = ZERO
-    for i, item in builder.items(comp, "taxes", where):
-        at = f"{where}.taxes[{i}]"
-        name = _name(item, builder, at)
+    for at, name, item in _named_items(builder, comp, "taxes", where):
         value = builder.amount(item.get("amount"), f"{at}.amount")
         employer = item.get("employer")
         if not isinstance(employer, bool):
