@@ -5,13 +5,22 @@ Outside code imports from this package, not from its modules.
 
 from __future__ import annotations
 
-from target_dynamics_fo.fo.auth import DynamicsAuthError, EntraTokenProvider, PinnedSession
+from target_dynamics_fo.fo.auth import (
+    DEFAULT_TOKEN_DEADLINE_SECONDS,
+    TOKEN_BACKOFF_CAP_SECONDS,
+    DynamicsAuthError,
+    EntraTokenProvider,
+    PinnedSession,
+)
 from target_dynamics_fo.fo.batch import build_batch_body, parse_batch_response
 from target_dynamics_fo.fo.client import (
     DEFAULT_DEADLINE_SECONDS,
     DEFAULT_MAX_RETRIES,
     MAX_BATCH_OPERATIONS,
+    RETRY_AFTER_FALLBACK_SECONDS,
     ODataClient,
+    RequestAudit,
+    TokenSource,
 )
 from target_dynamics_fo.fo.entities import (
     ACCOUNT_STRUCTURES,
@@ -42,9 +51,13 @@ from target_dynamics_fo.fo.errors import (
 )
 from target_dynamics_fo.fo.odata import Operation, Result, fo_date, format_key, odata_literal
 from target_dynamics_fo.fo.reference import (
+    DEFAULT_FORMAT_TYPE,
+    DELIMITERS,
+    LEDGER_FORMAT_TYPE,
     MAIN_ACCOUNT_SEGMENT,
     ReferenceData,
     ReferenceDataError,
+    StructureRule,
     check_company,
     company_gaps,
     department_gap,
@@ -54,12 +67,15 @@ from target_dynamics_fo.fo.reference import (
     main_account_gaps,
     structure_gaps,
 )
-from target_dynamics_fo.ledger import dumps
+from target_dynamics_fo.ledger import dumps, loads
 
 __all__ = [
     "ACCOUNT_STRUCTURES",
     "DEFAULT_DEADLINE_SECONDS",
+    "DEFAULT_FORMAT_TYPE",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TOKEN_DEADLINE_SECONDS",
+    "DELIMITERS",
     "DIMENSION_INTEGRATION_FORMATS",
     "DIMENSION_PARAMETERS",
     "EMPLOYMENTS",
@@ -67,6 +83,7 @@ __all__ = [
     "FISCAL_PERIODS",
     "JOURNAL_NAMES",
     "LEDGERS",
+    "LEDGER_FORMAT_TYPE",
     "LEDGER_JOURNAL_HEADERS",
     "LEDGER_JOURNAL_LINES",
     "LEGAL_ENTITIES",
@@ -74,6 +91,8 @@ __all__ = [
     "MAIN_ACCOUNT_SEGMENT",
     "MAX_BATCH_OPERATIONS",
     "OPERATING_UNITS",
+    "RETRY_AFTER_FALLBACK_SECONDS",
+    "TOKEN_BACKOFF_CAP_SECONDS",
     "VENDORS",
     "VENDOR_GROUPS",
     "VENDOR_INVOICE_HEADERS",
@@ -89,7 +108,10 @@ __all__ = [
     "PinnedSession",
     "ReferenceData",
     "ReferenceDataError",
+    "RequestAudit",
     "Result",
+    "StructureRule",
+    "TokenSource",
     "WriteOutcomeUnknownError",
     "build_batch_body",
     "check_company",
@@ -101,6 +123,7 @@ __all__ = [
     "fo_date",
     "format_key",
     "load_reference",
+    "loads",
     "location_gap",
     "main_account_gaps",
     "odata_literal",
