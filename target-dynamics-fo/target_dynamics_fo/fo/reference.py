@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from target_dynamics_fo.fo.client import ODataClient
 from target_dynamics_fo.fo.entities import (
@@ -66,8 +66,7 @@ _OPERATING_UNIT_DIMENSIONS = {
 }
 
 
-@dataclass(frozen=True)
-class StructureRule:
+class StructureRule(NamedTuple):
     """Main accounts from `low` to `high` (inclusive) need a value in each of `dimensions`."""
 
     structure: str
