@@ -280,9 +280,8 @@ def ledger_agrees_with_gusto(gusto: dict[str, Any], dyn: dict[str, Any]) -> bool
     from F&O over OData, and the expected batch number from each payroll's ids.
     """
     # Imported here: only this check needs the target's OData client.
-    from target_dynamics_fo.auth import EntraTokenProvider  # noqa: PLC0415
-    from target_dynamics_fo.client import ODataClient  # noqa: PLC0415
-    from target_dynamics_fo.journal import journal_batch_number  # noqa: PLC0415
+    from target_dynamics_fo.fo import EntraTokenProvider, ODataClient  # noqa: PLC0415
+    from target_dynamics_fo.ledger import journal_batch_number  # noqa: PLC0415
 
     info = requests.get(f"{gusto['url']}/_sandbox/info", timeout=30).json()
     # The tap's default start_date: payrolls paid in the year before Gusto's today.

@@ -17,7 +17,7 @@ from e2e_support import processed_payrolls, tool
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault
-from target_dynamics_fo.journal import journal_batch_number
+from target_dynamics_fo.ledger import journal_batch_number
 
 
 def test_two_pipelines_at_once_post_every_payroll_exactly_once(

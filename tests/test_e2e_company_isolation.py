@@ -23,7 +23,7 @@ from e2e_support import (
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault
-from target_dynamics_fo.journal import journal_batch_number
+from target_dynamics_fo.ledger import journal_batch_number
 
 
 def test_a_revoked_company_does_not_stop_the_healthy_one(

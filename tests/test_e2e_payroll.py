@@ -31,7 +31,7 @@ from e2e_support import (
 )
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
-from target_dynamics_fo.journal import journal_batch_number
+from target_dynamics_fo.ledger import journal_batch_number
 
 RIDGELINE = "0c991fcc-d01e-50c4-90c6-d27026b49396"
 SUMMIT = "ee2ce936-5d04-5cda-8909-6ace20a55be1"

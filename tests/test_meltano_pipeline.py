@@ -28,7 +28,7 @@ from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault, generate_key
 from tap_gusto.run_status import read_status, status_path
-from target_dynamics_fo.journal import journal_batch_number
+from target_dynamics_fo.ledger import journal_batch_number
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

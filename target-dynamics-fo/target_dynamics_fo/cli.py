@@ -32,8 +32,7 @@ from typing import Any, TextIO
 
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditSchemaTooNewError, AuditStore
-from target_dynamics_fo.auth import DynamicsAuthError
-from target_dynamics_fo.client import ODataError
+from target_dynamics_fo.fo import DynamicsAuthError, ODataError
 from target_dynamics_fo.mapping import MappingError, load_mapping
 from target_dynamics_fo.payables import PayablesSync, PaymentResult
 from target_dynamics_fo.posting import PostResult

@@ -23,15 +23,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from target_dynamics_fo.journal import (
+from target_dynamics_fo.ledger import (
     BATCH_NUMBER_LIMIT,
     TEXT_LIMIT,
+    ZERO,
     Journal,
     JournalLine,
     content_digest,
+    exact_arithmetic,
     signed_line,
 )
-from target_dynamics_fo.money import ZERO, exact_arithmetic
 
 # Role of a document within one correction step: the first document (reversal or difference)
 # is the one looked up; the repost of a reverse-and-repost step is the second.

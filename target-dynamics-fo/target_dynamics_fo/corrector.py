@@ -26,11 +26,6 @@ from decimal import Decimal
 from typing import Any
 
 from target_dynamics_fo import audit as outcomes
-from target_dynamics_fo.client import (
-    MAX_BATCH_OPERATIONS,
-    WriteOutcomeUnknownError,
-    odata_literal,
-)
 from target_dynamics_fo.correction import (
     cancelled_state_hash,
     correction_batch_number,
@@ -39,15 +34,23 @@ from target_dynamics_fo.correction import (
     reversal_lines,
 )
 from target_dynamics_fo.faults import hit
-from target_dynamics_fo.journal import (
+from target_dynamics_fo.fo import (
+    MAX_BATCH_OPERATIONS,
+    WriteOutcomeUnknownError,
+    odata_literal,
+)
+from target_dynamics_fo.ledger import (
+    CENT,
+    AmountError,
     DimensionFormat,
     Journal,
     JournalLine,
+    exact_arithmetic,
     ledger_display_value,
+    parse_amount,
     split_display_value,
 )
 from target_dynamics_fo.mapping import CompanyMapping
-from target_dynamics_fo.money import CENT, AmountError, exact_arithmetic, parse_amount
 from target_dynamics_fo.posting import (
     LINE_ENTITY,
     JournalPoster,

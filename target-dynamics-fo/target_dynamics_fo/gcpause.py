@@ -16,10 +16,12 @@ def paused_gc() -> Iterator[None]:
     record alone is millions of them). Nothing built here forms reference cycles that must be
     freed early, so the collector runs after the block instead.
     """
-    enabled = gc.isenabled()
+    if not gc.isenabled():
+        # Paused already (an outer block, or the program embedding the target): leave it so.
+        yield
+        return
     gc.disable()
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        gc.enable()

@@ -13,24 +13,22 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from target_dynamics_fo.journal import (
+from target_dynamics_fo.ledger import (
+    CENT,
     NO_AMOUNT,
     TEXT_LIMIT,
+    ZERO,
+    AmountError,
     Balanced,
+    canonical_amount,
     content_digest,
+    exact_arithmetic,
     journal_batch_number,
+    parse_amount,
+    rounding_arithmetic,
     split_amount,
 )
 from target_dynamics_fo.mapping import CompanyMapping, DimensionShare, MappingError
-from target_dynamics_fo.money import (
-    CENT,
-    ZERO,
-    AmountError,
-    canonical_amount,
-    exact_arithmetic,
-    parse_amount,
-    rounding_arithmetic,
-)
 
 VENDOR_ACCOUNT_LIMIT = 20
 INVOICE_NUMBER_LIMIT = 20

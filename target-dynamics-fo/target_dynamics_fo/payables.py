@@ -25,21 +25,23 @@ from typing import Any, Literal
 
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.client import (
-    ODataClient,
-    ODataError,
-    Operation,
-    WriteOutcomeUnknownError,
-    fo_date,
-    odata_literal,
-)
-from target_dynamics_fo.entities import (
+from target_dynamics_fo.fo import (
     JOURNAL_NAMES,
     LEGAL_ENTITIES,
     VENDOR_GROUPS,
     VENDOR_INVOICE_HEADERS,
     VENDOR_INVOICE_LINES,
     VENDORS,
+    ODataClient,
+    ODataError,
+    Operation,
+    ReferenceData,
+    WriteOutcomeUnknownError,
+    dimension_gaps,
+    fo_date,
+    main_account_gaps,
+    odata_literal,
+    structure_gaps,
 )
 from target_dynamics_fo.invoice import (
     InvoiceError,
@@ -47,7 +49,7 @@ from target_dynamics_fo.invoice import (
     build_vendor_invoice,
     vendor_account_for,
 )
-from target_dynamics_fo.journal import DimensionFormat, DimensionFormatError, ledger_display_value
+from target_dynamics_fo.ledger import DimensionFormat, DimensionFormatError, ledger_display_value
 from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
 from target_dynamics_fo.posting import (
     HASH_PREFIX_LENGTH,
@@ -55,12 +57,6 @@ from target_dynamics_fo.posting import (
     send_once,
     stored_hash,
     worth_another_look,
-)
-from target_dynamics_fo.reference import (
-    ReferenceData,
-    dimension_gaps,
-    main_account_gaps,
-    structure_gaps,
 )
 from target_dynamics_fo.workers import (
     DONE,

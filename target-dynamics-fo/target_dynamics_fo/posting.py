@@ -28,7 +28,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from target_dynamics_fo import audit as outcomes
-from target_dynamics_fo.client import (
+from target_dynamics_fo.faults import hit
+from target_dynamics_fo.fo import (
+    LEDGER_JOURNAL_HEADERS,
+    LEDGER_JOURNAL_LINES,
     MAX_BATCH_OPERATIONS,
     ODataBatchError,
     ODataClient,
@@ -38,9 +41,7 @@ from target_dynamics_fo.client import (
     fo_date,
     odata_literal,
 )
-from target_dynamics_fo.entities import LEDGER_JOURNAL_HEADERS, LEDGER_JOURNAL_LINES
-from target_dynamics_fo.faults import hit
-from target_dynamics_fo.journal import Journal
+from target_dynamics_fo.ledger import Journal
 
 LOGGER = logging.getLogger("target_dynamics_fo.posting")
 

@@ -18,7 +18,6 @@ from gd_vault.private import private_file
 
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.client import ODataClient, ODataError, odata_literal
 from target_dynamics_fo.correction import (
     CorrectionPolicy,
     cancelled_state_hash,
@@ -33,10 +32,21 @@ from target_dynamics_fo.corrector import (
     Corrector,
     cancellation_template,
 )
-from target_dynamics_fo.entities import FISCAL_PERIODS
 from target_dynamics_fo.faults import hit
+from target_dynamics_fo.fo import (
+    FISCAL_PERIODS,
+    ODataClient,
+    ODataError,
+    ReferenceData,
+    company_gaps,
+    department_gap,
+    load_reference,
+    location_gap,
+    odata_literal,
+    structure_gaps,
+)
 from target_dynamics_fo.gcpause import paused_gc
-from target_dynamics_fo.journal import (
+from target_dynamics_fo.ledger import (
     DimensionFormat,
     DimensionFormatError,
     EmployeeRef,
@@ -54,14 +64,6 @@ from target_dynamics_fo.posting import (
     PostResult,
     header_description,
     stored_hash,
-)
-from target_dynamics_fo.reference import (
-    ReferenceData,
-    company_gaps,
-    department_gap,
-    load_reference,
-    location_gap,
-    structure_gaps,
 )
 
 LOGGER = logging.getLogger("target_dynamics_fo")

@@ -18,9 +18,13 @@ from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
 from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
-from target_dynamics_fo.auth import DynamicsAuthError
-from target_dynamics_fo.client import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_RETRIES, ODataError
 from target_dynamics_fo.faults import hit
+from target_dynamics_fo.fo import (
+    DEFAULT_DEADLINE_SECONDS,
+    DEFAULT_MAX_RETRIES,
+    DynamicsAuthError,
+    ODataError,
+)
 from target_dynamics_fo.interrupt import (
     STOP_SIGNALS,
     Progress,

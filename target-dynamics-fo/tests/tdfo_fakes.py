@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from target_dynamics_fo.auth import DynamicsAuthError
+from target_dynamics_fo.fo import DynamicsAuthError
 
 
 @dataclass

@@ -4,8 +4,8 @@ import json
 from decimal import Decimal
 
 import pytest
-from target_dynamics_fo.auth import DynamicsAuthError
-from target_dynamics_fo.client import (
+from target_dynamics_fo.fo import (
+    DynamicsAuthError,
     DynamicsThrottledError,
     ODataBatchError,
     ODataClient,

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from target_dynamics_fo.journal import EmployeeRef, build_journal
+from target_dynamics_fo.ledger import EmployeeRef, build_journal
 from target_dynamics_fo.mapping import parse_mapping
 
 CO = "33333333-3333-5333-8333-333333333333"

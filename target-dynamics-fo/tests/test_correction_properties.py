@@ -16,7 +16,7 @@ from target_dynamics_fo.correction import (
     net_position,
     reversal_lines,
 )
-from target_dynamics_fo.journal import (
+from target_dynamics_fo.ledger import (
     NO_AMOUNT,
     EmployeeRef,
     Journal,

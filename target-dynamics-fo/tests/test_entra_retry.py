@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from gd_sandbox.dynamics import DynamicsSandbox
-from target_dynamics_fo.auth import DynamicsAuthError, EntraTokenProvider
+from target_dynamics_fo.fo import DynamicsAuthError, EntraTokenProvider
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from target_dynamics_fo.invoice import (
     payment_content_hash,
     vendor_account_for,
 )
-from target_dynamics_fo.journal import journal_batch_number
+from target_dynamics_fo.ledger import journal_batch_number
 from target_dynamics_fo.mapping import CompanyMapping, MappingError, parse_mapping
 
 CO = "44444444-4444-5444-8444-444444444444"

@@ -9,7 +9,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 import pytest
-from target_dynamics_fo.journal import (
+from target_dynamics_fo.ledger import (
     DimensionFormat,
     DimensionFormatError,
     EmployeeRef,

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from target_dynamics_fo.journal import EmployeeRef, JournalError, build_journal
+from target_dynamics_fo.ledger import EmployeeRef, JournalError, build_journal
 from target_dynamics_fo.mapping import CompanyMapping, parse_mapping
 
 CO = "6bf7807c-a5a0-4f4d-b2e7-3fbb4b2299fb"

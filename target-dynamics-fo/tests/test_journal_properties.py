@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from target_dynamics_fo.journal import (
+from target_dynamics_fo.ledger import (
     RECONCILED_TOTALS,
     DimensionFormat,
     EmployeeRef,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pytest
-from target_dynamics_fo.client import ODataError, WriteOutcomeUnknownError
+from target_dynamics_fo.fo import ODataError, WriteOutcomeUnknownError
 from target_dynamics_fo.mapping import MappingError
 from target_dynamics_fo.masterdata import (
     MasterDataSync,

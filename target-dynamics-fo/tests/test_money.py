@@ -3,7 +3,14 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from target_dynamics_fo.money import AmountError, canonical_amount, format_amount, parse_amount
+from target_dynamics_fo.ledger import (
+    AmountError,
+    canonical_amount,
+    dumps,
+    format_amount,
+    loads,
+    parse_amount,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +92,21 @@ def test_round_trip_of_strings(cents: int, places: int) -> None:
     value = Decimal(cents).scaleb(-places)
     assert parse_amount(str(value), where="x") == value
     assert parse_amount(value, where="x") == value
+
+
+def test_decimal_json_keeps_every_digit() -> None:
+    body = {"AmountCurDebit": Decimal("1234567890123456789.10"), "Text": "x", "n": 3}
+    assert dumps(body) == '{"AmountCurDebit":1234567890123456789.10,"Text":"x","n":3}'
+    assert loads(dumps(body)) == body
+    assert isinstance(loads(dumps(body))["AmountCurDebit"], Decimal)
+
+
+def test_decimal_json_stored_form_keeps_its_spaces_and_order() -> None:
+    # The audit trail and Singer state compare stored text, written with the default separators.
+    value = {"b": Decimal("0.50"), "a": [1, None]}
+    assert dumps(value, compact=False, sort_keys=True) == '{"a": [1, null], "b": 0.50}'
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=6))
+def test_decimal_json_round_trip(value: Decimal) -> None:
+    assert loads(dumps({"v": value}))["v"] == value

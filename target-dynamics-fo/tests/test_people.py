@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from target_dynamics_fo.client import format_key
+from target_dynamics_fo.fo import format_key
 from target_dynamics_fo.mapping import CompanyMapping, load_mapping, parse_mapping
 from target_dynamics_fo.workers import (
     OPEN_END,

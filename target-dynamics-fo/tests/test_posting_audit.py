@@ -9,9 +9,13 @@ from typing import Any
 
 import pytest
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.auth import EntraTokenProvider
-from target_dynamics_fo.client import ODataBatchError, Operation, WriteOutcomeUnknownError
-from target_dynamics_fo.journal import Journal, JournalLine
+from target_dynamics_fo.fo import (
+    EntraTokenProvider,
+    ODataBatchError,
+    Operation,
+    WriteOutcomeUnknownError,
+)
+from target_dynamics_fo.ledger import Journal, JournalLine
 from target_dynamics_fo.posting import (
     MAX_JOURNAL_LINES,
     JournalPoster,

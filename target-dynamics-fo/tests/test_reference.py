@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from target_dynamics_fo.mapping import load_mapping
-from target_dynamics_fo.reference import (
+from target_dynamics_fo.fo import (
     ReferenceData,
     ReferenceDataError,
     check_company,
     company_gaps,
     department_gap,
 )
+from target_dynamics_fo.mapping import load_mapping
 
 MAPPING = Path(__file__).resolve().parents[2] / "config" / "mapping.yml"
 RIDGELINE = "0c991fcc-d01e-50c4-90c6-d27026b49396"

@@ -33,7 +33,7 @@ from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault
 from tap_gusto.tokens import TokenManager, resolve_app_credentials
-from target_dynamics_fo.journal import journal_batch_number
+from target_dynamics_fo.ledger import journal_batch_number
 from target_dynamics_fo.posting import hash_in_description
 
 RUN_TIMEOUT_SECONDS = 240.0

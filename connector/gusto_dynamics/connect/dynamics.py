@@ -12,8 +12,7 @@ from typing import Any
 
 from gd_vault import scrub
 from tap_gusto.tokens import now_iso
-from target_dynamics_fo.auth import DynamicsAuthError, EntraTokenProvider
-from target_dynamics_fo.client import ODataClient, ODataError
+from target_dynamics_fo.fo import DynamicsAuthError, EntraTokenProvider, ODataClient, ODataError
 
 from gusto_dynamics.cli import EXIT_FAILED, EXIT_OK, emit, open_vault
 from gusto_dynamics.connect.common import ConnectError, read_secret

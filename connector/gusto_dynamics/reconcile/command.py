@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gd_vault import VaultError
-from target_dynamics_fo.client import ODataClient
+from target_dynamics_fo.fo import ODataClient
 from target_dynamics_fo.mapping import CompanyMapping, MappingError, load_mapping
 from target_dynamics_fo.settings import SettingsError, connection_from_config
 

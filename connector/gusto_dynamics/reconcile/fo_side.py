@@ -13,10 +13,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from target_dynamics_fo.client import ODataClient, odata_literal
-from target_dynamics_fo.journal import split_display_value
+from target_dynamics_fo.fo import (
+    MAIN_ACCOUNT_SEGMENT,
+    ODataClient,
+    ReferenceData,
+    load_reference,
+    odata_literal,
+)
+from target_dynamics_fo.ledger import split_display_value
 from target_dynamics_fo.mapping import CompanyMapping
-from target_dynamics_fo.reference import MAIN_ACCOUNT_SEGMENT, ReferenceData, load_reference
 
 from gusto_dynamics.reconcile.model import (
     ZERO,

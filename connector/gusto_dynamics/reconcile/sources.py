@@ -20,15 +20,15 @@ from typing import Any
 from tap_gusto.dates import horizon, period_listing_start, period_windows, windows
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.invoice import InvoiceError, build_vendor_invoice
-from target_dynamics_fo.journal import (
+from target_dynamics_fo.ledger import (
     JournalError,
     build_journal,
     journal_batch_number,
+    parse_amount,
     payroll_content_hash,
 )
 from target_dynamics_fo.mapping import CompanyMapping, MappingError
 from target_dynamics_fo.mapping import Mapping as MappingFile
-from target_dynamics_fo.money import parse_amount
 from target_dynamics_fo.processor import employee_ref
 from target_dynamics_fo.workers import PeopleError, desired_worker
 

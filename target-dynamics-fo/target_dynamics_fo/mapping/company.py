@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 SummaryLevel = Literal["department", "employee", "payroll"]
 SUMMARY_LEVELS: tuple[SummaryLevel, ...] = ("department", "employee", "payroll")
@@ -52,8 +52,7 @@ class DimensionShare:
     dimensions: AbcMapping[str, str]
 
 
-@dataclass(frozen=True)
-class TaxAccounts:
+class TaxAccounts(NamedTuple):
     """Employer-side items post twice: expense (debit) and payable (credit)."""
 
     expense: str

@@ -30,6 +30,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+# The money module, not the ledger package: the ledger imports this package for its types.
+from target_dynamics_fo.ledger.money import AmountError, parse_amount
 from target_dynamics_fo.mapping.checks import (
     MISSING_TABLE,
     allocation_problems,
@@ -44,7 +46,6 @@ from target_dynamics_fo.mapping.company import (
     CorrectionMode,
     SummaryLevel,
 )
-from target_dynamics_fo.money import AmountError, parse_amount
 
 _PREFIX_RE = re.compile(r"[A-Z0-9]{1,8}")
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")

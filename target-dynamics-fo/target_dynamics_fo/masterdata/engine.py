@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from target_dynamics_fo.client import ODataClient, ODataError, WriteOutcomeUnknownError
+from target_dynamics_fo.fo import ODataClient, ODataError, WriteOutcomeUnknownError
 
 LOGGER = logging.getLogger("target_dynamics_fo.masterdata")
 

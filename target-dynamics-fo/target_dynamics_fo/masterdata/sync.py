@@ -16,12 +16,10 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar, Generic, TypeVar
 
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.client import ODataClient, ODataError
-from target_dynamics_fo.entities import LEGAL_ENTITIES
+from target_dynamics_fo.fo import LEGAL_ENTITIES, ODataClient, ODataError, ReferenceData
 from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
 from target_dynamics_fo.masterdata.engine import MasterRecord, Patience, Reconciled, reconcile
 from target_dynamics_fo.masterdata.summary import SyncSummary
-from target_dynamics_fo.reference import ReferenceData
 
 Current = TypeVar("Current")
 Plan = TypeVar("Plan")

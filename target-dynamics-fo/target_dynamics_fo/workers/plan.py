@@ -18,11 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from target_dynamics_fo.client import fo_date
-from target_dynamics_fo.entities import EMPLOYMENTS, WORKERS
-from target_dynamics_fo.journal import DimensionFormat
+from target_dynamics_fo.fo import EMPLOYMENTS, WORKERS, ReferenceData, fo_date
+from target_dynamics_fo.ledger import DimensionFormat
 from target_dynamics_fo.mapping import CompanyMapping, MappingError
-from target_dynamics_fo.reference import ReferenceData
 
 # F&O's "never" for date-effective records (an employment without an end date).
 OPEN_END = "2154-12-31T23:59:59Z"

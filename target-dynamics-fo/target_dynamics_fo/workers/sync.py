@@ -14,9 +14,15 @@ from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from typing import Any
 
-from target_dynamics_fo.client import ODataError, Operation, odata_literal
-from target_dynamics_fo.entities import EMPLOYMENTS, WORKERS
-from target_dynamics_fo.journal import DimensionFormatError, default_dimension_display_value
+from target_dynamics_fo.fo import (
+    EMPLOYMENTS,
+    WORKERS,
+    ODataError,
+    Operation,
+    dimension_gaps,
+    odata_literal,
+)
+from target_dynamics_fo.ledger import DimensionFormatError, default_dimension_display_value
 from target_dynamics_fo.mapping import CompanyMapping, MappingError
 from target_dynamics_fo.masterdata import (
     DONE,
@@ -27,7 +33,6 @@ from target_dynamics_fo.masterdata import (
     MasterDataSync,
     MasterRecord,
 )
-from target_dynamics_fo.reference import dimension_gaps
 from target_dynamics_fo.workers.plan import (
     EMPLOYMENT_FIELDS,
     WORKER_FIELDS,

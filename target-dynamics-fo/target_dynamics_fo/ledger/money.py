@@ -1,11 +1,19 @@
-"""Exact money parsing: every amount that reaches a journal goes through `parse_amount`."""
+"""Exact money, the target's only way in and out of text.
+
+Every amount that reaches a journal goes through `parse_amount`; every Decimal written as JSON
+(OData bodies, the audit trail, Singer state) goes through `dumps`, and read back through `loads`.
+"""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, Inexact, InvalidOperation, Rounded, localcontext
+from typing import Any
+
+import simplejson
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -120,3 +128,28 @@ def canonical_amount(value: Decimal) -> str:
     if value.is_zero():
         return "0"
     return format(value.normalize(), "f")
+
+
+def dumps(
+    value: Any,
+    *,
+    compact: bool = True,
+    sort_keys: bool = False,
+    default: Callable[[Any], Any] | None = None,
+) -> str:
+    """JSON with Decimals as exact numbers (F&O amounts are Edm.Decimal, never floats).
+
+    ``compact`` drops the spaces after separators (request bodies); the audit trail and Singer
+    state keep simplejson's default separators, because their stored text is compared as is.
+    """
+    separators = (",", ":") if compact else None
+    return str(
+        simplejson.dumps(
+            value, use_decimal=True, separators=separators, sort_keys=sort_keys, default=default
+        )
+    )
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON with every non-integer number as an exact Decimal."""
+    return json.loads(text, parse_float=Decimal)

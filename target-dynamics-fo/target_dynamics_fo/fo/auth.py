@@ -82,11 +82,12 @@ _AADSTS_HINTS: dict[str, str] = {
 class EntraTokenProvider:
     """Bearer tokens for one F&O environment from one Entra app registration."""
 
-    def __init__(  # noqa: PLR0917 - the documented constructor shape
+    def __init__(
         self,
         environment_url: str,
         tenant_id: str,
         client_id: str,
+        *,
         client_secret: str | None = None,
         certificate_pem: str | None = None,
         certificate_thumbprint: str | None = None,

@@ -12,10 +12,10 @@ import logging
 from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from target_dynamics_fo.client import ODataClient, ODataError, odata_literal
-from target_dynamics_fo.entities import (
+from target_dynamics_fo.fo.client import ODataClient
+from target_dynamics_fo.fo.entities import (
     ACCOUNT_STRUCTURES,
     DIMENSION_INTEGRATION_FORMATS,
     DIMENSION_PARAMETERS,
@@ -25,9 +25,12 @@ from target_dynamics_fo.entities import (
     MAIN_ACCOUNTS,
     OPERATING_UNITS,
 )
+from target_dynamics_fo.fo.errors import ODataError
+from target_dynamics_fo.fo.odata import odata_literal
+from target_dynamics_fo.ledger import ProblemsError
 from target_dynamics_fo.mapping import CompanyMapping
 
-LOGGER = logging.getLogger("target_dynamics_fo.reference")
+LOGGER = logging.getLogger(__name__)
 
 LEDGER_FORMAT_TYPE = "DataEntityLedgerDimensionFormat"
 DEFAULT_FORMAT_TYPE = "DataEntityDefaultDimensionFormat"
@@ -36,7 +39,7 @@ MAIN_ACCOUNT_SEGMENT = "MainAccount"
 # "Account structures"); Ledgers.AccountStructureName1..20 say which structures a company uses.
 _STRUCTURE_SLOTS = 20
 # Components that land on liability accounts and carry only the fixed dimensions unless
-# dimensions_on_liabilities is set (journal.py).
+# dimensions_on_liabilities is set (ledger.rules).
 _LIABILITY_PREFIXES = (
     "ER tax payable: ",
     "Benefit payable: ",
@@ -46,18 +49,12 @@ _LIABILITY_PREFIXES = (
     "Reimbursements payable",
 )
 
-# DimensionParameters.DimensionSegmentDelimiter enum names -> the characters they stand for.
+# DimensionParameters.DimensionSegmentDelimiter enum names -> the characters they stand for:
+# five single characters, and each of them doubled ("DoubleHyphen" is "--").
+_SINGLE_DELIMITERS = {"Hyphen": "-", "Period": ".", "Underscore": "_", "Bar": "|", "Tilde": "~"}
 DELIMITERS: dict[str, str] = {
-    "Hyphen": "-",
-    "Period": ".",
-    "Underscore": "_",
-    "Bar": "|",
-    "Tilde": "~",
-    "DoubleHyphen": "--",
-    "DoublePeriod": "..",
-    "DoubleUnderscore": "__",
-    "DoubleBar": "||",
-    "DoubleTilde": "~~",
+    **_SINGLE_DELIMITERS,
+    **{f"Double{name}": char * 2 for name, char in _SINGLE_DELIMITERS.items()},
 }
 
 # Entity-backed dimensions read their values from the operating unit entities.
@@ -69,8 +66,7 @@ _OPERATING_UNIT_DIMENSIONS = {
 }
 
 
-@dataclass(frozen=True)
-class StructureRule:
+class StructureRule(NamedTuple):
     """Main accounts from `low` to `high` (inclusive) need a value in each of `dimensions`."""
 
     structure: str
@@ -79,17 +75,16 @@ class StructureRule:
     dimensions: tuple[str, ...]
 
 
-class ReferenceDataError(Exception):
+class ReferenceDataError(ProblemsError):
     """Dynamics lacks something the mapping needs; lists every gap with its fix."""
 
     def __init__(self, legal_entity: str, gaps: list[str]) -> None:
         self.legal_entity = legal_entity
-        self.gaps = list(gaps)
-        listing = "\n".join(f"  - {gap}" for gap in self.gaps)
         super().__init__(
-            f"Dynamics reference data for legal entity {legal_entity!r} does not cover the "
-            f"mapping ({len(self.gaps)} problem(s)):\n{listing}"
+            f"Dynamics reference data for legal entity {legal_entity!r} does not cover the mapping",
+            gaps,
         )
+        self.gaps = self.problems
 
 
 @dataclass

@@ -1,0 +1,214 @@
+"""Identity of a payroll journal: its batch number (from ids) and its content hash (from data).
+
+The hash bytes are a contract (docs/CONTRACTS.md): hashes stamped on posted journals must keep
+matching the same payroll read again, so the canonical form below never changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping as AbcMapping
+from decimal import Decimal
+from typing import Any
+
+from target_dynamics_fo.ledger.model import BATCH_NUMBER_LIMIT, HOURS_PLACES
+from target_dynamics_fo.ledger.money import AmountError, canonical_amount, parse_amount
+
+# The digest's encoder, built once: json.dumps with arguments builds a new encoder per call.
+_DIGEST_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+
+def content_digest(content: Any) -> str:
+    """sha256 hex of canonical JSON: the content hash both builders stamp on their journals."""
+    return hashlib.sha256(_DIGEST_ENCODE(content).encode("utf-8")).hexdigest()
+
+
+def journal_batch_number(prefix: str, company_uuid: str, payroll_uuid: str) -> str:
+    """Deterministic JournalBatchNumber: PREFIX-<base32 of sha256(company:payroll)>, 20 chars max.
+
+    Derived from the ids only (not the content), so a changed payroll maps to the same
+    number and is caught as already posted instead of being posted twice.
+    """
+    prefix = prefix.upper()
+    if not prefix or not prefix.isalnum() or not prefix.isascii() or len(prefix) > 8:
+        raise ValueError(f"journal number prefix {prefix!r} must be 1-8 letters or digits")
+    digest = hashlib.sha256(f"{company_uuid}:{payroll_uuid}".encode()).digest()
+    code = base64.b32encode(digest).decode("ascii").rstrip("=")
+    return f"{prefix}-{code[: BATCH_NUMBER_LIMIT - len(prefix) - 1]}"
+
+
+# Sort key of list items: the text json.dumps(item, sort_keys=True) gives, which fixed the
+# order of every hash stamped so far. One encoder is reused: json.dumps with arguments builds a
+# new JSONEncoder per call, and the hash sorts tens of thousands of lists.
+_SORT_KEY = json.JSONEncoder(sort_keys=True).encode
+# Types _canonical returns unchanged when they are not under a money key.
+_PLAIN = (str, int, float, type(None))
+_MONEY_CACHE_LIMIT = 65536
+# Canonical text of money values already seen, by exact type then value. Payroll amounts repeat
+# ("0.00", the same salary), and parsing each again was a third of the hash's time.
+_money_cache: dict[type, dict[Any, str]] = {str: {}, int: {}, Decimal: {}}
+
+
+def _money(value: Any, key: str) -> str:
+    """Canonical text of an amount (or ``!repr`` when it is not one), as `_canonical` gives it."""
+    kind = type(value)
+    cache = _money_cache.get(kind)
+    # A NaN Decimal is unhashable (signalling) or unequal to itself: never cached.
+    cacheable = cache is not None and (kind is not Decimal or value.is_finite())
+    if cacheable:
+        assert cache is not None
+        found = cache.get(value)
+        if found is not None:
+            return found
+    try:
+        text = canonical_amount(parse_amount(value, where=key, max_places=HOURS_PLACES + 3))
+    except AmountError:
+        text = f"!{value!r}"
+    if cacheable:
+        assert cache is not None
+        if len(cache) >= _MONEY_CACHE_LIMIT:
+            cache.clear()
+        cache[value] = text
+    return text
+
+
+def _canonical(value: Any, money_keys: frozenset[str], key: str = "") -> Any:
+    """Scale-free amounts, sorted keys and lists sorted by their items' JSON text.
+
+    The result is what the first (recursive, one call per value) version gave for every input,
+    so hashes stamped on journals before keep matching; tests compare it with a frozen copy.
+    Scalars inside mappings and lists are handled inline because they are most of the calls.
+    """
+    if isinstance(value, AbcMapping):
+        return _canonical_mapping(value, money_keys, None)
+    if isinstance(value, list | tuple):
+        return _canonical_list(value, money_keys, key, None)
+    if key in money_keys and not isinstance(value, bool) and value is not None:
+        return _money(value, key)
+    if isinstance(value, Decimal):
+        return canonical_amount(value)
+    return value
+
+
+def _canonical_mapping(
+    value: AbcMapping[Any, Any], money_keys: frozenset[str], only: frozenset[str] | None
+) -> dict[str, Any]:
+    """`_canonical` of a mapping; with `only`, of its entries whose key is in `only`."""
+    result: dict[str, Any] = {}
+    # sorted(items), not sorted(keys): the same order, and the same error on mixed key types.
+    for k, v in sorted(value.items() if only is None else _only(value, only)):
+        skey = str(k)
+        kind = type(v)
+        if kind is bool or v is None:
+            result[skey] = v
+        elif skey in money_keys:
+            result[skey] = (
+                _money(v, skey)
+                if kind is str or kind is int or kind is Decimal
+                else _canonical(v, money_keys, skey)
+            )
+        elif kind is str or kind is int or kind is float:
+            result[skey] = v
+        else:
+            result[skey] = _canonical(v, money_keys, skey)
+    return result
+
+
+def _only(value: AbcMapping[Any, Any], only: frozenset[str]) -> list[tuple[Any, Any]]:
+    return [(k, v) for k, v in value.items() if k in only]
+
+
+def _canonical_list(
+    value: list[Any] | tuple[Any, ...],
+    money_keys: frozenset[str],
+    key: str,
+    only: frozenset[str] | None,
+) -> list[Any]:
+    """`_canonical` of a list; with `only`, its mappings keep just the keys in `only`."""
+    items = [
+        _canonical_mapping(v, money_keys, only)
+        if isinstance(v, AbcMapping)
+        else _canonical(v, money_keys, key)
+        for v in value
+    ]
+    return sorted(items, key=_SORT_KEY)
+
+
+_HASHED_TOP = (
+    "payroll_uuid",
+    "company_uuid",
+    "check_date",
+    "processed",
+    "off_cycle",
+    "payroll_type",
+    "pay_period",
+    "totals",
+    "company_taxes",
+)
+_HASHED_EMPLOYEE = (
+    "employee_uuid",
+    "excluded",
+    "gross_pay",
+    "net_pay",
+    "check_amount",
+    "fixed_compensations",
+    "hourly_compensations",
+    "paid_time_off",
+    "reimbursements",
+    "benefits",
+    "deductions",
+    "taxes",
+)
+_HASHED_EMPLOYEE_SORTED = tuple(sorted(_HASHED_EMPLOYEE))
+_HASHED_ITEM = frozenset(
+    {"name", "amount", "hours", "employer", "imputed", "employee_deduction", "company_contribution"}
+)
+_MONEY_KEYS = frozenset(
+    {
+        "amount",
+        "hours",
+        "gross_pay",
+        "net_pay",
+        "check_amount",
+        "employee_deduction",
+        "company_contribution",
+    }
+)
+
+
+def payroll_content_hash(payroll: AbcMapping[str, Any]) -> str:
+    """sha256 hex of what the journal is built from, insensitive to number formatting and order.
+
+    Names, versions, page order and Gusto's status metadata are left out so only a change in
+    the accounting content gives a new hash.
+    """
+    top: dict[str, Any] = {k: payroll.get(k) for k in _HASHED_TOP if k in payroll}
+    totals = top.get("totals")
+    money_keys = _MONEY_KEYS | (
+        frozenset(str(k) for k in totals) if isinstance(totals, AbcMapping) else frozenset()
+    )
+    # Built canonical in one pass, entry by entry, in the order and form `_canonical` of the
+    # whole would give (keys sorted, the compensation items cut to _HASHED_ITEM).
+    employees: list[Any] = []
+    for comp in payroll.get("employee_compensations") or []:
+        if not isinstance(comp, AbcMapping):
+            employees.append(_canonical(repr(comp), money_keys, "employee_compensations"))
+            continue
+        entry: dict[str, Any] = {}
+        for key in _HASHED_EMPLOYEE_SORTED:
+            value = comp.get(key)
+            entry[key] = (
+                _canonical_list(value, money_keys, key, _HASHED_ITEM)
+                if isinstance(value, list)
+                else _canonical(value, money_keys, key)
+            )
+        employees.append(entry)
+    employees.sort(key=_SORT_KEY)
+    top["employee_compensations"] = employees
+    canonical = {
+        key: employees if key == "employee_compensations" else _canonical(top[key], money_keys, key)
+        for key in sorted(top)
+    }
+    return content_digest(canonical)
