@@ -81,7 +81,9 @@ def _serve(conn: Connection, employees: int, limit: int) -> None:
                 "today": info["today"],
             }
         )
-        conn.recv()  # wait for "stop"
+        # "mint": a fresh refresh token for one more tap run (Gusto's are single-use); "stop".
+        while conn.recv() == "mint":
+            conn.send(gusto.mint_refresh_token(large))
 
 
 def minimum_requests(meta: dict[str, Any], start: dt.date, today: dt.date) -> int:
@@ -149,11 +151,15 @@ def memory_table(days: int) -> None:
         meta = parent.recv()
         try:
             for shape in SHAPES:
+                parent.send("mint")
+                meta["refresh_token"] = parent.recv()
                 back, there = ctx.Pipe()
                 tap = ctx.Process(target=_measure, args=(there, meta, days, shape))
                 tap.start()
+                tap.join()
+                if not back.poll():
+                    raise SystemExit(f"the {shape} run at {size} employees failed (see above)")
                 figures = back.recv()
-                tap.join(timeout=60)
                 peaks[size, shape] = figures["peak_mib"]
                 print(
                     f"{size:>9}  {shape:<5}  {figures['peak_mib']:>5.0f} MiB  "
