@@ -23,6 +23,7 @@ from tap_gusto.client import GustoStream
 from tap_gusto.conform import paused_gc
 from tap_gusto.errors import GustoAPIError, IncompletePayrollError
 from tap_gusto.money import FieldSpec, Kind
+from tap_gusto.streams.company import EmployeesStream
 from tap_gusto.streams.paged import key_list
 from tap_gusto.streams.payroll_listing import PayrollListing
 
@@ -136,6 +137,13 @@ class PayrollDetail(PayrollListing):
         # The compensations are synced while the payroll is read (fetch_payroll), not after.
         return ()
 
+    def employees_first(self, context: Context | None) -> None:
+        """The company's employees, read now if this run has not: emitted before any payroll
+        record or compensation, so the target knows every employee they name."""
+        employees = self.gusto_tap.streams.get("employees")
+        if isinstance(employees, EmployeesStream):
+            employees.read_before_payroll(context)
+
     def no_compensations(self) -> dict[str, t.Any]:
         """The compensation fields of a payroll record read from nowhere (a deleted payroll)."""
         if self.gusto_tap.payroll_record_shape() == SPLIT:
@@ -189,6 +197,8 @@ class PayrollDetail(PayrollListing):
                 "are emitted without their employee compensations.",
                 COMPENSATIONS_STREAM,
             )
+
+        self.employees_first(context)
 
         def rows() -> t.Iterator[dict[str, t.Any]]:
             for response, body in pages:

@@ -11,7 +11,6 @@ from tap_gusto.dates import horizon, period_listing_start
 from tap_gusto.errors import GustoAPIError
 from tap_gusto.faults import hit
 from tap_gusto.money import FieldSpec, Kind, of_kind
-from tap_gusto.streams.company import EmployeesStream
 from tap_gusto.streams.paged import PagedFetchMixin
 from tap_gusto.streams.payroll_detail import COMPENSATIONS_STREAM, CompensationRows, PayrollDetail
 from tap_gusto.streams.payroll_listing import (
@@ -86,11 +85,8 @@ class PayrollsStream(PayrollDetail):
     )
 
     def company_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
-        employees = self.gusto_tap.streams.get("employees")
         for record in self._payroll_records(context):
-            if isinstance(employees, EmployeesStream):
-                # Emitted before the payroll, so the target knows every employee it names.
-                employees.read_before_payroll(context)
+            self.employees_first(context)
             yield record
 
     def _payroll_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
