@@ -209,3 +209,32 @@ def test_command_line_split_run_and_outcomes(env: dict[str, Any], tmp_path: Path
     assert done.returncode != 0
     (entry,) = read_status(status_file).values()
     assert entry["last_run_ok"] is False and "2019-01-01" in entry["last_run_message"]
+
+
+def test_split_rows_come_after_their_companys_employees(env: dict[str, Any]) -> None:
+    """employees_refresh daily: a rerun reads a company's employees only when it has a new
+    payroll, and then before the payroll's first compensation row. (Last: it changes the
+    sandbox.)"""
+    gusto = env["gusto"]
+    config = {**env["config"], "payroll_record_shape": "split"}
+    first, _ = run_tap(config)
+    state = next(m["value"] for m in reversed(first) if m["type"] == "STATE")
+    info = gusto.info()
+    company = info["company_uuids"][1]
+    hired = gusto.hire_employee(company_uuid=company, first_name="Ada", last_name="Obi")
+    pending = next(
+        p
+        for c in info["companies"]
+        for p in c["payrolls"]
+        if not p["processed"] and c["uuid"] == company
+    )
+    gusto.process_payroll(pending["uuid"])
+    messages, _ = run_tap(config, state)
+    order = [
+        (m["stream"], m["record"].get("company_uuid"))
+        for m in messages
+        if m["type"] == "RECORD" and m["stream"] in ("employees", "payroll_compensations")
+    ]
+    first_row = order.index(("payroll_compensations", company))
+    assert ("employees", company) in order[:first_row]
+    assert hired["uuid"] in {r["uuid"] for r in records(messages, "employees")}
