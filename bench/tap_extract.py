@@ -12,6 +12,13 @@ just under it, extracts only the large company, and prints:
 BENCH_PROFILE=<file> writes a cProfile of the extraction there.
 
     .venv/bin/python bench/tap_extract.py [--employees 5000] [--sandbox-limit 200]
+
+``--memory`` instead prints the tap's peak RSS for both ``payroll_record_shape`` values at each
+company size of ``BENCH_TAP_SIZES`` (default ``500,5000,50000``; 50,000 takes minutes), every
+run in a fresh process so that each peak is its own, without rate limits, over the payrolls of
+the last ``--days`` days (default 45 with ``--memory``: one payroll's size is what matters).
+
+    BENCH_TAP_SIZES=500,5000 .venv/bin/python bench/tap_extract.py --memory
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ from pathlib import Path
 from typing import Any
 
 PER_PAGE = 100
+SHAPES = ("whole", "split")
+DEFAULT_SIZES = "500,5000,50000"
+# --memory: no rate limit on either side, so the runs measure the tap, not the limiter.
+UNLIMITED_PER_MINUTE = 1_000_000
 # A fixed day keeps runs comparable: the seed's calendar counts from it.
 BENCH_TODAY = dt.date(2026, 12, 3)
 
@@ -70,7 +81,9 @@ def _serve(conn: Connection, employees: int, limit: int) -> None:
                 "today": info["today"],
             }
         )
-        conn.recv()  # wait for "stop"
+        # "mint": a fresh refresh token for one more tap run (Gusto's are single-use); "stop".
+        while conn.recv() == "mint":
+            conn.send(gusto.mint_refresh_token(large))
 
 
 def minimum_requests(meta: dict[str, Any], start: dt.date, today: dt.date) -> int:
@@ -104,7 +117,13 @@ def main() -> None:
     # bigger companies (e.g. --employees 20000 --sandbox-limit 600).
     parser.add_argument("--sandbox-limit", type=int, default=200, help="requests/minute")
     parser.add_argument("--tap-limit", type=int, help="default: 95%% of the sandbox limit")
+    parser.add_argument("--memory", action="store_true", help="peak RSS of both record shapes")
+    parser.add_argument("--days", type=int, help="payrolls paid in the last N days (default 365)")
+    parser.add_argument("--shape", choices=SHAPES, default="whole", help="payroll_record_shape")
     args = parser.parse_args()
+    if args.memory:
+        memory_table(args.days or 45)
+        return
     tap_limit = args.tap_limit or int(args.sandbox_limit * 0.95)
 
     ctx = multiprocessing.get_context("spawn")
@@ -113,15 +132,71 @@ def main() -> None:
     server.start()
     meta = parent.recv()
     try:
-        run(meta, tap_limit, args.sandbox_limit)
+        run(meta, tap_limit, args.sandbox_limit, args.days or 365, args.shape)
     finally:
         parent.send("stop")
         server.join(timeout=30)
 
 
-def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int) -> None:
+def memory_table(days: int) -> None:
+    """Peak RSS of the tap per company size and record shape (each run its own process)."""
+    sizes = [int(n) for n in os.environ.get("BENCH_TAP_SIZES", DEFAULT_SIZES).split(",") if n]
+    ctx = multiprocessing.get_context("spawn")
+    peaks: dict[tuple[int, str], float] = {}
+    print(f"{'employees':>9}  {'shape':<5}  {'peak RSS':>9}  {'tap CPU':>8}  records")
+    for size in sizes:
+        parent, child = ctx.Pipe()
+        server = ctx.Process(target=_serve, args=(child, size, UNLIMITED_PER_MINUTE))
+        server.start()
+        meta = parent.recv()
+        try:
+            for shape in SHAPES:
+                parent.send("mint")
+                meta["refresh_token"] = parent.recv()
+                back, there = ctx.Pipe()
+                tap = ctx.Process(target=_measure, args=(there, meta, days, shape))
+                tap.start()
+                tap.join()
+                if not back.poll():
+                    raise SystemExit(f"the {shape} run at {size} employees failed (see above)")
+                figures = back.recv()
+                peaks[size, shape] = figures["peak_mib"]
+                print(
+                    f"{size:>9}  {shape:<5}  {figures['peak_mib']:>5.0f} MiB  "
+                    f"{figures['cpu']:>7.2f}s  {figures['records']}",
+                    flush=True,
+                )
+        finally:
+            parent.send("stop")
+            server.join(timeout=60)
+    low, high = min(sizes), max(sizes)
+    if low != high:
+        for shape in SHAPES:
+            ratio = peaks[high, shape] / peaks[low, shape]
+            print(f"peak RSS {shape}: {high} employees = {ratio:.2f}x {low} employees")
+
+
+def _measure(conn: Connection, meta: dict[str, Any], days: int, shape: str) -> None:
+    config = _tap_config(meta, UNLIMITED_PER_MINUTE, days, shape)
+    from tap_gusto.tap import TapGusto  # noqa: PLC0415 - child process only
+
+    tap = TapGusto(config=config, parse_env_config=False)
+    sink = _CountingSink()
+    cpu_started = time.process_time()
+    with contextlib.redirect_stdout(sink):
+        tap.extract()
+    conn.send(
+        {
+            "cpu": time.process_time() - cpu_started,
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "records": dict(sink.records),
+        }
+    )
+
+
+def _tap_config(meta: dict[str, Any], tap_limit: int, days: int, shape: str) -> dict[str, Any]:
+    """The tap's config for the sandbox's large company, its tokens in a fresh store."""
     from gd_vault import Vault, generate_key  # noqa: PLC0415
-    from tap_gusto.tap import TapGusto  # noqa: PLC0415
 
     key = generate_key()
     os.environ["GUSTO_DYNAMICS_VAULT_KEY"] = key.decode() if isinstance(key, bytes) else key
@@ -144,13 +219,22 @@ def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int) -> None:
 
     vault.update(write)
     today = dt.date.fromisoformat(meta["today"])
-    start = today - dt.timedelta(days=365)
-    config = {
+    return {
         "credentials_store": str(store),
         "company_ids": [meta["company"]],
-        "start_date": start.isoformat(),
+        "start_date": (today - dt.timedelta(days=days)).isoformat(),
         "max_requests_per_minute": tap_limit,
+        "payroll_record_shape": shape,
+        "status_file": str(store.parent / "run-status.json"),
     }
+
+
+def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int, days: int, shape: str) -> None:
+    from tap_gusto.tap import TapGusto  # noqa: PLC0415
+
+    config = _tap_config(meta, tap_limit, days, shape)
+    today = dt.date.fromisoformat(meta["today"])
+    start = dt.date.fromisoformat(config["start_date"])
     tap = TapGusto(config=config, parse_env_config=False)
     sink = _CountingSink()
     started = time.monotonic()
@@ -158,9 +242,9 @@ def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int) -> None:
     profile = os.environ.get("BENCH_PROFILE")
     with contextlib.redirect_stdout(sink):
         if profile:
-            cProfile.runctx("tap.sync_all()", globals(), {"tap": tap}, profile)
+            cProfile.runctx("tap.extract()", globals(), {"tap": tap}, profile)
         else:
-            tap.sync_all()
+            tap.extract()
     elapsed = time.monotonic() - started
     cpu = time.process_time() - cpu_started
 
@@ -194,7 +278,7 @@ def run(meta: dict[str, Any], tap_limit: int, sandbox_limit: int) -> None:
     before = _sandbox_stats(meta["url"])
     rerun = TapGusto(config=config, state=sink.last_state, parse_env_config=False)
     with contextlib.redirect_stdout(_CountingSink()):
-        rerun.sync_all()
+        rerun.extract()
     after = _sandbox_stats(meta["url"])
     rerun_made = _requests(after) - _requests(before)
     employee_pages = after["per_path"].get(f"GET /v1/companies/{meta['company']}/employees", 0)

@@ -4,15 +4,15 @@ What it owns, so that no caller writes it again:
 
 * ``GustoClient.send``: one request for one grant - the company's rate limiter, the bearer
   token, and one refresh-and-resend on 401 (a token another process already rotated);
-* ``GustoClient.request``: ``send`` under ``with_retries`` - 429s wait what Gusto asks
-  (``Retry-After``, else ``X-RateLimit-Reset``) within a time budget, 5xx and dropped
-  connections back off exponentially for a few tries; the waits come from ``retry_waits``,
-  the loop is ``backoff``'s, the same library the SDK's request loop uses for the streams;
-* ``GustoPaginator`` / ``paged``: Gusto's ``page``/``per`` lists;
+* ``GustoClient.request``: ``send`` under ``with_retries`` (``tap_gusto.retries``) - 429s wait
+  what Gusto asks (``Retry-After``, else ``X-RateLimit-Reset``) within a time budget, 5xx and
+  dropped connections back off exponentially for a few tries;
+* ``GustoClient.pages``: Gusto's ``page``/``per`` lists (``tap_gusto.pages``);
 * ``post_token``: the ``/oauth/token`` call of the authorization-code exchange, the
   single-use refresh (``tap_gusto.tokens``, which keeps the vault lock and the rotation rules)
   and the application's system token.
 
+The retry and paging names are re-exported here, so callers import everything from this module.
 It imports nothing of the connector, the target or the sandbox: the tap installs on its own.
 """
 
@@ -20,238 +20,71 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import functools
-import random
 import time
 import typing as t
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from http import HTTPStatus
 
-import backoff
 import requests
 from requests.auth import AuthBase
 from singer_sdk.exceptions import RetriableAPIError
-from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_gusto.faults import hit
-from tap_gusto.limiter import RateLimitHeaders, header_wait_seconds, response_now
+from tap_gusto.limiter import RateLimitHeaders
+from tap_gusto.pages import MAX_PAGE_SIZE, GustoPaginator, list_body, next_page, paged, total_pages
+from tap_gusto.retries import (
+    DEFAULT_BACKOFF_MAX_TRIES,
+    DEFAULT_THROTTLE_DEADLINE_SECONDS,
+    MAX_TRIES_BACKSTOP,
+    exponential_wait,
+    is_retriable,
+    response_retry_after,
+    retry_after_seconds,
+    retry_waits,
+    with_retries,
+)
 
 if t.TYPE_CHECKING:
-    from backoff.types import Details
-
     from tap_gusto.limiter import RateLimiter
 
-T = t.TypeVar("T")
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "DEFAULT_BACKOFF_MAX_TRIES",
+    "DEFAULT_THROTTLE_DEADLINE_SECONDS",
+    "IDEMPOTENT_METHODS",
+    "MAX_PAGE_SIZE",
+    "MAX_TRIES_BACKSTOP",
+    "REQUEST_TIMEOUT_SECONDS",
+    "GustoClient",
+    "GustoPaginator",
+    "RefreshingAuth",
+    "SystemTokenAuth",
+    "SystemTokenRefusedError",
+    "exponential_wait",
+    "is_retriable",
+    "list_body",
+    "next_page",
+    "paged",
+    "response_retry_after",
+    "retry_after_seconds",
+    "retry_waits",
+    "token_lifetime_seconds",
+    "token_pair",
+    "total_pages",
+    "with_retries",
+]
 
 DEFAULT_API_VERSION = "2026-06-15"
-MAX_PAGE_SIZE = 100
 REQUEST_TIMEOUT_SECONDS = 120
-BACKOFF_FACTOR_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 60.0
-DEFAULT_BACKOFF_MAX_TRIES = 5
-#: Two and a half of Gusto's 60-s windows: a shared grant frees a slot within two.
-DEFAULT_THROTTLE_DEADLINE_SECONDS = 150.0
-MAX_TRIES_BACKSTOP = 10_000
 #: Methods Gusto may see twice without harm; a POST that failed with a 5xx or a dropped
 #: connection may have been carried out (a webhook subscription created), so it is not resent.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
-# -- waits ------------------------------------------------------------------------------------
-
-
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """Seconds a 429 carried by ``exc`` asks to wait, else ``None``."""
-    response = getattr(exc, "response", None)
-    return response_retry_after(response) if response is not None else None
-
-
-def response_retry_after(response: requests.Response) -> float | None:
-    """Seconds a 429 response asks to wait: ``Retry-After``, else ``X-RateLimit-Reset``.
-
-    ``None`` for other statuses and for a 429 that says neither (the caller backs off).
-    """
-    if response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
-        return None
-    headers = response.headers
-    now = response_now(headers)
-    wait = header_wait_seconds(headers.get("Retry-After"), now)
-    if wait is None:
-        wait = header_wait_seconds(headers.get("X-RateLimit-Reset"), now, epoch_numbers=True)
-    return wait
-
-
-def exponential_wait(step: int) -> float:
-    """2, 4, 8 … s (capped) plus up to 1 s jitter, so clients that failed together spread out."""
-    base = min(BACKOFF_CAP_SECONDS, BACKOFF_FACTOR_SECONDS * 2.0**step)
-    return base + random.uniform(0, 1)  # noqa: S311 - jitter, not crypto
-
-
-def retry_waits(
-    max_tries: int, throttle_deadline: float
-) -> t.Generator[float | None, BaseException | None, None]:
-    """``backoff`` wait generator with two budgets; returning gives up on the request.
-
-    A 429 is Gusto asking for patience, not a failure: it is retried for as long as the
-    waits it asked for add up to ``throttle_deadline`` (at least two 60-s windows by default,
-    so a grant shared with another process still gets through). 5xx and dropped connections
-    are failures and get ``max_tries`` tries. The throttle budget counts the waits themselves,
-    not the clock, so it is the same whether or not a test replaces ``sleep``.
-    """
-    failures = 0
-    throttled_for = 0.0
-    throttled_step = 0
-    exc = yield None  # backoff primes the generator with an empty send
-    while True:
-        response = getattr(exc, "response", None)
-        if response is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
-            wait = response_retry_after(response)
-            if wait is None:
-                wait = exponential_wait(throttled_step)
-                throttled_step += 1
-            if throttled_for + wait > throttle_deadline:
-                return
-            throttled_for += wait
-        else:
-            failures += 1
-            if failures >= max_tries:
-                return
-            wait = exponential_wait(failures - 1)
-        exc = yield wait
-
-
-def _paced_waits(
-    failure_tries: int, throttle_deadline: float, sleep: Callable[[float], None] | None
-) -> t.Generator[float | None, BaseException | None, None]:
-    """``retry_waits``; with ``sleep`` given, that function does the waiting.
-
-    ``backoff`` always sleeps with ``time.sleep``; a caller that injects its own sleep (the
-    token manager's tests, a clock of its own) gets each wait slept by it, and ``backoff``
-    then sleeps 0 s.
-    """
-    waits = retry_waits(failure_tries, throttle_deadline)
-    exc = yield next(waits)
-    while True:
-        try:
-            wait = waits.send(exc)
-        except StopIteration:
-            return
-        if sleep is not None and wait:
-            sleep(wait)
-            wait = 0.0
-        exc = yield wait
-
-
-def is_retriable(exc: BaseException) -> bool:
-    """A 429/5xx (raised as ``RetriableAPIError``) or a connection that failed or timed out."""
-    return isinstance(exc, RetriableAPIError | requests.ConnectionError | requests.Timeout)
-
-
-def with_retries(
-    call: Callable[[], T],
-    *,
-    retriable: Callable[[BaseException], bool] = is_retriable,
-    max_tries: int = DEFAULT_BACKOFF_MAX_TRIES,
-    throttle_deadline: float = DEFAULT_THROTTLE_DEADLINE_SECONDS,
-    sleep: Callable[[float], None] | None = None,
-    on_backoff: Callable[[Details], None] | None = None,
-) -> T:
-    """``call()`` retried by ``backoff`` on what ``retriable`` accepts, waits by ``retry_waits``.
-
-    When the budgets are spent the last exception propagates (a ``RetriableAPIError`` carries
-    its response, so the caller can name the status in its own message).
-    """
-    # backoff types its wait generators as never yielding None; ours yields None once, to be
-    # primed, as backoff's own generators do.
-    wait_gen = t.cast("Callable[..., t.Generator[float, t.Any, None]]", _paced_waits)
-    retried = backoff.on_exception(
-        wait_gen,
-        Exception,
-        max_tries=MAX_TRIES_BACKSTOP,  # only a backstop: the wait generator gives up first
-        jitter=None,  # exponential_wait jitters 5xx waits; a 429 waits exactly as asked
-        giveup=lambda exc: not retriable(exc),
-        on_backoff=on_backoff,
-        logger=None,  # callers log their own (scrubbed) lines
-        failure_tries=max_tries,
-        throttle_deadline=throttle_deadline,
-        sleep=sleep,
-    )(call)
-    return retried()
-
-
 def token_lifetime_seconds(token_response: Mapping[str, t.Any]) -> int:
     """`expires_in` of an OAuth token response (Gusto's default 2 h when absent), whole seconds."""
     return int(Decimal(str(token_response.get("expires_in") or 7200)))
-
-
-# -- pages ------------------------------------------------------------------------------------
-
-
-def total_pages(response: requests.Response) -> int | None:
-    """Gusto's ``X-Total-Pages``, when it sent a usable one."""
-    value = response.headers.get("X-Total-Pages", "").strip()
-    return int(value) if value.isdigit() else None
-
-
-def list_body(body: t.Any) -> t.Any:
-    """The paged list of a plain list endpoint: the body itself."""
-    return body
-
-
-def next_page(
-    current: int, response: requests.Response, page_size: int, listed: Callable[[], t.Any]
-) -> int | None:
-    """The page after ``current``: trust ``X-Total-Pages``; without it stop on a short page.
-
-    ``listed`` is called only without the header, so a header-paged body is parsed only once.
-    """
-    total = total_pages(response)
-    if total is not None:
-        return current + 1 if current < total else None
-    items = listed()
-    return current + 1 if isinstance(items, list) and len(items) >= page_size else None
-
-
-class GustoPaginator(BaseAPIPaginator[int]):
-    """``page``/``per`` pagination for the SDK's request loop (``next_page`` decides)."""
-
-    def __init__(self, page_size: int, items: Callable[[t.Any], t.Any] = list_body) -> None:
-        super().__init__(1)
-        self.page_size = page_size
-        self.items = items
-
-    def get_next(self, response: requests.Response) -> int | None:
-        def listed() -> t.Any:
-            try:
-                return self.items(response.json(parse_float=Decimal))
-            except ValueError:
-                return None
-
-        return next_page(self.current_value, response, self.page_size, listed)
-
-
-def paged(
-    fetch: Callable[[int], requests.Response],
-    page_size: int,
-    items: Callable[[t.Any], t.Any] = list_body,
-) -> Iterator[tuple[requests.Response, t.Any]]:
-    """Every page ``fetch(page)`` returns, with its body parsed (money stays ``Decimal``).
-
-    ``items`` finds the paged list in a body (a payroll pages its ``employee_compensations``).
-    An endpoint that ignores ``page``/``per`` answers the same bytes again: that page is not
-    yielded twice.
-    """
-    page: int | None = 1
-    previous: bytes | None = None
-    while page is not None:
-        response = fetch(page)
-        if total_pages(response) is None and response.content == previous:
-            return
-        previous = response.content
-        body = response.json(parse_float=Decimal)
-        yield response, body
-        page = next_page(page, response, page_size, functools.partial(items, body))
 
 
 # -- sending ----------------------------------------------------------------------------------

@@ -1,22 +1,28 @@
-"""Crash-test kill points, when the optional ``gusto-dynamics-faultpoints`` package is installed.
+"""``hit("<point>")``: a crash-test kill point (``GUSTO_DYNAMICS_KILL_AT``, tests/chaos).
 
-The hooks (``hit("<point>")``) mark the steps between durable writes where tests/chaos kills the
-process (``GUSTO_DYNAMICS_KILL_AT``). Production installs do not carry that package, and then
-``hit`` is a function that does nothing: the plugin never depends on test machinery.
+The points come from ``gd_faultpoints``, a development-only package; a production install has
+none, and every point is then a call that returns at once, so the tap never needs test code.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
-hit: Callable[[str], None]
 
-try:
-    from gd_faultpoints import hit
-except ImportError:  # the usual case outside this repository's development venv
+def _no_kill_points(point: str) -> None:
+    del point
 
-    def hit(point: str) -> None:
-        return
 
+def _kill_points() -> Callable[[str], None]:
+    try:
+        module = importlib.import_module("gd_faultpoints")
+    except ImportError:
+        return _no_kill_points
+    found: Callable[[str], None] = module.hit
+    return found
+
+
+hit = _kill_points()
 
 __all__ = ["hit"]

@@ -87,6 +87,13 @@ def _refuse(value: Any, kind: Kind, where: Where, path: str) -> None:
 # A field spec is a dotted path; "[]" after a segment means "every element of that list" and
 # "*" means "every key". Example: "employee_compensations[].taxes[].amount".
 FieldSpec = tuple[str, Kind]
+
+
+def of_kind(kind: Kind, *paths: str) -> tuple[FieldSpec, ...]:
+    """The same ``kind`` for every path (a stream's money fields, say)."""
+    return tuple((path, kind) for path in paths)
+
+
 # Specs compiled into one tree so a record is walked once, not once per spec.
 _Tree = dict[str, "_Tree | Kind"]
 

@@ -19,10 +19,7 @@ The class offers the same four members ``TokenManager`` uses of ``gd_vault.Vault
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,8 +27,8 @@ from typing import Any
 from gd_vault.redact import register_secret
 
 from tap_gusto.errors import GustoAuthError
+from tap_gusto.files import locked, replace_json
 
-FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 # The token fields kept in the file; anything else of the company record stays in memory.
 TOKEN_FIELDS = ("refresh_token", "access_token", "expires_at", "last_refresh_at")
@@ -84,37 +81,17 @@ class PlainTokenStore:
         self._write({key: record[key] for key in TOKEN_FIELDS if record.get(key) is not None})
 
     def _write(self, record: dict[str, Any]) -> None:
-        folder = self._path.parent
-        if not folder.exists():
-            folder.mkdir(parents=True, mode=DIRECTORY_MODE)
-        fd, temp = tempfile.mkstemp(prefix=f".{self._path.name}.", dir=folder)
-        try:
-            os.fchmod(fd, FILE_MODE)  # before any byte of the token is written
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(record, handle, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self._path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
-        directory = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(directory)  # the rename itself must survive a power cut
-        finally:
-            os.close(directory)
+        self._ensure_folder()
+        replace_json(self._path, record)
 
     @contextlib.contextmanager
     def lock(self, name: str, *, timeout: float | None = None) -> Iterator[None]:
         """One refresh at a time across processes sharing the file (an flock beside it)."""
+        self._ensure_folder()
+        with locked(self._path):
+            yield
+
+    def _ensure_folder(self) -> None:
         folder = self._path.parent
         if not folder.exists():
             folder.mkdir(parents=True, mode=DIRECTORY_MODE)
-        fd = os.open(f"{self._path}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)

@@ -13,18 +13,16 @@ project root). Layout: ``{"gusto:<company_uuid>": {"last_run_at", "last_run_ok",
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tap_gusto.files import locked, replace_json
+
 STATUS_FILE_ENV = "GUSTO_DYNAMICS_STATUS_FILE"
 DEFAULT_STATUS_FILE = Path(".gusto-dynamics") / "run-status.json"
-FILE_MODE = 0o600
 
 
 def status_path(configured: str | None = None) -> Path:
@@ -42,26 +40,9 @@ def read_status(path: Path) -> dict[str, Any]:
 
 def record_runs(path: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
     """Merge ``entries`` (key -> fields) into the file, one writer at a time."""
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
         data = read_status(path)
         for key, fields in entries.items():
             data.setdefault(key, {}).update(fields)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-        try:
-            os.fchmod(fd, FILE_MODE)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
-    finally:
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        os.close(lock)
+        replace_json(path, data, indent=2)

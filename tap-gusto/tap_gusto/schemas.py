@@ -45,6 +45,14 @@ NAMED = obj(p("uuid", S), p("name", S))
 UUID_ONLY = obj(p("uuid", S))
 
 
+def strings(*names: str) -> tuple[th.Property[Any], ...]:
+    return tuple(p(name, S) for name in names)
+
+
+def flags(*names: str) -> tuple[th.Property[Any], ...]:
+    return tuple(p(name, B) for name in names)
+
+
 def company_record(*props: th.Property[Any]) -> dict[str, Any]:
     """A stream keyed by its own ``uuid`` that belongs to one company."""
     return th.PropertiesList(p("uuid", S, required=True), COMPANY_UUID, *props).to_dict()
@@ -107,16 +115,13 @@ JOB = obj(
     p("state_wc_covered", B),
     p("state_wc_class_code", S),
     p("location_uuid", S),
-    p("location", obj(p("uuid", S), p("city", S), p("state", S), p("zip", S), p("country", S))),
+    p("location", obj(*strings("uuid", "city", "state", "zip", "country"))),
     p("compensations", arr(COMPENSATION)),
 )
 
 TERMINATION = obj(
-    p("uuid", S),
-    p("version", S),
-    p("employee_uuid", S),
-    p("active", B),
-    p("cancelable", B),
+    *strings("uuid", "version", "employee_uuid"),
+    *flags("active", "cancelable"),
     p("effective_date", S),
     p("run_termination_payroll", B),
 )
@@ -169,21 +174,16 @@ EMPLOYEES = company_record(
 )
 
 DEPARTMENTS = company_record(
-    p("title", S),
-    p("version", S),
+    *strings("title", "version"),
     p("employees", arr(UUID_ONLY)),
     p("contractors", arr(UUID_ONLY)),
 )
 
 LOCATIONS = company_record(
-    p("version", S),
-    p("phone_number", S),
+    *strings("version", "phone_number"),
     *ADDRESS_FIELDS,
-    p("inactive", B),
-    p("mailing_address", B),
-    p("filing_address", B),
-    p("created_at", S),
-    p("updated_at", S),
+    *flags("inactive", "mailing_address", "filing_address"),
+    *strings("created_at", "updated_at"),
 )
 
 PAY_SCHEDULES = company_record(
@@ -219,8 +219,11 @@ PAY_PERIODS = th.PropertiesList(
 
 TAX = obj(p("name", S), p("employer", B), p("amount", N))
 
-EMPLOYEE_COMPENSATION = obj(
-    p("employee_uuid", S),
+# Hours paid (hourly compensations, paid time off): a named line with hours and their amount.
+PAID_HOURS = (*strings("uuid", "name"), p("hours", N), p("amount", N))
+
+# One employee's pay in a payroll, less its ``employee_uuid``.
+COMPENSATION_FIELDS = (
     p("excluded", B),
     p("first_name", S),
     p("preferred_first_name", S),
@@ -239,10 +242,7 @@ EMPLOYEE_COMPENSATION = obj(
         "hourly_compensations",
         arr(
             obj(
-                p("uuid", S),
-                p("name", S),
-                p("hours", N),
-                p("amount", N),
+                *PAID_HOURS,
                 p("job_uuid", S),
                 p("compensation_multiplier", N),
                 p("flsa_status", S),
@@ -251,15 +251,7 @@ EMPLOYEE_COMPENSATION = obj(
     ),
     p(
         "paid_time_off",
-        arr(
-            obj(
-                p("uuid", S),
-                p("name", S),
-                p("hours", N),
-                p("amount", N),
-                p("final_payout_unused_hours_input", N),
-            )
-        ),
+        arr(obj(*PAID_HOURS, p("final_payout_unused_hours_input", N))),
     ),
     p(
         "reimbursements",
@@ -290,30 +282,20 @@ EMPLOYEE_COMPENSATION = obj(
     ),
     p("taxes", arr(TAX)),
 )
+EMPLOYEE_COMPENSATION = obj(p("employee_uuid", S), *COMPENSATION_FIELDS)
 
-TOTAL_KEYS = (
-    "company_debit",
-    "net_pay_debit",
-    "tax_debit",
-    "reimbursement_debit",
-    "child_support_debit",
-    "reimbursements",
-    "net_pay",
-    "gross_pay",
-    "employee_bonuses",
-    "employee_commissions",
-    "employee_cash_tips",
-    "employee_paycheck_tips",
-    "additional_earnings",
-    "owners_draw",
-    "check_amount",
-    "employer_taxes",
-    "employee_taxes",
-    "benefits",
-    "employee_benefits_deductions",
-    "imputed_pay",
-    "deferred_payroll_taxes",
-    "other_deductions",
+# Gusto's payroll totals (all amounts), in its order: debits, pay, earnings, taxes, deductions.
+TOTAL_KEYS = tuple(
+    key
+    for group in (
+        ("company_debit", "net_pay_debit", "tax_debit", "reimbursement_debit"),
+        ("child_support_debit", "reimbursements", "net_pay", "gross_pay"),
+        ("employee_bonuses", "employee_commissions", "employee_cash_tips"),
+        ("employee_paycheck_tips", "additional_earnings", "owners_draw", "check_amount"),
+        ("employer_taxes", "employee_taxes", "benefits", "employee_benefits_deductions"),
+        ("imputed_pay", "deferred_payroll_taxes", "other_deductions"),
+    )
+    for key in group
 )
 
 PAYROLLS = th.PropertiesList(
@@ -359,6 +341,20 @@ PAYROLLS = th.PropertiesList(
     p("credit_blockers", arr(obj())),
     p("submission_blockers", arr(obj())),
     p("employee_compensations", arr(EMPLOYEE_COMPENSATION)),
+    p(
+        "fetch_id",
+        S,
+        description="payroll_record_shape split: the read whose payroll_compensations it has",
+    ),
+).to_dict()
+
+# payroll_record_shape split: the payrolls' employee_compensations, one record each.
+PAYROLL_COMPENSATIONS = th.PropertiesList(
+    p("payroll_uuid", S, required=True),
+    p("employee_uuid", S, required=True),
+    p("fetch_id", S, required=True, description="One id per read of the payroll"),
+    COMPANY_UUID,
+    *COMPENSATION_FIELDS,
 ).to_dict()
 
 CONTRACTORS = company_record(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, ClassVar
@@ -23,7 +24,7 @@ from tap_gusto.faults import hit
 from tap_gusto.limiter import RateLimiter
 from tap_gusto.plain_store import PlainTokenStore
 from tap_gusto.run_status import record_runs, status_path
-from tap_gusto.streams import STREAM_TYPES
+from tap_gusto.streams import SPLIT, STREAM_TYPES, WHOLE
 from tap_gusto.tokens import TokenManager, now_iso, resolve_app_credentials
 
 DEFAULT_LOOKBACK_DAYS = 31
@@ -36,6 +37,8 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree never installed
     VERSION = "0.0.0"
 STATUS_MESSAGE_LIMIT = 600
+# The taps ``TapGusto.invoke`` builds (through the SDK's ``Tap.invoke``), to note their outcome.
+_BUILT_BY_INVOKE: ContextVar[list[TapGusto] | None] = ContextVar("tap_gusto_invoked", default=None)
 
 
 class KillPointWriter(SingerWriter):
@@ -215,6 +218,19 @@ class TapGusto(Tap):
             ),
         ),
         th.Property(
+            "payroll_record_shape",
+            th.StringType(allowed_values=[WHOLE, SPLIT]),
+            default=WHOLE,
+            description=(
+                "whole: one payrolls record per payroll holding every employee compensation. "
+                "split: each page of compensations is emitted as it is read, as "
+                "payroll_compensations records (one per employee, with the read's fetch_id), "
+                "then the payrolls record without them, with employee_compensations_count and "
+                "fetch_id; memory no longer grows with head count. The target must support "
+                "split before it is used. See docs/extraction.md."
+            ),
+        ),
+        th.Property(
             "page_size",
             th.IntegerType(minimum=1, maximum=MAX_PAGE_SIZE),
             default=MAX_PAGE_SIZE,
@@ -262,15 +278,47 @@ class TapGusto(Tap):
         self.version_mismatch_logged = False
         # company uuid -> why its partition of a stream failed (the other companies go on).
         self.partition_failures: dict[str, str] = {}
+        self.compensations_warned = False
+        built = _BUILT_BY_INVOKE.get()
+        if built is not None:
+            built.append(self)
 
-    # The SDK marks sync_all final so that taps don't change the sync loop; this only wraps it
-    # to note the outcome for `gusto-dynamics status`, and the loop itself is untouched.
-    def sync_all(self) -> None:  # type: ignore[misc]
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+        """The SDK's sync from the command line, its outcome noted per company (``extract``).
+
+        ``Tap.invoke`` builds the tap and runs ``sync_all``; the taps it builds are collected
+        (``__init__``) so that the outcome is noted without changing the SDK's loop.
+        """
+        built: list[TapGusto] = []
+        token = _BUILT_BY_INVOKE.set(built)
         try:
-            super().sync_all()
+            super().invoke(*args, **kwargs)
         except Exception as exc:
-            self._record_run(ok=False, message=f"extraction failed: {type(exc).__name__}: {exc}")
+            for tap in built:
+                tap.note_outcome(exc)
             raise
+        finally:
+            _BUILT_BY_INVOKE.reset(token)
+        for tap in built:
+            tap.note_outcome(None)
+
+    def extract(self) -> None:
+        """``sync_all``, then the outcome noted as ``tap-gusto`` does (in-process runs)."""
+        try:
+            self.sync_all()
+        except Exception as exc:
+            self.note_outcome(exc)
+            raise
+        self.note_outcome(None)
+
+    def note_outcome(self, error: Exception | None) -> None:
+        """Note the run for `gusto-dynamics status`; a failed company partition fails the run."""
+        if error is not None:
+            self._record_run(
+                ok=False, message=f"extraction failed: {type(error).__name__}: {error}"
+            )
+            return
         self._record_run(ok=True, message="extraction completed")
         if self.partition_failures:
             raise IncompleteExtractionError(
@@ -347,6 +395,9 @@ class TapGusto(Tap):
 
     def employees_refresh(self) -> str:
         return str(self.config.get("employees_refresh") or "daily")
+
+    def payroll_record_shape(self) -> str:
+        return str(self.config.get("payroll_record_shape") or WHOLE)
 
     def include_unprocessed(self) -> bool:
         return bool(self.config.get("include_unprocessed"))

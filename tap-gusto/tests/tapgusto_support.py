@@ -61,7 +61,7 @@ def run_tap(
             stream.selected = name in streams
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        tap.sync_all()
+        tap.extract()
     return parse_messages(out.getvalue()), tap
 
 

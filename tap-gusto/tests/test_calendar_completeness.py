@@ -184,7 +184,7 @@ def test_a_payroll_the_list_leaves_out_fails_that_company_only_and_keeps_its_boo
             stream.selected = name == "payrolls"
         out = io.StringIO()
         with contextlib.redirect_stdout(out), pytest.raises(IncompleteExtractionError) as failed:
-            tap.sync_all()
+            tap.extract()
         assert hidden in str(failed.value) and "run the sync again" in str(failed.value)
         messages = parse_messages(out.getvalue())
         companies = Counter(r["company_uuid"] for r in records(messages, "payrolls"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from tap_gusto.streams import _fingerprint, _fingerprint_entry
+from tap_gusto.streams import fingerprint as _fingerprint
+from tap_gusto.streams import fingerprint_entry as _fingerprint_entry
 
 
 def test_amount_spellings_agree_and_any_amount_change_shows() -> None:

@@ -294,7 +294,7 @@ def test_a_revoked_company_fails_alone_and_the_healthy_one_is_read(
     tap = TapGusto(config=base_config(vault, gusto), state={}, parse_env_config=False)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), pytest.raises(IncompleteExtractionError) as err:
-        tap.sync_all()
+        tap.extract()
     assert small in str(err.value) and "gusto-dynamics connect gusto" in str(err.value)
     assert healthy not in str(err.value)
     messages = parse_messages(out.getvalue())
