@@ -95,7 +95,7 @@ def sync(
         stream.selected = name == "payrolls"
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        tap.sync_all()
+        tap.extract()
     messages = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
     emitted = Counter(
         m["record"]["company_uuid"]
