@@ -23,6 +23,7 @@ from gd_sandbox.gusto.http_types import Request, Response, gusto_error
 from gd_sandbox.gusto.model import Company
 from gd_sandbox.gusto.oauth import OAuthState
 from gd_sandbox.gusto.seed import SeedBuilder, uid
+from gd_sandbox.httpd import serve_methods
 
 log = logging.getLogger("gd_sandbox.gusto")
 MAX_BODY = 1_000_000
@@ -41,6 +42,7 @@ class _Server(ThreadingHTTPServer):
     now: Callable[[], datetime]
 
 
+@serve_methods("GET", "POST", "PUT", "DELETE", "PATCH")
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -90,13 +92,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
-
-    # BaseHTTPRequestHandler dispatches on these exact names.
-    do_GET = _handle  # noqa: N815
-    do_POST = _handle  # noqa: N815
-    do_PUT = _handle  # noqa: N815
-    do_DELETE = _handle  # noqa: N815
-    do_PATCH = _handle  # noqa: N815
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         # The Date header tells clients Gusto's today: the sandbox's own clock (its pinned day),
