@@ -10,18 +10,10 @@ from . import seed
 from .core import ZERO, Sequences
 from .entities import ENTITY_DEFS, NAMESPACE, EntityDef
 from .journals import JournalRules
-from .odata import (
-    ODataError,
-    coerce_value,
-    compile_filter,
-    key_predicate,
-    order_rows,
-    project,
-    select_fields,
-    write_error,
-)
+from .odata import ODataError, coerce_value, key_predicate, write_error
 from .parties import PartyRules
 from .posting import JournalPosting
+from .query import compile_filter, order_rows, project, select_fields
 from .store import Store
 
 _QUERY_OPTIONS = {"$filter", "$select", "$top", "$skip", "$count", "$orderby", "$format"}
