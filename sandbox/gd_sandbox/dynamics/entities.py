@@ -43,7 +43,7 @@ def enum_default(enum_type: str) -> str:
     return ZERO_MEMBERS.get(enum_type, enum_members(enum_type)[0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntityDef:
     set_name: str
     type_name: str

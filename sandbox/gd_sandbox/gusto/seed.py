@@ -14,6 +14,7 @@ from gd_sandbox.gusto.seed_people import (
     COMPANY_A_DEPARTMENTS,
     COMPANY_PROFILES,
     NAMESPACE,
+    PAY_SCHEDULES,
     DeptSpec,
     JobSpec,
     PeopleSeed,
@@ -95,7 +96,7 @@ class SeedBuilder(PeopleSeed):
 
     def company_a(self) -> Company:
         company, (denver, phoenix) = self._company(COMPANY_A)
-        schedule = self._semi_monthly(company, "Field and office")
+        schedule = self._schedule(company, "semimonthly", "Field and office")
         rng = self.rng("employees", company.name)
         index = 0
         for spec in COMPANY_A_DEPARTMENTS:
@@ -142,13 +143,13 @@ class SeedBuilder(PeopleSeed):
         for index, job in enumerate(specs):
             company.employees.append(self._employee(company, rng, index, (dept, boulder), job))
         self._hires_and_terminations(company, rng, hires=1, terminations=1)
-        self._weekly_payrolls(company, "biweekly", "Every other week", "Every other week", 2)
+        self._weekly_payrolls(company, "biweekly", 2)
         return company
 
     def company_large(self, employees: int) -> Company:
         company, (loc,) = self._company(COMPANY_LARGE)
         dept = self._department(company, "Operations")
-        schedule = self._semi_monthly(company, "Operations")
+        schedule = self._schedule(company, "semimonthly", "Operations")
         rng = self.rng("employees", company.name)
         for index in range(employees):
             company.employees.append(
@@ -173,28 +174,15 @@ class SeedBuilder(PeopleSeed):
     def company_weekly(self) -> Company:
         """Weekly periods Monday to Sunday, paid in arrears on the Friday after."""
         company = self._small_company(COMPANY_WEEKLY)
-        self._weekly_payrolls(company, "weekly", "Every week", "Weekly", 1)
+        self._weekly_payrolls(company, "weekly", 1)
         return company
 
-    def _weekly_payrolls(
-        self, company: Company, key: str, frequency: str, name: str, weeks: int
-    ) -> None:
+    def _weekly_payrolls(self, company: Company, key: str, weeks: int) -> None:
         """A schedule paying every ``weeks`` weeks on Fridays, in arrears: each period ends on
         the Sunday five days before its check date."""
-        anchor = date(2021, 1, 8)  # a Friday
         days = 7 * weeks
-        schedule = PaySchedule(
-            uuid=self.uid("pay-schedule", company.name, key),
-            company_uuid=company.uuid,
-            frequency=frequency,
-            anchor_pay_date=anchor,
-            anchor_end_of_pay_period=anchor - timedelta(days=5),
-            day_1=None,
-            day_2=None,
-            name=name,
-            periods_per_year=52 // weeks,
-        )
-        company.pay_schedules.append(schedule)
+        schedule = self._schedule(company, key)
+        anchor = schedule.anchor_pay_date  # a Friday
         first = self.today - timedelta(days=400)
         check = anchor + timedelta(days=days * ((first - anchor).days // days + 1))
         periods: list[tuple[date, date, date]] = []
@@ -208,18 +196,7 @@ class SeedBuilder(PeopleSeed):
         """Calendar-month periods paid on the 25th, before the period ends; off-cycle bonuses
         inside monthly periods."""
         company = self._small_company(COMPANY_MONTHLY)
-        schedule = PaySchedule(
-            uuid=self.uid("pay-schedule", company.name, "monthly"),
-            company_uuid=company.uuid,
-            frequency="Monthly",
-            anchor_pay_date=date(2020, 1, 25),
-            anchor_end_of_pay_period=date(2020, 1, 31),
-            day_1=25,
-            day_2=None,
-            name="Monthly",
-            periods_per_year=12,
-        )
-        company.pay_schedules.append(schedule)
+        schedule = self._schedule(company, "monthly")
         periods: list[tuple[date, date, date]] = []
         month = add_months(self.today.replace(day=1), -13)
         while month <= self.today + timedelta(days=100):
@@ -237,17 +214,15 @@ class SeedBuilder(PeopleSeed):
 
     # ---- payroll calendar -----------------------------------------------------------------
 
-    def _semi_monthly(self, company: Company, name: str) -> PaySchedule:
+    def _schedule(self, company: Company, key: str, name: str | None = None) -> PaySchedule:
+        """A pay schedule of ``company`` as ``seed_data.json`` describes it (``name`` where
+        the company names it)."""
+        spec = dict(PAY_SCHEDULES[key])
+        for anchor in ("anchor_pay_date", "anchor_end_of_pay_period"):
+            spec[anchor] = date.fromisoformat(spec[anchor])
+        spec["name"] = name or spec["name"]
         schedule = PaySchedule(
-            uuid=self.uid("pay-schedule", company.name, "semimonthly"),
-            company_uuid=company.uuid,
-            frequency="Twice per month",
-            anchor_pay_date=date(2020, 1, 15),
-            anchor_end_of_pay_period=date(2020, 1, 15),
-            day_1=15,
-            day_2=31,
-            name=name,
-            periods_per_year=24,
+            uuid=self.uid("pay-schedule", company.name, key), company_uuid=company.uuid, **spec
         )
         company.pay_schedules.append(schedule)
         return schedule
@@ -284,38 +259,39 @@ class SeedBuilder(PeopleSeed):
                     continue
                 added_upcoming = True
             company.payrolls.append(
-                PayrollMeta(
-                    uuid=self.uid("payroll", company.name, "regular", check.isoformat()),
-                    company_uuid=company.uuid,
-                    pay_schedule_uuid=schedule.uuid,
-                    check_date=check,
-                    period_start=start,
-                    period_end=end,
-                    off_cycle=False,
-                    off_cycle_reason=None,
-                    processed=processed,
-                    processed_date=check - timedelta(days=2) if processed else None,
-                    created_at=start - timedelta(days=10),
-                )
+                self._payroll(company, schedule, check, (start, end), processed=processed)
             )
 
     def _bonus_run(
         self, company: Company, schedule: PaySchedule, check: date, period: tuple[date, date]
     ) -> None:
         """A processed off-cycle bonus paid on ``check``, in the regular ``period`` it falls in."""
-        company.payrolls.append(
-            PayrollMeta(
-                uuid=self.uid("payroll", company.name, "off_cycle", check.isoformat()),
-                company_uuid=company.uuid,
-                pay_schedule_uuid=schedule.uuid,
-                check_date=check,
-                period_start=period[0],
-                period_end=period[1],
-                off_cycle=True,
-                off_cycle_reason="Bonus",
-                processed=True,
-                processed_date=check - timedelta(days=1),
-                created_at=check - timedelta(days=5),
-            )
-        )
+        company.payrolls.append(self._payroll(company, schedule, check, period, bonus=True))
         company.payrolls.sort(key=lambda p: (p.check_date, p.off_cycle))
+
+    def _payroll(
+        self,
+        company: Company,
+        schedule: PaySchedule,
+        check: date,
+        period: tuple[date, date],
+        *,
+        bonus: bool = False,
+        processed: bool = True,
+    ) -> PayrollMeta:
+        """A regular payroll of the schedule, or an off-cycle bonus run."""
+        kind = "off_cycle" if bonus else "regular"
+        processed_on = check - timedelta(days=1 if bonus else 2)
+        return PayrollMeta(
+            uuid=self.uid("payroll", company.name, kind, check.isoformat()),
+            company_uuid=company.uuid,
+            pay_schedule_uuid=schedule.uuid,
+            check_date=check,
+            period_start=period[0],
+            period_end=period[1],
+            off_cycle=bonus,
+            off_cycle_reason="Bonus" if bonus else None,
+            processed=processed,
+            processed_date=processed_on if processed else None,
+            created_at=check - timedelta(days=5) if bonus else period[0] - timedelta(days=10),
+        )

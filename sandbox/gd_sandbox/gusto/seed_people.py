@@ -43,6 +43,8 @@ LAST_NAMES: tuple[str, ...] = tuple(_DATA["last_names"])
 # Company name -> ein, join_date, states and locations (street, city, state, zip_code, phone,
 # filing): what a company of the seed starts with.
 COMPANY_PROFILES: dict[str, dict[str, Any]] = _DATA["companies"]
+# Pay schedule kind -> its PaySchedule fields but uuid and company.
+PAY_SCHEDULES: dict[str, dict[str, Any]] = _DATA["pay_schedules"]
 
 
 def uid(seed: str, *parts: object) -> str:
@@ -73,8 +75,11 @@ def add_months(day: date, months: int) -> date:
 JobSpec = tuple[str, str, int, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DeptSpec:
+    """A department of company A: how many people, their pay and job titles, and the share
+    of them working in Denver (the rest in Phoenix)."""
+
     title: str
     count: int
     pay_type: str
@@ -182,27 +187,21 @@ class PeopleSeed:
     def _contractors_a(self, company: Company) -> None:
         field_ops = company.departments[0]
         admin = company.departments[-1]
-        specs = [
-            ("Individual", "Hourly", "Dana", "Whitfield", None, Decimal("65.17"), field_ops),
-            ("Individual", "Fixed", "Sam", "Okafor", None, Decimal("0.00"), admin),
-            ("Business", "Fixed", None, None, "Front Range Crane LLC", Decimal("0.00"), field_ops),
-            ("Business", "Hourly", None, None, "Desert Drafting Inc", Decimal("88.50"), None),
-        ]
         rng = self.rng("contractor-payments", company.name)
-        for kind, wage_type, first, last, business, hourly, dept in specs:
-            key = business or f"{first} {last}"
+        departments = {"first": field_ops, "last": admin, None: None}
+        for spec in _DATA["company_a_contractors"]:
+            names = {k: spec[k] for k in ("first_name", "last_name", "business_name")}
+            key = names["business_name"] or f"{names['first_name']} {names['last_name']}"
             contractor = Contractor(
                 uuid=self.uid("contractor", company.name, key),
                 company_uuid=company.uuid,
-                type=kind,
-                wage_type=wage_type,
-                first_name=first,
-                last_name=last,
-                business_name=business,
+                type=spec["type"],
+                wage_type=spec["wage_type"],
                 email=f"{key.lower().replace(' ', '.')}@example.com",
                 start_date=date(2022, 4, 1),
-                hourly_rate=hourly,
-                department=dept,
+                hourly_rate=Decimal(spec["hourly_rate"]),
+                department=departments[spec["department"]],
+                **names,
             )
             company.contractors.append(contractor)
             for months_back in range(12, 0, -1):
