@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from gd_sandbox.httpd import ServedSandbox
+
 from . import seed
 from .entra import Entra, EntraError
 from .odata import ODataError, dumps, loads
@@ -46,7 +48,7 @@ FAULT_DEFAULTS: dict[str, Any] = {
 _NAMESPACE_UUID = uuid.UUID("6c1b7a5e-3f0d-4d55-9a59-0b7f1c7e2d10")
 
 
-class DynamicsSandbox:
+class DynamicsSandbox(ServedSandbox):
     """Entra ID + F&O OData on one HTTPS port (docs/CONTRACTS.md section 3)."""
 
     def __init__(
@@ -62,6 +64,7 @@ class DynamicsSandbox:
         client_id: str | None = None,
         client_secret: str | None = None,
     ) -> None:
+        super().__init__()
         self._requested_port = port
         self._host = host
         self._token_lifetime = token_lifetime
@@ -84,8 +87,6 @@ class DynamicsSandbox:
         self.certificate: ClientCertificate | None = None
         self.entra: Entra | None = None
         self._workdir: Path | None = None
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
         self.url = ""
         self.ca_bundle = ""
 
@@ -105,7 +106,6 @@ class DynamicsSandbox:
         server.socket = context.wrap_socket(
             server.socket, server_side=True, do_handshake_on_connect=False
         )
-        self._server = server
         self.url = f"https://{self._host}:{server.server_address[1]}"
         self.certificate = make_client_certificate("gusto-dynamics app credential")
         self.entra = Entra(
@@ -117,30 +117,15 @@ class DynamicsSandbox:
             token_lifetime=self._token_lifetime,
             certificate=self.certificate,
         )
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="dynamics-sandbox", daemon=True
-        )
-        self._thread.start()
+        self._serve(server, "dynamics-sandbox")
         log.info("Dynamics sandbox listening on %s", self.url)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        super().stop()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-
-    def __enter__(self) -> DynamicsSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ---------------------------------------------------------------- Python API
 

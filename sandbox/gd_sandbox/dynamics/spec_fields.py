@@ -15,18 +15,9 @@ their members (``None`` where it is not named).
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-from typing import Any
+from gd_sandbox.data import load
 
-
-def _load() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("fo_spec.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
-_DATA = _load()
+_DATA = load(__package__, "fo_spec.json")
 
 SPEC_ENTITIES: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = {
     set_name: (spec["type"], tuple(spec["keys"]), tuple(spec["fields"].items()))

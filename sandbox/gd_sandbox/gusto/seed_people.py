@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import json
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
+from gd_sandbox.data import load
+from gd_sandbox.gusto import model
 from gd_sandbox.gusto.model import (
     BenefitPlan,
     Company,
     Contractor,
-    ContractorPayment,
     Department,
     Employee,
     Location,
@@ -31,13 +30,7 @@ NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/gusto-dynamics/sa
 _NAMESPACE_BYTES = NAMESPACE.bytes
 
 
-def _load() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("seed_data.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
-_DATA = _load()
+_DATA = load(__package__, "seed_data.json")
 FIRST_NAMES: tuple[str, ...] = tuple(_DATA["first_names"])
 LAST_NAMES: tuple[str, ...] = tuple(_DATA["last_names"])
 # Company name -> ein, join_date, states and locations (street, city, state, zip_code, phone,
@@ -217,7 +210,7 @@ class PeopleSeed:
 
     def _contractor_payment(
         self, company: Company, contractor: Contractor, pay_date: date, rng: random.Random
-    ) -> ContractorPayment:
+    ) -> model.ContractorPayment:
         if contractor.wage_type == "Hourly":
             hours = Decimal(rng.randrange(200, 1600)) / 10
             wage = Decimal("0")
@@ -229,7 +222,7 @@ class PeopleSeed:
         bonus = Decimal(rng.choice((0, 0, 0, 20, 250)))
         reimbursement = Decimal(rng.choice(("0", "0", "110.0", "57.25", "12.5")))
         total = cents(hours * rate) + wage + bonus
-        return ContractorPayment(
+        return model.ContractorPayment(
             uuid=self.uid("contractor-payment", contractor.uuid, pay_date.isoformat()),
             company_uuid=company.uuid,
             contractor_uuid=contractor.uuid,
