@@ -27,6 +27,9 @@ class Sequences:
 
 
 class ServiceCore:
+    """The store, the number sequences and the company default every part of the service
+    reads and writes."""
+
     def __init__(self, store: Store, *, page_size: int = 10000) -> None:
         self.store = store
         self.page_size = page_size

@@ -28,6 +28,10 @@ class QueryResult:
 
 
 class FnoService(JournalRules, JournalPosting, PartyRules):
+    """The F&O service. Each base is one job (set-up and account checks, journals, posting,
+    parties) over one shared ``ServiceCore``; ``create``/``update`` find an entity's checks
+    as ``_validate_<EntitySet>`` on whichever base defines them."""
+
     def __init__(self, store: Store, *, page_size: int = 10000) -> None:
         super().__init__(store, page_size=page_size)
         self.reseed()
