@@ -102,6 +102,8 @@ class CloseConnection(Exception):  # noqa: N818
 
 
 class Handles(Protocol):
+    """What the server hands every request to (the ``DynamicsSandbox``)."""
+
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], read_body: Callable[[], bytes]
     ) -> Response: ...
