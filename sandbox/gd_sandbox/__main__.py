@@ -66,6 +66,9 @@ def _start_dynamics(port: int, state_dir: Path) -> tuple[Any, dict[str, Any]] | 
 
 
 def _gusto_info(gusto: GustoSandbox) -> dict[str, Any]:
+    companies = [
+        {"uuid": c.uuid, "name": c.name, "employees": len(c.employees)} for c in gusto.companies
+    ]
     return {
         "url": gusto.url,
         "client_id": gusto.client_id,
@@ -73,9 +76,7 @@ def _gusto_info(gusto: GustoSandbox) -> dict[str, Any]:
         "redirect_uris": gusto.redirect_uris,
         "today": gusto.today.isoformat(),
         "company_uuids": gusto.company_uuids,
-        "companies": [
-            {"uuid": c.uuid, "name": c.name, "employees": len(c.employees)} for c in gusto.companies
-        ],
+        "companies": companies,
         "supported_api_versions": list(SUPPORTED_API_VERSIONS),
         "default_api_version": DEFAULT_API_VERSION,
         "admin_url": f"{gusto.url}/_sandbox",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .spec_fields import ENUMS, SPEC_ENTITIES
+from .spec_fields import ENUMS, SPEC_ENTITIES, ZERO_MEMBERS
 
 NAMESPACE = "Microsoft.Dynamics.DataEntities"
 EMPTY_DATE = "1900-01-01T12:00:00Z"
@@ -30,35 +30,20 @@ EXTRA_ENUMS: dict[str, tuple[str, ...]] = {
     "FiscalPeriodStatus": ("Open", "OnHold", "Closed"),
 }
 
-# Enum types the CSDL excerpt references without listing members: "None" is their usual zero value.
-_ZERO_MEMBER_OVERRIDES: dict[str, str] = {
-    "NoYes": "No",
-    "LedgerJournalACType": "Ledger",
-    "CurrentOperationsTax": "Current",
-    "DimensionSegmentDelimiter": "Hyphen",
-    "OMOperatingUnitType": "None",
-    "DimensionLedgerAccountType": "Blank",
-    "LedgerJournalType": "Daily",
-    "HcmEmploymentType": "Employee",
-    "CustVendorBlocked": "No",
-    "Gender": "Unknown",
-    "NewVoucher": "InConnectionWithBalance",
-}
-
 
 def enum_members(enum_type: str) -> tuple[str, ...]:
     if enum_type in ENUMS:
         return ENUMS[enum_type]
     if enum_type in EXTRA_ENUMS:
         return EXTRA_ENUMS[enum_type]
-    return (_ZERO_MEMBER_OVERRIDES.get(enum_type, "None"),)
+    return (ZERO_MEMBERS.get(enum_type, "None"),)
 
 
 def enum_default(enum_type: str) -> str:
-    return _ZERO_MEMBER_OVERRIDES.get(enum_type, enum_members(enum_type)[0])
+    return ZERO_MEMBERS.get(enum_type, enum_members(enum_type)[0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntityDef:
     set_name: str
     type_name: str

@@ -31,13 +31,17 @@ def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@dataclass(eq=False)  # an exception keeps identity equality and stays hashable
 class EntraError(Exception):
-    def __init__(self, status: int, error: str, code: int, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.error = error
-        self.code = code
-        self.description = description
+    """An AADSTS error: HTTP status, OAuth error code, AADSTS number and its description."""
+
+    status: int
+    error: str
+    code: int
+    description: str
+
+    def __post_init__(self) -> None:
+        super().__init__(self.description)
 
     def body(self) -> dict[str, Any]:
         trace_id = str(uuid.uuid4())

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import logging
 import math
 import re
 import shutil
-import socket
 import ssl
 import tempfile
 import threading
@@ -16,27 +13,22 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from gd_sandbox.httpd import ServedSandbox
 
 from . import seed
-from .batch import BatchOperation, BatchResponse, BatchResult, parse_batch, render_batch
-from .entities import ENTITY_DEFS
 from .entra import Entra, EntraError
-from .metadata import csdl_document
-from .odata import ODataError, dumps, loads, parse_key_predicate
+from .odata import ODataError, dumps, loads
+from .routes import ODataRoutes, entity_label
 from .service import FnoService
 from .store import Store
 from .tls import ClientCertificate, make_client_certificate, make_tls_files
+from .wire import CloseConnection, Handler, Response, Server, Stats, json_response, log
 
-log = logging.getLogger("gd_sandbox.dynamics")
-
-JSON_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8"
 WRITE_METHODS = {"POST", "PATCH", "PUT", "MERGE", "DELETE"}
 THROTTLE_MESSAGE = (
     "This request could not be processed at this time due to system experiencing high "
@@ -56,90 +48,7 @@ FAULT_DEFAULTS: dict[str, Any] = {
 _NAMESPACE_UUID = uuid.UUID("6c1b7a5e-3f0d-4d55-9a59-0b7f1c7e2d10")
 
 
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def reason(self) -> str:
-        try:
-            return HTTPStatus(self.status).phrase
-        except ValueError:
-            return "Unknown"
-
-
-def json_response(status: int, payload: Any, *extra: tuple[str, str]) -> Response:
-    return Response(
-        status,
-        dumps(payload).encode(),
-        [("Content-Type", JSON_TYPE), ("OData-Version", "4.0"), *extra],
-    )
-
-
-def odata_error(err: ODataError) -> Response:
-    return json_response(err.status, err.body())
-
-
-class _Stats:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.clear()
-
-    def clear(self) -> None:
-        self.total = 0
-        self.requests: dict[str, dict[str, dict[str, int]]] = {}
-        self.batches = 0
-        self.batch_operations = 0
-        self.changesets_committed = 0
-        self.changesets_rolled_back = 0
-        self.throttled = 0
-        self.unavailable = 0
-        self.lost_responses = 0
-        self.dropped_connections = 0
-        self.unauthorized = 0
-
-    def count(self, entity: str, method: str, status: int) -> None:
-        with self.lock:
-            self.total += 1
-            per = self.requests.setdefault(entity, {}).setdefault(method, {})
-            per[str(status)] = per.get(str(status), 0) + 1
-
-    def bump(self, name: str, n: int = 1) -> None:
-        with self.lock:
-            setattr(self, name, getattr(self, name) + n)
-
-    def as_dict(self) -> dict[str, Any]:
-        with self.lock:
-            return {
-                "total": self.total,
-                "requests": {
-                    e: {m: dict(s) for m, s in ms.items()} for e, ms in self.requests.items()
-                },
-                "batches": self.batches,
-                "batch_operations": self.batch_operations,
-                "changesets_committed": self.changesets_committed,
-                "changesets_rolled_back": self.changesets_rolled_back,
-                "throttled": self.throttled,
-                "unavailable": self.unavailable,
-                "lost_responses": self.lost_responses,
-                "dropped_connections": self.dropped_connections,
-                "unauthorized": self.unauthorized,
-            }
-
-
-class _CloseConnection(Exception):  # noqa: N818
-    """Raised to end a request by closing the socket without any response."""
-
-
-class _ChangesetFailed(Exception):  # noqa: N818
-    def __init__(self, response: BatchResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-class DynamicsSandbox:
+class DynamicsSandbox(ServedSandbox):
     """Entra ID + F&O OData on one HTTPS port (docs/CONTRACTS.md section 3)."""
 
     def __init__(
@@ -155,6 +64,7 @@ class DynamicsSandbox:
         client_id: str | None = None,
         client_secret: str | None = None,
     ) -> None:
+        super().__init__()
         self._requested_port = port
         self._host = host
         self._token_lifetime = token_lifetime
@@ -170,14 +80,13 @@ class DynamicsSandbox:
         self.faults["rate_limit_window_seconds"] = rate_limit_window_seconds
         self._fault_lock = threading.Lock()
         self._rate_window: deque[float] = deque()
-        self._stats = _Stats()
+        self._stats = Stats()
         self.store = Store()
         self.service = FnoService(self.store, page_size=page_size)
+        self._routes = ODataRoutes(self.service, self._stats, lambda: self.url)
         self.certificate: ClientCertificate | None = None
         self.entra: Entra | None = None
         self._workdir: Path | None = None
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.url = ""
         self.ca_bundle = ""
 
@@ -192,12 +101,11 @@ class DynamicsSandbox:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(str(tls.cert_chain), str(tls.key))
-        server = _Server((self._host, self._requested_port), _Handler)
+        server = Server((self._host, self._requested_port), Handler)
         server.sandbox = self
         server.socket = context.wrap_socket(
             server.socket, server_side=True, do_handshake_on_connect=False
         )
-        self._server = server
         self.url = f"https://{self._host}:{server.server_address[1]}"
         self.certificate = make_client_certificate("gusto-dynamics app credential")
         self.entra = Entra(
@@ -209,30 +117,15 @@ class DynamicsSandbox:
             token_lifetime=self._token_lifetime,
             certificate=self.certificate,
         )
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="dynamics-sandbox", daemon=True
-        )
-        self._thread.start()
+        self._serve(server, "dynamics-sandbox")
         log.info("Dynamics sandbox listening on %s", self.url)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        super().stop()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-
-    def __enter__(self) -> DynamicsSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ---------------------------------------------------------------- Python API
 
@@ -411,25 +304,17 @@ class DynamicsSandbox:
 
     def _entra_call(self, name: str, call: Callable[[], dict[str, Any]]) -> Response:
         try:
-            payload = call()
+            status, payload = 200, call()
         except EntraError as err:
-            resp = Response(
-                err.status,
-                dumps(err.body()).encode(),
-                [
-                    ("Content-Type", "application/json; charset=utf-8"),
-                    ("Cache-Control", "no-store, no-cache"),
-                ],
-            )
-        else:
-            resp = Response(
-                200,
-                dumps(payload).encode(),
-                [
-                    ("Content-Type", "application/json; charset=utf-8"),
-                    ("Cache-Control", "no-store, no-cache"),
-                ],
-            )
+            status, payload = err.status, err.body()
+        resp = Response(
+            status,
+            dumps(payload).encode(),
+            [
+                ("Content-Type", "application/json; charset=utf-8"),
+                ("Cache-Control", "no-store, no-cache"),
+            ],
+        )
         self._stats.count(name, "POST" if name == "token" else "GET", resp.status)
         return resp
 
@@ -441,10 +326,10 @@ class DynamicsSandbox:
         headers: dict[str, str],
         read_body: Callable[[], bytes],
     ) -> Response:
-        entity = _entity_label(path)
+        entity = entity_label(path)
         if self._take_fault("drop_connection_next"):
             self._stats.bump("dropped_connections")
-            raise _CloseConnection
+            raise CloseConnection
         if self._take_fault("unavailable_next"):
             self._stats.bump("unavailable")
             resp = Response(
@@ -490,210 +375,14 @@ class DynamicsSandbox:
         body = read_body()
         lose = method in WRITE_METHODS and self._take_fault("lose_response_next_write")
         if path == "/data/$batch" and method == "POST":
-            resp = self._batch(headers, body)
+            resp = self._routes.batch(headers, body)
         else:
-            resp = self.dispatch(method, path, query, headers, body)
+            resp = self._routes.dispatch(method, path, query, headers, body)
         self._stats.count(entity, method, resp.status)
         if lose:
             self._stats.bump("lost_responses")
-            raise _CloseConnection
+            raise CloseConnection
         return resp
-
-    # ---------------------------------------------------------------- OData dispatch
-
-    def dispatch(
-        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
-    ) -> Response:
-        try:
-            return self._dispatch(method, path, query, headers, body)
-        except ODataError as err:
-            return odata_error(err)
-
-    def _dispatch(
-        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
-    ) -> Response:
-        params = dict(parse_qsl(query, keep_blank_values=True))
-        rest = unquote(path[len("/data") :]).lstrip("/")
-        base = f"{self.url}/data"
-        if rest == "":
-            if method != "GET":
-                raise ODataError(405, "The service document is read-only.")
-            return json_response(
-                200,
-                {
-                    "@odata.context": f"{base}/$metadata",
-                    "value": [{"name": n, "kind": "EntitySet", "url": n} for n in ENTITY_DEFS],
-                },
-            )
-        if rest == "$metadata":
-            return Response(
-                200,
-                csdl_document().encode(),
-                [("Content-Type", "application/xml"), ("OData-Version", "4.0")],
-            )
-        m = re.fullmatch(r"([A-Za-z0-9_]+)(?:\((.*)\))?(/\$count)?", rest, re.DOTALL)
-        if not m or m.group(1) not in ENTITY_DEFS:
-            raise ODataError(404, f"Resource not found for the segment '{rest.split('(')[0]}'.")
-        set_name, predicate, count = m.group(1), m.group(2), m.group(3)
-        entity = ENTITY_DEFS[set_name]
-        if predicate is None:
-            if count:
-                if method != "GET":
-                    raise ODataError(405, "$count supports GET only.")
-                return Response(
-                    200,
-                    str(self.service.count(set_name, params)).encode(),
-                    [("Content-Type", "text/plain"), ("OData-Version", "4.0")],
-                )
-            if method == "GET":
-                return self._collection(set_name, params, query)
-            if method == "POST":
-                row = self.service.create(
-                    set_name, self._json(body), quoted_decimals=_ieee754(headers)
-                )
-                return self._entity_response(201, set_name, row)
-            raise ODataError(405, f"{method} is not allowed on the collection '{set_name}'.")
-        if count:
-            raise ODataError(400, "$count is not valid on a single entity.")
-        keys = parse_key_predicate(entity, predicate)
-        if method == "GET":
-            row = self.service.get(set_name, keys, params)
-            return json_response(
-                200,
-                {"@odata.context": f"{base}/$metadata#{set_name}/$entity", **row},
-                ("ETag", row["@odata.etag"]),
-            )
-        if method in ("PATCH", "MERGE", "PUT"):
-            row = self.service.update(
-                set_name,
-                keys,
-                self._json(body),
-                headers.get("if-match"),
-                quoted_decimals=_ieee754(headers),
-            )
-            return Response(
-                204, b"", [("ETag", self.service.etag(set_name, row)), ("OData-Version", "4.0")]
-            )
-        if method == "DELETE":
-            self.service.delete(set_name, keys)
-            return Response(204, b"", [("OData-Version", "4.0")])
-        raise ODataError(405, f"{method} is not allowed on an entity of '{set_name}'.")
-
-    @staticmethod
-    def _json(body: bytes) -> Any:
-        try:
-            return loads(body or b"{}")
-        except ValueError as exc:
-            raise ODataError(400, f"The request body is not valid JSON: {exc}.") from exc
-
-    def _collection(self, set_name: str, params: dict[str, str], query: str) -> Response:
-        result = self.service.query(set_name, params)
-        payload: dict[str, Any] = {"@odata.context": f"{self.url}/data/$metadata#{set_name}"}
-        if result.count is not None:
-            payload["@odata.count"] = result.count
-        payload["value"] = result.rows
-        if result.next_skip is not None:
-            kept = [
-                (k, v)
-                for k, v in parse_qsl(query, keep_blank_values=True)
-                if k not in ("$skip", "$top")
-            ]
-            kept.append(("$skip", str(result.next_skip)))
-            if result.next_top is not None:
-                kept.append(("$top", str(result.next_top)))
-            payload["@odata.nextLink"] = f"{self.url}/data/{set_name}?" + urlencode(
-                kept, safe="$,'()*:"
-            )
-        return json_response(200, payload)
-
-    def _entity_response(self, status: int, set_name: str, row: dict[str, Any]) -> Response:
-        etag = self.service.etag(set_name, row)
-        location = f"{self.url}/data/{self.service.location(set_name, row)}"
-        payload = {
-            "@odata.context": f"{self.url}/data/$metadata#{set_name}/$entity",
-            "@odata.etag": etag,
-            **row,
-        }
-        resp = json_response(status, payload)
-        resp.headers[:0] = [("ETag", etag), ("Location", location)]
-        return resp
-
-    # ---------------------------------------------------------------- $batch
-
-    def _batch(self, headers: dict[str, str], body: bytes) -> Response:
-        try:
-            parts = parse_batch(body, headers.get("content-type", ""))
-        except ODataError as err:
-            return odata_error(err)
-        self._stats.bump("batches")
-        result = BatchResult()
-        for part in parts:
-            self._stats.bump("batch_operations", len(part.operations))
-            if part.is_changeset:
-                result.parts.append((True, self._changeset(part.operations)))
-            else:
-                op = part.operations[0]
-                resp = self._batch_op(op.method, op.url, op.headers, op.body, {})
-                result.parts.append((False, [self._as_batch_response(resp, op.content_id)]))
-        content_type, payload = render_batch(result)
-        return Response(200, payload, [("Content-Type", content_type), ("OData-Version", "4.0")])
-
-    def _changeset(self, operations: list[BatchOperation]) -> list[BatchResponse]:
-        """All or nothing: the first failing operation rolls back the changeset and is the
-        only part answered, as F&O does."""
-        responses: list[BatchResponse] = []
-        locations: dict[str, str] = {}
-        try:
-            with self.store.transaction():
-                for op in operations:
-                    resp = self._batch_op(op.method, op.url, op.headers, op.body, locations)
-                    answer = self._as_batch_response(resp, op.content_id)
-                    if resp.status >= 400:
-                        raise _ChangesetFailed(answer)
-                    if op.content_id is not None:
-                        loc = dict(resp.headers).get("Location")
-                        if loc:
-                            locations[op.content_id] = loc
-                    responses.append(answer)
-        except _ChangesetFailed as failed:
-            self._stats.bump("changesets_rolled_back")
-            return [failed.response]
-        self._stats.bump("changesets_committed")
-        return responses
-
-    def _batch_op(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: bytes,
-        locations: dict[str, str],
-    ) -> Response:
-        if url.startswith("$"):
-            ref, _, tail = url[1:].partition("/")
-            if ref not in locations:
-                return odata_error(
-                    ODataError(400, f"Content-ID reference '${ref}' is not defined.")
-                )
-            url = locations[ref] + ("/" + tail if tail else "")
-        parts = urlsplit(url)
-        path = parts.path
-        if parts.scheme:
-            if not path.startswith("/data"):
-                return odata_error(
-                    ODataError(400, f"The batch operation URL {url!r} is outside /data.")
-                )
-        elif not path.startswith("/"):
-            path = "/data/" + path
-        if path == "/data/$batch":
-            return odata_error(ODataError(400, "A $batch cannot contain another $batch."))
-        resp = self.dispatch(method, path, parts.query, headers, body)
-        self._stats.count(_entity_label(path), method, resp.status)
-        return resp
-
-    @staticmethod
-    def _as_batch_response(resp: Response, content_id: str | None) -> BatchResponse:
-        return BatchResponse(resp.status, resp.reason, resp.headers, resp.body, content_id)
 
     # ---------------------------------------------------------------- admin
 
@@ -750,94 +439,3 @@ def _plain(payload: Any) -> dict[str, Any]:
         k: (int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v)
         for k, v in payload.items()
     }
-
-
-def _ieee754(headers: dict[str, str]) -> bool:
-    """OData's opt-in for decimals as JSON strings (``IEEE754Compatible=true``)."""
-    return "ieee754compatible=true" in headers.get("content-type", "").replace(" ", "").lower()
-
-
-def _entity_label(path: str) -> str:
-    rest = unquote(path[len("/data") :]).lstrip("/")
-    if rest in ("", "$metadata", "$batch"):
-        return rest or "service"
-    return re.split(r"[(/]", rest, maxsplit=1)[0]
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    sandbox: DynamicsSandbox
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "Microsoft-IIS/10.0"
-    timeout = 30
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        with contextlib.suppress(OSError, ssl.SSLError):
-            assert isinstance(self.request, ssl.SSLSocket)
-            self.request.do_handshake()
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while True:
-                size_line = self.rfile.readline().strip().split(b";")[0]
-                size = int(size_line or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _handle(self) -> None:
-        sandbox = self.server.sandbox
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        body_cache: list[bytes] = []
-
-        def read_body() -> bytes:
-            if not body_cache:
-                body_cache.append(self._read_body())
-            return body_cache[0]
-
-        try:
-            resp = sandbox.handle(self.command, self.path, headers, read_body)
-        except _CloseConnection:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        except Exception:
-            log.exception("sandbox error on %s %s", self.command, self.path.split("?")[0])
-            resp = json_response(500, {"error": {"code": "", "message": "Sandbox internal error."}})
-        if not body_cache:
-            read_body()  # keep the connection in sync for the next request
-        self.send_response(resp.status, resp.reason)
-        for name, value in resp.headers:
-            if name.lower() != "content-length":
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(resp.body)))
-        self.send_header("request-id", str(uuid.uuid4()))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(resp.body)
-
-    do_GET = _handle  # noqa: N815
-    do_POST = _handle  # noqa: N815
-    do_PATCH = _handle  # noqa: N815
-    do_PUT = _handle  # noqa: N815
-    do_DELETE = _handle  # noqa: N815
-    do_MERGE = _handle  # noqa: N815

@@ -15,16 +15,10 @@ thread-safe lookups, with no change to any of that.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
-
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from gd_sandbox.gusto.controls import Faults, RateLimiter, Stats
 from gd_sandbox.gusto.http_types import HttpError, Request, Response, gusto_error
-from gd_sandbox.gusto.model import Company
-from gd_sandbox.gusto.oauth import OAuthState
 from gd_sandbox.gusto.routes import access, inject
 from gd_sandbox.gusto.routes.admin import AdminRoutes
 from gd_sandbox.gusto.routes.base import (
@@ -51,34 +45,8 @@ def _rule_path(template: str) -> str:
 
 
 class GustoApp:
-    def __init__(
-        self,
-        *,
-        seed: str,
-        today: date,
-        companies: list[Company],
-        oauth: OAuthState,
-        rate_limiter: RateLimiter,
-        faults: Faults,
-        stats: Stats,
-        redirect_uris: list[str],
-        base_url: Callable[[], str],
-        window_rule: str = "contained",
-        company_level_taxes: dict[str, str] | None = None,
-    ) -> None:
-        self.state = SandboxState(
-            seed=seed,
-            today=today,
-            companies=companies,
-            oauth=oauth,
-            rate_limiter=rate_limiter,
-            faults=faults,
-            stats=stats,
-            redirect_uris=redirect_uris,
-            base_url=base_url,
-            window_rule=window_rule,
-            company_level_taxes=company_level_taxes,
-        )
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
         self.admin = AdminRoutes(self.state)
         groups = (
             OAuthRoutes(self.state),

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from gd_sandbox.data import load
 from gd_sandbox.gusto.model import Company, Employee, PayrollDetail, PayrollMeta, PaySchedule
 from gd_sandbox.gusto.money import ZERO, cents, fmt1, fmt2, fmt_hours
 from gd_sandbox.gusto.seed import HOURLY_EARNINGS, uid
@@ -30,30 +31,8 @@ HOURS_PER_PERIOD = {
 }
 REIMBURSEMENTS = ("45.5", "123.17", "18.0", "260.41", "9.99")
 
-TOTAL_KEYS = (
-    "company_debit",
-    "net_pay_debit",
-    "tax_debit",
-    "reimbursement_debit",
-    "child_support_debit",
-    "reimbursements",
-    "net_pay",
-    "gross_pay",
-    "employee_bonuses",
-    "employee_commissions",
-    "employee_cash_tips",
-    "employee_paycheck_tips",
-    "additional_earnings",
-    "owners_draw",
-    "check_amount",
-    "employer_taxes",
-    "employee_taxes",
-    "benefits",
-    "employee_benefits_deductions",
-    "imputed_pay",
-    "deferred_payroll_taxes",
-    "other_deductions",
-)
+# The keys of a payroll's ``totals``, in Gusto's order.
+TOTAL_KEYS: tuple[str, ...] = tuple(load(__package__, "api_fields.json")["payroll_total_keys"])
 
 
 def _sum(values: Iterable[str]) -> Decimal:

@@ -247,6 +247,7 @@ def pay_period(p: PayrollMeta) -> dict[str, Any]:
 
 
 def contractor(k: Contractor) -> dict[str, Any]:
+    business = k.type == "Business"
     return {
         "uuid": k.uuid,
         "company_uuid": k.company_uuid,
@@ -258,8 +259,8 @@ def contractor(k: Contractor) -> dict[str, Any]:
         "last_name": k.last_name,
         "middle_initial": None,
         "business_name": k.business_name,
-        "ein": "98-7650001" if k.type == "Business" else None,
-        "has_ein": k.type == "Business",
+        "ein": "98-7650001" if business else None,
+        "has_ein": business,
         "has_ssn": k.type == "Individual",
         "department": k.department.title if k.department else None,
         "department_uuid": k.department.uuid if k.department else None,
@@ -269,7 +270,7 @@ def contractor(k: Contractor) -> dict[str, Any]:
         "work_state": "CO",
         "onboarded": True,
         "onboarding_status": "onboarding_completed",
-        "payment_method": "Direct Deposit" if k.type == "Business" else "Check",
+        "payment_method": "Direct Deposit" if business else "Check",
         "address": {
             "street_1": "500 Market St",
             "street_2": None,

@@ -6,30 +6,41 @@ lazily (`payroll_calc.py`) from a per-payroll random stream, so a 5000-employee 
 
 from __future__ import annotations
 
-import calendar
-import hashlib
-import random
-import uuid
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from gd_sandbox.gusto.model import (
-    BenefitPlan,
-    Company,
-    Contractor,
-    ContractorPayment,
-    Department,
-    Employee,
-    Location,
-    PayrollMeta,
-    PaySchedule,
-    Termination,
+from gd_sandbox.gusto.model import Company, Department, Location, PayrollMeta, PaySchedule
+from gd_sandbox.gusto.seed_people import (
+    COMPANY_A_DEPARTMENTS,
+    COMPANY_PROFILES,
+    NAMESPACE,
+    PAY_SCHEDULES,
+    DeptSpec,
+    JobSpec,
+    PeopleSeed,
+    add_months,
+    month_end,
+    uid,
 )
-from gd_sandbox.gusto.money import cents, fmt1, fmt2
 
-NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/gusto-dynamics/sandbox/gusto")
-_NAMESPACE_BYTES = NAMESPACE.bytes
+__all__ = [
+    "COMPANY_A",
+    "COMPANY_A_DEPARTMENTS",
+    "COMPANY_B",
+    "COMPANY_LARGE",
+    "COMPANY_MONTHLY",
+    "COMPANY_WEEKLY",
+    "FIXED_EARNINGS",
+    "HOURLY_EARNINGS",
+    "NAMESPACE",
+    "PTO_NAMES",
+    "DeptSpec",
+    "JobSpec",
+    "SeedBuilder",
+    "add_months",
+    "month_end",
+    "uid",
+]
 
 COMPANY_A = "Ridgeline Specialty Contractors"
 COMPANY_B = "Summit Bakery Co"
@@ -45,202 +56,8 @@ HOURLY_EARNINGS: tuple[tuple[str, Decimal], ...] = (
 FIXED_EARNINGS = ("Salary", "Bonus", "Commission", "Reimbursement")
 PTO_NAMES = ("Vacation Hours", "Sick Hours", "Holiday Hours")
 
-FIRST_NAMES = (
-    "Alex",
-    "Jordan",
-    "Casey",
-    "Riley",
-    "Morgan",
-    "Taylor",
-    "Jamie",
-    "Avery",
-    "Quinn",
-    "Parker",
-    "Reese",
-    "Rowan",
-    "Skyler",
-    "Emerson",
-    "Hayden",
-    "Logan",
-    "Dakota",
-    "Finley",
-    "Sawyer",
-    "Elliot",
-    "Maria",
-    "Jose",
-    "Luis",
-    "Ana",
-    "Carmen",
-    "Miguel",
-    "Sofia",
-    "Diego",
-    "Lucia",
-    "Mateo",
-    "Grace",
-    "Henry",
-    "Olivia",
-    "Noah",
-    "Emma",
-    "Liam",
-    "Ava",
-    "Ethan",
-    "Mia",
-    "Lucas",
-    "Nora",
-    "Owen",
-    "Ivy",
-    "Caleb",
-    "Ruby",
-    "Isaac",
-)
-LAST_NAMES = (
-    "Garcia",
-    "Martinez",
-    "Lopez",
-    "Hernandez",
-    "Gonzalez",
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Miller",
-    "Davis",
-    "Wilson",
-    "Anderson",
-    "Thomas",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Thompson",
-    "White",
-    "Harris",
-    "Clark",
-    "Lewis",
-    "Robinson",
-    "Walker",
-    "Young",
-    "Allen",
-    "King",
-    "Wright",
-    "Scott",
-    "Torres",
-    "Nguyen",
-    "Hill",
-    "Flores",
-    "Green",
-    "Adams",
-    "Nelson",
-    "Baker",
-    "Hall",
-    "Rivera",
-    "Campbell",
-    "Mitchell",
-    "Carter",
-    "Roberts",
-    "Phillips",
-    "Evans",
-    "Turner",
-    "Diaz",
-)
 
-
-def uid(seed: str, *parts: object) -> str:
-    """`uuid.uuid5(NAMESPACE, "seed/part/...")`, computed without building UUID objects.
-
-    Payroll rendering derives thousands of these per page; this is the same value, ~3x faster.
-    """
-    name = "/".join([seed, *(str(p) for p in parts)])
-    digest = bytearray(
-        hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16]
-    )
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-# (pay type "hourly" | "salary", job title, lowest rate, highest rate); hourly rates in cents.
-JobSpec = tuple[str, str, int, int]
-
-
-@dataclass(frozen=True)
-class DeptSpec:
-    title: str
-    count: int
-    pay_type: str
-    titles: tuple[str, ...]
-    rate_low: int
-    rate_high: int
-    denver_share: float
-
-
-COMPANY_A_DEPARTMENTS = (
-    DeptSpec(
-        "Commercial Field Operations",
-        40,
-        "hourly",
-        ("Electrician", "Foreman", "Apprentice"),
-        2300,
-        4100,
-        0.65,
-    ),
-    DeptSpec(
-        "Commercial Project Management",
-        12,
-        "salary",
-        ("Project Manager", "Estimator"),
-        72000,
-        118000,
-        0.75,
-    ),
-    DeptSpec(
-        "Residential Field Operations",
-        34,
-        "hourly",
-        ("Installer", "Lead Installer"),
-        2100,
-        3600,
-        0.4,
-    ),
-    DeptSpec(
-        "Residential Service", 20, "hourly", ("Service Technician", "Dispatcher"), 2200, 3400, 0.45
-    ),
-    DeptSpec(
-        "Administration",
-        14,
-        "salary",
-        ("Controller", "Payroll Specialist", "HR Generalist", "Office Manager", "AP Clerk"),
-        52000,
-        135000,
-        1.0,
-    ),
-)
-
-
-class SeedBuilder:
-    def __init__(self, seed: str, today: date) -> None:
-        self.seed = seed
-        self.today = today
-
-    def uid(self, *parts: object) -> str:
-        return uid(self.seed, *parts)
-
-    def rng(self, *parts: object) -> random.Random:
-        # Reproducible fake data, not security: a seeded PRNG is the point.
-        return random.Random("/".join([self.seed, *(str(p) for p in parts)]))  # noqa: S311
-
+class SeedBuilder(PeopleSeed):
     # ---- companies -------------------------------------------------------------------------
 
     def build(
@@ -253,41 +70,24 @@ class SeedBuilder:
             companies += [self.company_weekly(), self.company_monthly()]
         return companies
 
-    def _company(self, name: str, ein: str, join_date: date) -> Company:
-        cu = self.uid("company", name)
-        return Company(
-            uuid=cu,
+    def _company(self, name: str) -> tuple[Company, list[Location]]:
+        """A company of the seed with its locations, from its profile in ``seed_data.json``."""
+        profile = COMPANY_PROFILES[name]
+        company = Company(
+            uuid=self.uid("company", name),
             name=name,
             trade_name=name.replace(" Co", ""),
             slug=name.lower().replace(" ", "-"),
-            ein=ein,
-            join_date=join_date,
+            ein=profile["ein"],
+            join_date=date.fromisoformat(profile["join_date"]),
             admin_uuid=self.uid("company-admin", name),
         )
-
-    def _location(
-        self,
-        company: Company,
-        *,
-        street: str,
-        city: str,
-        state: str,
-        zip_code: str,
-        phone: str,
-        filing: bool,
-    ) -> Location:
-        loc = Location(
-            self.uid("location", company.name, city),
-            company.uuid,
-            street,
-            city,
-            state,
-            zip_code,
-            phone,
-            filing,
-        )
-        company.locations.append(loc)
-        return loc
+        company.states = tuple(profile["states"])
+        for place in profile["locations"]:
+            company.locations.append(
+                Location(self.uid("location", name, place["city"]), company.uuid, **place)
+            )
+        return company, list(company.locations)
 
     def _department(self, company: Company, title: str) -> Department:
         dept = Department(self.uid("department", company.name, title), company.uuid, title)
@@ -295,27 +95,8 @@ class SeedBuilder:
         return dept
 
     def company_a(self) -> Company:
-        company = self._company(COMPANY_A, "84-1234567", date(2019, 3, 1))
-        company.states = ("CO", "AZ")
-        denver = self._location(
-            company,
-            street="1600 Wynkoop St",
-            city="Denver",
-            state="CO",
-            zip_code="80202",
-            phone="3035550100",
-            filing=True,
-        )
-        phoenix = self._location(
-            company,
-            street="2 N Central Ave",
-            city="Phoenix",
-            state="AZ",
-            zip_code="85004",
-            phone="6025550100",
-            filing=False,
-        )
-        schedule = self._semi_monthly(company, "Field and office")
+        company, (denver, phoenix) = self._company(COMPANY_A)
+        schedule = self._schedule(company, "semimonthly", "Field and office")
         rng = self.rng("employees", company.name)
         index = 0
         for spec in COMPANY_A_DEPARTMENTS:
@@ -351,17 +132,7 @@ class SeedBuilder:
         return company
 
     def company_b(self) -> Company:
-        company = self._company(COMPANY_B, "84-7654321", date(2021, 6, 1))
-        company.states = ("CO",)
-        boulder = self._location(
-            company,
-            street="1200 Pearl St",
-            city="Boulder",
-            state="CO",
-            zip_code="80302",
-            phone="3035550199",
-            filing=True,
-        )
+        company, (boulder,) = self._company(COMPANY_B)
         dept = self._department(company, "Bakery")
         rng = self.rng("employees", company.name)
         specs = [("hourly", "Baker", 1900, 2700)] * 5 + [("hourly", "Counter Lead", 1800, 2300)]
@@ -372,43 +143,13 @@ class SeedBuilder:
         for index, job in enumerate(specs):
             company.employees.append(self._employee(company, rng, index, (dept, boulder), job))
         self._hires_and_terminations(company, rng, hires=1, terminations=1)
-        anchor = date(2021, 1, 8)  # a Friday: every other Friday from here is a check date
-        schedule = PaySchedule(
-            uuid=self.uid("pay-schedule", company.name, "biweekly"),
-            company_uuid=company.uuid,
-            frequency="Every other week",
-            anchor_pay_date=anchor,
-            anchor_end_of_pay_period=anchor - timedelta(days=5),
-            day_1=None,
-            day_2=None,
-            name="Every other week",
-            periods_per_year=26,
-        )
-        company.pay_schedules.append(schedule)
-        periods: list[tuple[date, date, date]] = []
-        first = self.today - timedelta(days=400)
-        check = anchor + timedelta(days=14 * ((first - anchor).days // 14 + 1))
-        while check <= self.today + timedelta(days=100):
-            end = check - timedelta(days=5)
-            periods.append((end - timedelta(days=13), end, check))
-            check += timedelta(days=14)
-        self._regular_payrolls(company, schedule, periods)
+        self._weekly_payrolls(company, "biweekly", 2)
         return company
 
     def company_large(self, employees: int) -> Company:
-        company = self._company(COMPANY_LARGE, "84-5550000", date(2018, 1, 1))
-        company.states = ("CO",)
-        loc = self._location(
-            company,
-            street="100 Benchmark Way",
-            city="Denver",
-            state="CO",
-            zip_code="80205",
-            phone="3035550000",
-            filing=True,
-        )
+        company, (loc,) = self._company(COMPANY_LARGE)
         dept = self._department(company, "Operations")
-        schedule = self._semi_monthly(company, "Operations")
+        schedule = self._schedule(company, "semimonthly", "Operations")
         rng = self.rng("employees", company.name)
         for index in range(employees):
             company.employees.append(
@@ -420,18 +161,8 @@ class SeedBuilder:
         self._regular_payrolls(company, schedule, processed, upcoming=False)
         return company
 
-    def _small_company(self, name: str, ein: str) -> Company:
-        company = self._company(name, ein, date(2020, 2, 1))
-        company.states = ("CO",)
-        loc = self._location(
-            company,
-            street="40 Larimer St",
-            city="Denver",
-            state="CO",
-            zip_code="80202",
-            phone="3035550142",
-            filing=True,
-        )
+    def _small_company(self, name: str) -> Company:
+        company, (loc,) = self._company(name)
         dept = self._department(company, "Operations")
         rng = self.rng("employees", company.name)
         for index, job in enumerate(
@@ -442,46 +173,30 @@ class SeedBuilder:
 
     def company_weekly(self) -> Company:
         """Weekly periods Monday to Sunday, paid in arrears on the Friday after."""
-        company = self._small_company(COMPANY_WEEKLY, "84-5550101")
-        anchor = date(2021, 1, 8)  # a Friday
-        schedule = PaySchedule(
-            uuid=self.uid("pay-schedule", company.name, "weekly"),
-            company_uuid=company.uuid,
-            frequency="Every week",
-            anchor_pay_date=anchor,
-            anchor_end_of_pay_period=anchor - timedelta(days=5),
-            day_1=None,
-            day_2=None,
-            name="Weekly",
-            periods_per_year=52,
-        )
-        company.pay_schedules.append(schedule)
+        company = self._small_company(COMPANY_WEEKLY)
+        self._weekly_payrolls(company, "weekly", 1)
+        return company
+
+    def _weekly_payrolls(self, company: Company, key: str, weeks: int) -> None:
+        """A schedule paying every ``weeks`` weeks on Fridays, in arrears: each period ends on
+        the Sunday five days before its check date."""
+        days = 7 * weeks
+        schedule = self._schedule(company, key)
+        anchor = schedule.anchor_pay_date  # a Friday
         first = self.today - timedelta(days=400)
-        check = anchor + timedelta(days=7 * ((first - anchor).days // 7 + 1))
+        check = anchor + timedelta(days=days * ((first - anchor).days // days + 1))
         periods: list[tuple[date, date, date]] = []
         while check <= self.today + timedelta(days=100):
             end = check - timedelta(days=5)
-            periods.append((end - timedelta(days=6), end, check))
-            check += timedelta(days=7)
+            periods.append((end - timedelta(days=days - 1), end, check))
+            check += timedelta(days=days)
         self._regular_payrolls(company, schedule, periods)
-        return company
 
     def company_monthly(self) -> Company:
         """Calendar-month periods paid on the 25th, before the period ends; off-cycle bonuses
         inside monthly periods."""
-        company = self._small_company(COMPANY_MONTHLY, "84-5550102")
-        schedule = PaySchedule(
-            uuid=self.uid("pay-schedule", company.name, "monthly"),
-            company_uuid=company.uuid,
-            frequency="Monthly",
-            anchor_pay_date=date(2020, 1, 25),
-            anchor_end_of_pay_period=date(2020, 1, 31),
-            day_1=25,
-            day_2=None,
-            name="Monthly",
-            periods_per_year=12,
-        )
-        company.pay_schedules.append(schedule)
+        company = self._small_company(COMPANY_MONTHLY)
+        schedule = self._schedule(company, "monthly")
         periods: list[tuple[date, date, date]] = []
         month = add_months(self.today.replace(day=1), -13)
         while month <= self.today + timedelta(days=100):
@@ -497,95 +212,17 @@ class SeedBuilder:
                 self._bonus_run(company, schedule, check, (start, end))
         return company
 
-    # ---- people ----------------------------------------------------------------------------
-
-    def _employee(
-        self,
-        company: Company,
-        rng: random.Random,
-        index: int,
-        place: tuple[Department, Location],
-        job: JobSpec,
-    ) -> Employee:
-        dept, loc = place
-        pay_type, title, low, high = job
-        first = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
-        last = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
-        eu = self.uid("employee", company.name, index)
-        if pay_type == "hourly":
-            # Odd cents on purpose: they make hours x rate land on every cent value.
-            rate = Decimal(rng.randrange(low, high)) / 100 + Decimal(rng.choice((1, 7, 3))) / 100
-        else:
-            rate = Decimal(rng.randrange(low, high))
-        plan = BenefitPlan()
-        if rng.random() < 0.8:
-            plan.medical_ee = Decimal(rng.choice(("87.43", "112.17", "64.91", "141.07")))
-            plan.medical_er = Decimal(rng.choice(("312.17", "287.41", "355.07")))
-        if rng.random() < 0.6:
-            plan.dental_ee = Decimal(rng.choice(("9.17", "11.41", "7.07")))
-            plan.dental_er = Decimal(rng.choice(("14.61", "12.37")))
-        if rng.random() < 0.5:
-            plan.k401_pct = Decimal(rng.choice(("0.03", "0.04", "0.05", "0.06")))
-        if pay_type == "salary" and rate > 50000:
-            plan.gtl_imputed = Decimal(rng.choice(("4.37", "6.11", "8.17")))
-        if rng.random() < 0.03:
-            plan.child_support = Decimal("184.61")
-        if pay_type == "hourly" and rng.random() < 0.05:
-            plan.tool_loan = Decimal("25.00")
-        hire = date(rng.randrange(2015, 2024), rng.randrange(1, 13), rng.randrange(1, 29))
-        return Employee(
-            uuid=eu,
-            company_uuid=company.uuid,
-            first_name=first,
-            last_name=last,
-            email=f"{first.lower()}.{last.lower()}.{index}@example.com",
-            department=dept,
-            location=loc,
-            job_uuid=self.uid("job", eu),
-            compensation_uuid=self.uid("compensation", eu),
-            title=title,
-            pay_type=pay_type,
-            rate=rate,
-            hire_date=hire,
-            payment_method="Check" if rng.random() < 0.05 else "Direct Deposit",
-            date_of_birth=date(
-                rng.randrange(1962, 2003), rng.randrange(1, 13), rng.randrange(1, 29)
-            ),
-            fit_rate=Decimal(rng.choice(("0.08", "0.1", "0.12", "0.14"))),
-            plan=plan,
-        )
-
-    def _hires_and_terminations(
-        self, company: Company, rng: random.Random, *, hires: int, terminations: int
-    ) -> None:
-        people = company.employees
-        # Last `hires` people were hired during the year; a disjoint set left during it.
-        for emp in people[len(people) - hires :]:
-            emp.hire_date = self.today - timedelta(days=rng.randrange(20, 330))
-        leavers = rng.sample(range(len(people) - hires), terminations)
-        for position in leavers:
-            emp = people[position]
-            emp.terminations.append(
-                Termination(
-                    uuid=self.uid("termination", emp.uuid),
-                    employee_uuid=emp.uuid,
-                    effective_date=self.today - timedelta(days=rng.randrange(15, 330)),
-                )
-            )
-
     # ---- payroll calendar -----------------------------------------------------------------
 
-    def _semi_monthly(self, company: Company, name: str) -> PaySchedule:
+    def _schedule(self, company: Company, key: str, name: str | None = None) -> PaySchedule:
+        """A pay schedule of ``company`` as ``seed_data.json`` describes it (``name`` where
+        the company names it)."""
+        spec = dict(PAY_SCHEDULES[key])
+        for anchor in ("anchor_pay_date", "anchor_end_of_pay_period"):
+            spec[anchor] = date.fromisoformat(spec[anchor])
+        spec["name"] = name or spec["name"]
         schedule = PaySchedule(
-            uuid=self.uid("pay-schedule", company.name, "semimonthly"),
-            company_uuid=company.uuid,
-            frequency="Twice per month",
-            anchor_pay_date=date(2020, 1, 15),
-            anchor_end_of_pay_period=date(2020, 1, 15),
-            day_1=15,
-            day_2=31,
-            name=name,
-            periods_per_year=24,
+            uuid=self.uid("pay-schedule", company.name, key), company_uuid=company.uuid, **spec
         )
         company.pay_schedules.append(schedule)
         return schedule
@@ -622,107 +259,39 @@ class SeedBuilder:
                     continue
                 added_upcoming = True
             company.payrolls.append(
-                PayrollMeta(
-                    uuid=self.uid("payroll", company.name, "regular", check.isoformat()),
-                    company_uuid=company.uuid,
-                    pay_schedule_uuid=schedule.uuid,
-                    check_date=check,
-                    period_start=start,
-                    period_end=end,
-                    off_cycle=False,
-                    off_cycle_reason=None,
-                    processed=processed,
-                    processed_date=check - timedelta(days=2) if processed else None,
-                    created_at=start - timedelta(days=10),
-                )
+                self._payroll(company, schedule, check, (start, end), processed=processed)
             )
 
     def _bonus_run(
         self, company: Company, schedule: PaySchedule, check: date, period: tuple[date, date]
     ) -> None:
         """A processed off-cycle bonus paid on ``check``, in the regular ``period`` it falls in."""
-        company.payrolls.append(
-            PayrollMeta(
-                uuid=self.uid("payroll", company.name, "off_cycle", check.isoformat()),
-                company_uuid=company.uuid,
-                pay_schedule_uuid=schedule.uuid,
-                check_date=check,
-                period_start=period[0],
-                period_end=period[1],
-                off_cycle=True,
-                off_cycle_reason="Bonus",
-                processed=True,
-                processed_date=check - timedelta(days=1),
-                created_at=check - timedelta(days=5),
-            )
-        )
+        company.payrolls.append(self._payroll(company, schedule, check, period, bonus=True))
         company.payrolls.sort(key=lambda p: (p.check_date, p.off_cycle))
 
-    # ---- contractors ------------------------------------------------------------------------
-
-    def _contractors_a(self, company: Company) -> None:
-        field_ops = company.departments[0]
-        admin = company.departments[-1]
-        specs = [
-            ("Individual", "Hourly", "Dana", "Whitfield", None, Decimal("65.17"), field_ops),
-            ("Individual", "Fixed", "Sam", "Okafor", None, Decimal("0.00"), admin),
-            ("Business", "Fixed", None, None, "Front Range Crane LLC", Decimal("0.00"), field_ops),
-            ("Business", "Hourly", None, None, "Desert Drafting Inc", Decimal("88.50"), None),
-        ]
-        rng = self.rng("contractor-payments", company.name)
-        for kind, wage_type, first, last, business, hourly, dept in specs:
-            key = business or f"{first} {last}"
-            contractor = Contractor(
-                uuid=self.uid("contractor", company.name, key),
-                company_uuid=company.uuid,
-                type=kind,
-                wage_type=wage_type,
-                first_name=first,
-                last_name=last,
-                business_name=business,
-                email=f"{key.lower().replace(' ', '.')}@example.com",
-                start_date=date(2022, 4, 1),
-                hourly_rate=hourly,
-                department=dept,
-            )
-            company.contractors.append(contractor)
-            for months_back in range(12, 0, -1):
-                pay_date = add_months(self.today.replace(day=1), -months_back + 1) + timedelta(
-                    days=rng.randrange(0, 20)
-                )
-                if pay_date > self.today:
-                    continue
-                company.contractor_payments.append(
-                    self._contractor_payment(company, contractor, pay_date, rng)
-                )
-        company.contractor_payments.sort(key=lambda p: (p.date, p.uuid))
-
-    def _contractor_payment(
-        self, company: Company, contractor: Contractor, pay_date: date, rng: random.Random
-    ) -> ContractorPayment:
-        if contractor.wage_type == "Hourly":
-            hours = Decimal(rng.randrange(200, 1600)) / 10
-            wage = Decimal("0")
-            rate = contractor.hourly_rate
-        else:
-            hours = Decimal("0")
-            wage = Decimal(rng.randrange(150000, 900000)) / 100
-            rate = Decimal("0")
-        bonus = Decimal(rng.choice((0, 0, 0, 20, 250)))
-        reimbursement = Decimal(rng.choice(("0", "0", "110.0", "57.25", "12.5")))
-        total = cents(hours * rate) + wage + bonus
-        return ContractorPayment(
-            uuid=self.uid("contractor-payment", contractor.uuid, pay_date.isoformat()),
+    def _payroll(
+        self,
+        company: Company,
+        schedule: PaySchedule,
+        check: date,
+        period: tuple[date, date],
+        *,
+        bonus: bool = False,
+        processed: bool = True,
+    ) -> PayrollMeta:
+        """A regular payroll of the schedule, or an off-cycle bonus run."""
+        kind = "off_cycle" if bonus else "regular"
+        processed_on = check - timedelta(days=1 if bonus else 2)
+        return PayrollMeta(
+            uuid=self.uid("payroll", company.name, kind, check.isoformat()),
             company_uuid=company.uuid,
-            contractor_uuid=contractor.uuid,
-            date=pay_date,
-            wage_type=contractor.wage_type,
-            hours=fmt1(hours),
-            hourly_rate=fmt1(rate),
-            wage=fmt1(wage),
-            bonus=fmt1(bonus),
-            reimbursement=fmt1(reimbursement),
-            wage_total=fmt2(total),
-            payment_method="Direct Deposit" if contractor.type == "Business" else "Check",
-            status="Funded",
+            pay_schedule_uuid=schedule.uuid,
+            check_date=check,
+            period_start=period[0],
+            period_end=period[1],
+            off_cycle=bonus,
+            off_cycle_reason="Bonus" if bonus else None,
+            processed=processed,
+            processed_date=processed_on if processed else None,
+            created_at=check - timedelta(days=5) if bonus else period[0] - timedelta(days=10),
         )

@@ -6,14 +6,12 @@ import contextlib
 import logging
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +20,9 @@ from gd_sandbox.gusto.controls import Faults, RateLimiter, Stats
 from gd_sandbox.gusto.http_types import Request, Response, gusto_error
 from gd_sandbox.gusto.model import Company
 from gd_sandbox.gusto.oauth import OAuthState
+from gd_sandbox.gusto.routes.base import SandboxState
 from gd_sandbox.gusto.seed import SeedBuilder, uid
+from gd_sandbox.httpd import ServedSandbox, serve_methods
 
 log = logging.getLogger("gd_sandbox.gusto")
 MAX_BODY = 1_000_000
@@ -41,6 +41,7 @@ class _Server(ThreadingHTTPServer):
     now: Callable[[], datetime]
 
 
+@serve_methods("GET", "POST", "PUT", "DELETE", "PATCH")
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -91,13 +92,6 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
-    # BaseHTTPRequestHandler dispatches on these exact names.
-    do_GET = _handle  # noqa: N815
-    do_POST = _handle  # noqa: N815
-    do_PUT = _handle  # noqa: N815
-    do_DELETE = _handle  # noqa: N815
-    do_PATCH = _handle  # noqa: N815
-
     def date_time_string(self, timestamp: float | None = None) -> str:
         # The Date header tells clients Gusto's today: the sandbox's own clock (its pinned day),
         # so a client that counts from the server's date agrees with the sandbox.
@@ -108,7 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.command, urlsplit(self.path).path)
 
 
-class GustoSandbox:
+class GustoSandbox(ServedSandbox):
     """A local Gusto API. Use as a context manager or call `start()`/`stop()`.
 
     ``today`` is the sandbox's calendar day, required so that no caller depends on the real
@@ -139,6 +133,7 @@ class GustoSandbox:
     ) -> None:
         if host not in ("127.0.0.1", "localhost"):
             raise ValueError("the sandbox only binds to 127.0.0.1")
+        super().__init__()
         self.host = "127.0.0.1"
         self.port = port
         self.seed = seed
@@ -163,20 +158,20 @@ class GustoSandbox:
         )
         log.debug("seeded in %.2f s", time.monotonic() - started)
         self.app = GustoApp(
-            seed=seed,
-            today=self.today,
-            companies=self.companies,
-            oauth=self.oauth,
-            rate_limiter=self.rate_limiter,
-            faults=self.faults,
-            stats=self.stats,
-            redirect_uris=self.redirect_uris,
-            base_url=lambda: self.url,
-            window_rule=window_rule,
-            company_level_taxes=company_level_taxes,
+            SandboxState(
+                seed=seed,
+                today=self.today,
+                companies=self.companies,
+                oauth=self.oauth,
+                rate_limiter=self.rate_limiter,
+                faults=self.faults,
+                stats=self.stats,
+                redirect_uris=self.redirect_uris,
+                base_url=lambda: self.url,
+                window_rule=window_rule,
+                company_level_taxes=company_level_taxes,
+            )
         )
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -195,37 +190,9 @@ class GustoSandbox:
         server = _Server((self.host, self.port), _Handler)
         server.app = self.app
         server.now = self._server_now
-        self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            name="gusto-sandbox",
-            kwargs={"poll_interval": 0.1},
-            daemon=True,
-        )
-        self._thread.start()
+        self._serve(server, "gusto-sandbox", poll_interval=0.1)
         return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> GustoSandbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ---- public API (CONTRACTS section 2) ----------------------------------------------------
 

@@ -18,26 +18,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from gd_sandbox.data import load
 from gd_sandbox.gusto.controls import Stats
 
-SUBSCRIPTION_TYPES = (
-    "BankAccount",
-    "Company",
-    "CompanyBenefit",
-    "Contractor",
-    "ContractorPayment",
-    "Employee",
-    "EmployeeBenefit",
-    "EmployeeJobCompensation",
-    "ExternalPayroll",
-    "Form",
-    "Location",
-    "Notification",
-    "Payroll",
-    "PayrollSync",
-    "PaySchedule",
-    "PeopleBatch",
-    "Signatory",
+# Gusto's webhook event types, as listed in its API reference.
+SUBSCRIPTION_TYPES: tuple[str, ...] = tuple(
+    load(__package__, "api_fields.json")["webhook_subscription_types"]
 )
 DELIVERY_TIMEOUT = 10.0
 EVENT_HISTORY = 1000

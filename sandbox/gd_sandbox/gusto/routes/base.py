@@ -79,17 +79,12 @@ class SandboxState:
     ) -> None:
         if window_rule not in WINDOW_RULES:
             raise ValueError(f"window_rule must be one of {WINDOW_RULES}")
-        self.seed = seed
-        self.today = today
-        self.window_rule = window_rule
+        self.seed, self.today, self.window_rule = seed, today, window_rule
         self.companies = {c.uuid: c for c in companies}
         self.company_order = [c.uuid for c in companies]
-        self.oauth = oauth
-        self.rate_limiter = rate_limiter
-        self.faults = faults
-        self.stats = stats
-        self.redirect_uris = redirect_uris
-        self.base_url = base_url
+        # The server's controls, shared with it: it owns them and reports them as its own.
+        self.oauth, self.rate_limiter, self.faults, self.stats = oauth, rate_limiter, faults, stats
+        self.redirect_uris, self.base_url = redirect_uris, base_url
         self.calc = PayrollCalculator(seed, company_level_taxes)
         self.webhooks = Webhooks(stats)
         self.lock = threading.RLock()
@@ -140,6 +135,19 @@ def parse_date(ctx: Ctx, name: str, default: date | None) -> date | None:
             f"{name} must be a date in YYYY-MM-DD format, got {raw!r}",
             name,
         ) from None
+
+
+def date_window(start: date | None, end: date | None) -> tuple[date, date]:
+    """A ``start_date``..``end_date`` window of a list, which may not run backwards."""
+    assert start is not None and end is not None
+    if start > end:
+        raise HttpError(
+            422,
+            "invalid_attribute_value",
+            f"start_date {start} is after end_date {end}",
+            "start_date",
+        )
+    return start, end
 
 
 def csv(ctx: Ctx, name: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> set[str]:

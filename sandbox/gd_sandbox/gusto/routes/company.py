@@ -3,24 +3,27 @@ departments, locations, pay schedules, contractors and contractor payments."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from gd_sandbox.gusto import render
 from gd_sandbox.gusto.http_types import HttpError, Response
+from gd_sandbox.gusto.model import Company, Contractor, Location
 from gd_sandbox.gusto.money import ZERO, fmt1
-from gd_sandbox.gusto.routes import access
+from gd_sandbox.gusto.routes import access, base
 from gd_sandbox.gusto.routes.base import (
     DEFAULT_MAX_PER,
     Ctx,
+    Handler,
     RouteSpec,
     SandboxState,
     page_response,
     paginate,
-    parse_date,
-    shift_months,
     truthy,
 )
+
+_Owned = TypeVar("_Owned", Location, Contractor)
 
 
 class CompanyRoutes:
@@ -28,39 +31,23 @@ class CompanyRoutes:
         self.state = state
 
     def routes(self) -> list[RouteSpec]:
-        return [
-            RouteSpec("GET", "/v1/companies/{company_id}", self.get_company, "api"),
-            RouteSpec("GET", "/v1/companies/{company_id}/employees", self.list_employees, "api"),
-            RouteSpec("GET", "/v1/employees/{employee_id}", self.get_employee, "api"),
-            RouteSpec(
-                "GET", "/v1/employees/{employee_id}/terminations", self.list_terminations, "api"
-            ),
-            RouteSpec(
-                "GET", "/v1/companies/{company_id}/departments", self.list_departments, "api"
-            ),
-            RouteSpec("GET", "/v1/departments/{department_id}", self.get_department, "api"),
-            RouteSpec("GET", "/v1/companies/{company_id}/locations", self.list_locations, "api"),
-            RouteSpec("GET", "/v1/locations/{location_id}", self.get_location, "api"),
-            RouteSpec(
-                "GET", "/v1/companies/{company_id}/pay_schedules", self.list_pay_schedules, "api"
-            ),
-            RouteSpec(
-                "GET", "/v1/companies/{company_id}/contractors", self.list_contractors, "api"
-            ),
-            RouteSpec("GET", "/v1/contractors/{contractor_id}", self.get_contractor, "api"),
-            RouteSpec(
-                "GET",
-                "/v1/companies/{company_id}/contractor_payments",
-                self.list_contractor_payments,
-                "api",
-            ),
-            RouteSpec(
-                "GET",
-                "/v1/companies/{company_id}/contractor_payments/{payment_id}",
-                self.get_contractor_payment,
-                "api",
-            ),
+        company = "/v1/companies/{company_id}"
+        table: list[tuple[str, Handler]] = [
+            (company, self.get_company),
+            (f"{company}/employees", self.list_employees),
+            ("/v1/employees/{employee_id}", self.get_employee),
+            ("/v1/employees/{employee_id}/terminations", self.list_terminations),
+            (f"{company}/departments", self.list_departments),
+            ("/v1/departments/{department_id}", self.get_department),
+            (f"{company}/locations", self.list_locations),
+            ("/v1/locations/{location_id}", self.get_location),
+            (f"{company}/pay_schedules", self.list_pay_schedules),
+            (f"{company}/contractors", self.list_contractors),
+            ("/v1/contractors/{contractor_id}", self.get_contractor),
+            (f"{company}/contractor_payments", self.list_contractor_payments),
+            (f"{company}/contractor_payments/{{payment_id}}", self.get_contractor_payment),
         ]
+        return [RouteSpec("GET", template, handler, "api") for template, handler in table]
 
     def get_company(self, ctx: Ctx) -> Response:
         return Response.json(200, render.company(access.company(self.state, ctx), self.state.seed))
@@ -103,10 +90,7 @@ class CompanyRoutes:
         return page_response(ctx, [render.location(x) for x in company.locations])
 
     def get_location(self, ctx: Ctx) -> Response:
-        _, loc = access.find_owned(
-            self.state, ctx, "Location", ctx.params["location_id"], lambda c: c.locations
-        )
-        return Response.json(200, render.location(loc))
+        return self._show_owned(ctx, "Location", lambda c: c.locations, render.location)
 
     def list_pay_schedules(self, ctx: Ctx) -> Response:
         company = access.company(self.state, ctx)
@@ -119,26 +103,29 @@ class CompanyRoutes:
         return page_response(ctx, [render.contractor(k) for k in company.contractors])
 
     def get_contractor(self, ctx: Ctx) -> Response:
-        _, k = access.find_owned(
-            self.state, ctx, "Contractor", ctx.params["contractor_id"], lambda c: c.contractors
-        )
-        return Response.json(200, render.contractor(k))
+        return self._show_owned(ctx, "Contractor", lambda c: c.contractors, render.contractor)
+
+    def _show_owned(
+        self,
+        ctx: Ctx,
+        kind: str,
+        items: Callable[[Company], Iterable[_Owned]],
+        show: Callable[[_Owned], dict[str, Any]],
+    ) -> Response:
+        """A location or contractor by its ``<kind>_id``, of a company the token may read."""
+        param = ctx.params[f"{kind.lower()}_id"]
+        _, item = access.find_owned(self.state, ctx, kind, param, items)
+        return Response.json(200, show(item))
 
     def list_contractor_payments(self, ctx: Ctx) -> Response:
         """Gusto's summary object (totals, then payments grouped by contractor or by date):
         not a list, so not paginated."""
         company = access.company(self.state, ctx)
-        end = parse_date(ctx, "end_date", self.state.today)
+        end = base.parse_date(ctx, "end_date", self.state.today)
         assert end is not None
-        start = parse_date(ctx, "start_date", shift_months(end, -12))
-        assert start is not None
-        if start > end:
-            raise HttpError(
-                422,
-                "invalid_attribute_value",
-                f"start_date {start} is after end_date {end}",
-                "start_date",
-            )
+        start, end = base.date_window(
+            base.parse_date(ctx, "start_date", base.shift_months(end, -12)), end
+        )
         contractor_filter = ctx.req.arg("contractor_uuid")
         by_date = truthy(ctx.req.arg("group_by_date"))
         payments = [

@@ -24,6 +24,7 @@ from gd_sandbox.gusto.routes.base import (
     RouteSpec,
     SandboxState,
     csv,
+    date_window,
     page_response,
     paginate,
     parse_date,
@@ -32,16 +33,7 @@ from gd_sandbox.gusto.routes.base import (
 )
 
 LIST_INCLUDES = ("taxes", "payroll_status_meta", "totals", "risk_blockers", "reversals")
-SHOW_INCLUDES = (
-    "benefits",
-    "deductions",
-    "taxes",
-    "payroll_status_meta",
-    "totals",
-    "risk_blockers",
-    "reversals",
-    "payroll_taxes",
-)
+SHOW_INCLUDES = ("benefits", "deductions", *LIST_INCLUDES, "payroll_taxes")
 
 
 class PayrollRoutes:
@@ -61,16 +53,9 @@ class PayrollRoutes:
 
     def _window(self, ctx: Ctx, default_start: date) -> tuple[date, date]:
         today = self.state.today
-        start = parse_date(ctx, "start_date", default_start)
-        end = parse_date(ctx, "end_date", today)
-        assert start is not None and end is not None
-        if start > end:
-            raise HttpError(
-                422,
-                "invalid_attribute_value",
-                f"start_date {start} is after end_date {end}",
-                "start_date",
-            )
+        start, end = date_window(
+            parse_date(ctx, "start_date", default_start), parse_date(ctx, "end_date", today)
+        )
         if end > shift_months(start, 12):
             raise HttpError(
                 422,
