@@ -35,9 +35,9 @@ from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditSchemaTooNewError, A
 from target_dynamics_fo.auth import DynamicsAuthError
 from target_dynamics_fo.client import ODataError
 from target_dynamics_fo.mapping import MappingError, load_mapping
-from target_dynamics_fo.payables import PayablesSync, PaymentResult
+from target_dynamics_fo.payables import PayablesSync
+from target_dynamics_fo.payrolls import PayrollProcessor
 from target_dynamics_fo.posting import PostResult
-from target_dynamics_fo.processor import PayrollProcessor
 from target_dynamics_fo.settings import SettingsError, build_client, correction_policy
 
 
@@ -242,7 +242,7 @@ def _table(
         print("  ".join(cells).rstrip(), file=out)
 
 
-def _report(headline: str, result: PostResult | PaymentResult, out: TextIO) -> int:
+def _report(headline: str, result: PostResult, out: TextIO) -> int:
     """A replay's outcome with its reason and fix; exit status 1 when it failed."""
     print(headline, file=out)
     if result.reason:

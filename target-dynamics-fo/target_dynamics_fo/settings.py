@@ -15,7 +15,7 @@ from gd_vault import Vault, VaultError
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.auth import EntraTokenProvider
 from target_dynamics_fo.client import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_RETRIES, ODataClient
-from target_dynamics_fo.correction import APPROVAL_MODES, DATING_MODES, CorrectionPolicy
+from target_dynamics_fo.payrolls import APPROVAL_MODES, DATING_MODES, CorrectionPolicy
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 

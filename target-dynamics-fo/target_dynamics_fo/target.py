@@ -30,8 +30,8 @@ from target_dynamics_fo.interrupt import (
 )
 from target_dynamics_fo.mapping import load_mapping
 from target_dynamics_fo.payables import PayablesSync
+from target_dynamics_fo.payrolls import PayrollProcessor
 from target_dynamics_fo.people import PeopleSync
-from target_dynamics_fo.processor import PayrollProcessor
 from target_dynamics_fo.reader import Callback, PayrollInputReader
 from target_dynamics_fo.settings import build_client, correction_policy
 from target_dynamics_fo.sinks import SINKS, IgnoredSink

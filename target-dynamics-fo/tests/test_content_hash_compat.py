@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from target_dynamics_fo.journal import build_journal, payroll_content_hash
 from target_dynamics_fo.money import AmountError, canonical_amount, parse_amount
-from target_dynamics_fo.posting import JournalPoster, header_description
+from target_dynamics_fo.payrolls import JournalPoster, header_description
 from tdfo_fakes import RecordingAudit
 from test_journal import REFS, company_mapping, employee, payroll
 from test_posting_audit import FakeClient

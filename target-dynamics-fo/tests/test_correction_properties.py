@@ -8,14 +8,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from target_dynamics_fo.correction import (
-    cancelled_state_hash,
-    correction_batch_number,
-    correction_journal,
-    difference_lines,
-    net_position,
-    reversal_lines,
-)
 from target_dynamics_fo.journal import (
     NO_AMOUNT,
     EmployeeRef,
@@ -23,6 +15,14 @@ from target_dynamics_fo.journal import (
     JournalLine,
     build_journal,
     journal_batch_number,
+)
+from target_dynamics_fo.payrolls import (
+    cancelled_state_hash,
+    correction_batch_number,
+    correction_journal,
+    difference_lines,
+    net_position,
+    reversal_lines,
 )
 from test_journal_properties import MAPPINGS  # the builder's own property fixtures
 

@@ -14,8 +14,8 @@ import yaml
 from gd_sandbox.dynamics import DynamicsSandbox
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.mapping import Mapping, load_mapping, parse_mapping
+from target_dynamics_fo.payrolls import PayrollProcessor
 from target_dynamics_fo.people import OPEN_END, PeopleSync
-from target_dynamics_fo.processor import PayrollProcessor
 from target_dynamics_fo.settings import build_client
 
 MAPPING = Path(__file__).resolve().parents[2] / "config" / "mapping.yml"

@@ -12,12 +12,8 @@ from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.auth import EntraTokenProvider
 from target_dynamics_fo.client import ODataBatchError, Operation, WriteOutcomeUnknownError
 from target_dynamics_fo.journal import Journal, JournalLine
-from target_dynamics_fo.posting import (
-    MAX_JOURNAL_LINES,
-    JournalPoster,
-    hash_in_description,
-    header_description,
-)
+from target_dynamics_fo.payrolls import MAX_JOURNAL_LINES, JournalPoster, header_description
+from target_dynamics_fo.posting import hash_in_description
 from tdfo_fakes import RecordingAudit
 
 HASH = "ab12cd34ef56ab78" + "0" * 48

@@ -19,7 +19,6 @@ from typing import Any
 from tap_gusto.dates import horizon, period_listing_start, period_windows, windows
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.client import ODataClient, odata_literal
-from target_dynamics_fo.invoice import InvoiceError, build_vendor_invoice
 from target_dynamics_fo.journal import (
     JournalError,
     build_journal,
@@ -30,8 +29,9 @@ from target_dynamics_fo.journal import (
 from target_dynamics_fo.mapping import CompanyMapping, MappingError
 from target_dynamics_fo.mapping import Mapping as MappingFile
 from target_dynamics_fo.money import parse_amount
+from target_dynamics_fo.payables import InvoiceError, build_vendor_invoice
+from target_dynamics_fo.payrolls import employee_ref
 from target_dynamics_fo.people import PeopleError, desired_worker
-from target_dynamics_fo.processor import employee_ref
 from target_dynamics_fo.reference import MAIN_ACCOUNT_SEGMENT, load_reference
 
 from gusto_dynamics.calendar import CompanyReader

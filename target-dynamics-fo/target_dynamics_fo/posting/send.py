@@ -1,0 +1,109 @@
+"""Sending one atomic changeset exactly once, and when to look a record up again.
+
+Every write whose answer may be lost is followed by a look-up, never by a blind resend: the
+write may have committed. A document's header and lines go in ONE ``$batch`` changeset, which
+F&O saves atomically, so a document is in Dynamics completely or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from target_dynamics_fo.client import (
+    ODataBatchError,
+    ODataClient,
+    ODataError,
+    Operation,
+    WriteOutcomeUnknownError,
+)
+from target_dynamics_fo.faults import hit
+
+LOGGER = logging.getLogger("target_dynamics_fo.posting")
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What :func:`send_once` came to.
+
+    ``header`` is set when the header is in Dynamics (``just_sent`` when it was found only after
+    this run's write lost its answer, so this run wrote it); ``error`` when nothing was saved, or
+    when Dynamics never confirmed (a :class:`WriteOutcomeUnknownError`); neither when it posted.
+    """
+
+    header: dict[str, Any] | None = None
+    just_sent: bool = False
+    error: ODataError | None = None
+    attempts: int = 0
+
+
+def send_once(  # noqa: PLR0917
+    client: ODataClient,
+    ops: Sequence[Operation],
+    number: str,
+    find: Callable[[], dict[str, Any] | None],
+    sleep: Callable[[float], None],
+    faults: tuple[str, str],
+    what: str,
+    *,
+    looked_up: bool = False,
+) -> Sent:
+    """One header-and-lines changeset into Dynamics exactly once.
+
+    ``find`` looks the header up by its deterministic number; ``faults`` name the fault points
+    around the ``$batch``; ``what`` names the document in the log. ``looked_up`` says the
+    caller has just looked and found nothing, so the first lookup is not repeated. A lost
+    answer is followed by a look-up and, only when nothing is there, another attempt after the
+    client's backoff, within its retry limit and deadline; "record already exists" means an
+    earlier attempt committed: look up.
+    """
+    found = None if looked_up else find()
+    if found is not None:
+        return Sent(found)
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            hit(faults[0])
+            client.batch(list(ops), journal_number=number)
+            hit(faults[1])
+        except WriteOutcomeUnknownError as exc:
+            LOGGER.warning("%s %s: %s; looking it up before any retry", what, number, exc)
+            found = find()
+            if found is not None:
+                return Sent(found, just_sent=True, attempts=attempt)
+            wait = client.backoff(attempt)
+            elapsed = time.monotonic() - started
+            if attempt >= client.max_retries or elapsed + wait > client.deadline_seconds:
+                return Sent(error=exc, attempts=attempt)
+            sleep(wait)
+            continue
+        except ODataError as exc:
+            if isinstance(exc, ODataBatchError) and exc.record_exists:
+                found = find()
+                if found is not None:
+                    return Sent(found, attempts=attempt)
+            return Sent(error=exc, attempts=attempt)
+        return Sent(attempts=attempt)
+
+
+def worth_another_look(
+    client: ODataClient, exc: ODataError, attempt: int, sleep: Callable[[float], None]
+) -> bool:
+    """After a failed single-record write: look the record up and plan again, or give up?
+
+    The write may have committed (lost answer, "already exists") or another writer changed the
+    record, so the caller never resends blindly: it looks again. The first failure always earns
+    one more look; only an unclear answer earns more, up to the client's retry limit. After a
+    lost answer this waits the client's backoff first.
+    """
+    unclear = isinstance(exc, WriteOutcomeUnknownError) or exc.record_exists
+    if not (attempt <= 1 or (unclear and attempt < client.max_retries)):
+        return False
+    if isinstance(exc, WriteOutcomeUnknownError):
+        sleep(client.backoff(attempt))
+    return True
