@@ -74,31 +74,19 @@ def write_outcome(
 class DocumentOutcomeRepository(Repository):
     """Table ``document_outcomes`` (views ``outcomes`` and ``payment_outcomes``)."""
 
-    def record_outcome(
-        self,
-        payroll_uuid: str,
-        outcome: str,
-        *,
-        kind: str = KIND_JOURNAL,
-        company_uuid: str | None = None,
-        legal_entity: str | None = None,
-        journal_batch_number: str | None = None,
-        reason: str | None = None,
-        fix: str | None = None,
+    def record_document_outcome(
+        self, kind: str, document_uuid: str, outcome: str, **columns: str | None
     ) -> None:
-        """A payroll's outcome (its journal's, or a correction's with ``kind`` correction)."""
+        """One outcome of a document of ``kind``; ``columns`` as :func:`write_outcome` names."""
         with self._tx() as db:
-            write_outcome(
-                db,
-                kind,
-                payroll_uuid,
-                outcome,
-                company_uuid=company_uuid,
-                legal_entity=legal_entity,
-                journal_batch_number=journal_batch_number,
-                reason=reason,
-                fix=fix,
-            )
+            write_outcome(db, kind, document_uuid, outcome, **columns)
+
+    def record_outcome(
+        self, payroll_uuid: str, outcome: str, *, kind: str = KIND_JOURNAL, **columns: str | None
+    ) -> None:
+        """A payroll's outcome (its journal's, or a correction's with ``kind`` correction):
+        ``company_uuid``, ``legal_entity``, ``journal_batch_number``, ``reason``, ``fix``."""
+        self.record_document_outcome(kind, payroll_uuid, outcome, **columns)
 
     def record_payment_outcome(  # noqa: PLR0917 - one column each
         self,
@@ -113,20 +101,18 @@ class DocumentOutcomeRepository(Repository):
         fix: str | None = None,
     ) -> None:
         """A contractor payment's outcome (its AP invoice journal's)."""
-        with self._tx() as db:
-            write_outcome(
-                db,
-                KIND_AP_INVOICE,
-                payment_uuid,
-                outcome,
-                company_uuid=company_uuid,
-                contractor_uuid=contractor_uuid,
-                legal_entity=legal_entity,
-                journal_batch_number=journal_batch_number,
-                vendor_account=vendor_account,
-                reason=reason,
-                fix=fix,
-            )
+        self.record_document_outcome(
+            KIND_AP_INVOICE,
+            payment_uuid,
+            outcome,
+            company_uuid=company_uuid,
+            contractor_uuid=contractor_uuid,
+            legal_entity=legal_entity,
+            journal_batch_number=journal_batch_number,
+            vendor_account=vendor_account,
+            reason=reason,
+            fix=fix,
+        )
 
     def latest_document_outcomes(self) -> list[sqlite3.Row]:
         """The most recent outcome of every document of every kind, oldest first."""

@@ -15,7 +15,6 @@ from target_dynamics_fo.client import ODataError, Operation, fo_date
 from target_dynamics_fo.entities import VENDOR_INVOICE_HEADERS, VENDOR_INVOICE_LINES
 from target_dynamics_fo.payables.invoice import VendorInvoice
 from target_dynamics_fo.posting import (
-    HASH_PREFIX_LENGTH,
     Decision,
     Document,
     Faults,
@@ -95,31 +94,16 @@ def invoice_operations(
 class InvoiceRules(Rules):
     """What a contractor payment's invoice journal is called in each finding, with its fix."""
 
-    label = "Invoice journal"
+    noun = "invoice journal"
 
-    def already_posted(self, doc: Document) -> Decision:
-        return Decision(
-            outcomes.ALREADY_POSTED,
-            f"invoice journal {doc.number} is already in Dynamics with the same content",
-        )
+    source_noun = "payment"
+    reversed_noun = "invoice"
 
-    def other_content(self, doc: Document, stored: str | None) -> Decision:
-        return Decision(
-            outcomes.CHANGED_AFTER_POSTING,
-            f"contractor payment {doc.document_uuid} changed after it was posted: invoice "
-            f"journal {doc.number} holds content #{stored or 'unknown'}, the payment now hashes "
-            f"to #{doc.content_hash[:HASH_PREFIX_LENGTH]}. It was NOT posted again.",
-            f"compare the payment in Gusto with invoice journal {doc.number} in Dynamics and "
-            "book the difference by hand (or reverse the invoice).",
-        )
+    def source(self, doc: Document) -> str:
+        return f"contractor payment {doc.document_uuid}"
 
-    def unconfirmed(self, doc: Document, error: ODataError, attempts: int) -> Decision:
-        return Decision(
-            outcomes.REFUSED,
-            f"Dynamics did not confirm invoice journal {doc.number} after {attempts} "
-            f"attempts and it is not there: {error.message}",
-            f"nothing was posted; {_hint(doc)} once Dynamics is reachable",
-        )
+    def unconfirmed_fix(self, doc: Document) -> str:
+        return f"nothing was posted; {_hint(doc)} once Dynamics is reachable"
 
     def rejected(self, doc: Document, error: ODataError) -> Decision:
         return Decision(

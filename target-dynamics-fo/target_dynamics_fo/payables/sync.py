@@ -62,12 +62,8 @@ class PayablesSync(VendorSync):
         try:
             return self._run_payment(record)
         except ODataError as exc:
-            return self._finish(
+            return self._refuse(
                 record,
-                outcomes.REFUSED,
-                None,
-                None,
-                None,
                 f"contractor payment {record.get('uuid')}: Dynamics could not be read or "
                 f"written: {exc.message}",
                 "nothing was posted; " + REPLAY_HINT.format(uuid=record.get("uuid")),
@@ -85,39 +81,29 @@ class PayablesSync(VendorSync):
         try:
             company = self.mapping.company(company_uuid)
         except MappingError as exc:
-            return self._finish(
+            return self._refuse(
                 record,
-                outcomes.REFUSED,
-                None,
-                None,
-                None,
                 f"{label}: {exc}",
                 f"add the company to the mapping file, {hint}",
             )
         le = company.legal_entity.lower()
         gaps = self.gaps_for(company)
         if gaps:
-            return self._finish(
+            return self._refuse(
                 record,
-                outcomes.REFUSED,
-                le,
-                None,
-                None,
                 f"{label}: Dynamics reference data does not cover the mapping: " + "; ".join(gaps),
                 f"fix Dynamics or the mapping as listed, {hint}",
+                le=le,
             )
         contractor = self.audit.contractor(company_uuid, contractor_uuid)
         try:
             account = vendor_account_for(contractor or {"uuid": contractor_uuid}, company)
         except MappingError as exc:
-            return self._finish(
+            return self._refuse(
                 record,
-                outcomes.REFUSED,
-                le,
-                None,
-                None,
                 f"{label}: " + "; ".join(exc.problems),
                 f"fix the mapping, {hint}",
+                le=le,
             )
         who = _contractor_name(contractor)
         vendor_problem = self._vendor_failures.get((company_uuid, contractor_uuid))
@@ -133,29 +119,25 @@ class PayablesSync(VendorSync):
                 else "the vendor was not created"
             )
         if vendor_problem is not None:
-            return self._finish(
+            return self._refuse(
                 record,
-                outcomes.REFUSED,
-                le,
-                None,
-                account,
                 f"{label}{who} has no vendor {account} in {le} ({vendor_problem}); nothing was "
                 "posted for this payment",
                 "select the contractors stream (or link the contractor to an existing vendor "
                 f"under {company.key_path}.contractors.links) and fix the vendor problem above, "
                 f"{hint}",
+                le=le,
+                account=account,
             )
         try:
             invoice = build_vendor_invoice(record, contractor, company)
         except InvoiceError as exc:
-            return self._finish(
+            return self._refuse(
                 record,
-                outcomes.REFUSED,
-                le,
-                None,
-                account,
                 f"{label}: " + "; ".join(exc.problems),
                 f"correct the payment or the mapping as listed, {hint}",
+                le=le,
+                account=account,
             )
         if not invoice.amount:
             # An AP invoice of zero is an empty document to F&O: never create one.
@@ -174,14 +156,13 @@ class PayablesSync(VendorSync):
         try:
             display = [ledger_display_value(x.account, x.dimensions, fmt) for x in expense]
         except DimensionFormatError as exc:
-            return self._finish(
+            return self._refuse(
                 record,
-                outcomes.REFUSED,
-                le,
-                invoice.journal_batch_number,
-                account,
                 f"{label}: {exc}",
                 f"fix the dimension format or the mapping, {hint}",
+                le=le,
+                number=invoice.journal_batch_number,
+                account=account,
             )
         lacking = structure_gaps(
             ref,
@@ -190,14 +171,13 @@ class PayablesSync(VendorSync):
             "invoice",
         )
         if lacking:
-            return self._finish(
+            return self._refuse(
                 record,
-                outcomes.REFUSED,
-                le,
-                invoice.journal_batch_number,
-                account,
                 f"{label}: " + "; ".join(lacking),
                 f"set the dimensions in the mapping as listed, {hint}",
+                le=le,
+                number=invoice.journal_batch_number,
+                account=account,
             )
         for warning in invoice.warnings:
             self._warn(warning)
@@ -254,6 +234,18 @@ class PayablesSync(VendorSync):
         )
         return self.engine.post(document, ops, RULES)
 
+    def _refuse(
+        self,
+        record: AbcMapping[str, Any],
+        reason: str,
+        fix: str,
+        *,
+        le: str | None = None,
+        number: str | None = None,
+        account: str | None = None,
+    ) -> PostResult:
+        return self._finish(record, outcomes.REFUSED, le, number, account, reason, fix)
+
     def _finish(  # noqa: PLR0917
         self,
         record: AbcMapping[str, Any],
@@ -288,17 +280,7 @@ class PayablesSync(VendorSync):
             result.reason,
             result.fix,
         )
-        self.audit.record_payment_outcome(
-            payment_uuid,
-            outcome,
-            result.company_uuid,
-            result.contractor_uuid,
-            result.legal_entity,
-            result.journal_batch_number,
-            result.vendor_account,
-            reason,
-            fix,
-        )
+        self.audit.record_document_outcome(result.kind, payment_uuid, outcome, **result.columns())
         self.results.append(result)
         self.summary.bump(f"payments {outcome}")
         if result.failed:

@@ -272,7 +272,7 @@ class CorrectionRules(Rules):
     it is "corrected" (this run) or "already posted", and other content is another run's step.
     """
 
-    label = "Correction"
+    noun = "correction"
 
     def __init__(self, chain: Chain, correction: Correction) -> None:
         self.chain = chain

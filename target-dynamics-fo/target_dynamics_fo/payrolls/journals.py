@@ -28,7 +28,6 @@ from target_dynamics_fo.client import (
 from target_dynamics_fo.entities import LEDGER_JOURNAL_HEADERS, LEDGER_JOURNAL_LINES
 from target_dynamics_fo.journal import Journal
 from target_dynamics_fo.posting import (
-    HASH_PREFIX_LENGTH,
     Decision,
     Document,
     ExactlyOnce,
@@ -55,11 +54,7 @@ class OutcomeAudit(Protocol):
         outcome: str,
         *,
         kind: str = ...,
-        company_uuid: str | None = None,
-        legal_entity: str | None = None,
-        journal_batch_number: str | None = None,
-        reason: str | None = None,
-        fix: str | None = None,
+        **columns: str | None,
     ) -> None: ...
 
 
@@ -109,31 +104,18 @@ def journal_document(journal: JournalIdentity) -> Document:
 class JournalRules(Rules):
     """What a payroll's journal is called in each finding, and the fix for a refusal."""
 
-    label = "Journal"
+    noun = "journal"
 
-    def already_posted(self, doc: Document) -> Decision:
-        return Decision(
-            outcomes.ALREADY_POSTED,
-            f"journal {doc.number} is already in Dynamics with the same content",
-        )
+    source_noun = "payroll"
+    reversed_noun = "journal"
 
-    def other_content(self, doc: Document, stored: str | None) -> Decision:
-        return Decision(
-            outcomes.CHANGED_AFTER_POSTING,
-            f"payroll changed after it was posted: journal {doc.number} in legal entity "
-            f"{doc.legal_entity} holds content #{stored or 'unknown'}, the payroll now "
-            f"hashes to #{doc.content_hash[:HASH_PREFIX_LENGTH]}. It was NOT posted again.",
-            "compare the payroll in Gusto with journal "
-            f"{doc.number} in Dynamics and book the difference by hand (or reverse the journal).",
-        )
+    def where(self, doc: Document) -> str:
+        return f" in legal entity {doc.legal_entity}"
 
-    def unconfirmed(self, doc: Document, error: ODataError, attempts: int) -> Decision:
-        return Decision(
-            outcomes.REFUSED,
-            f"Dynamics did not confirm journal {doc.number} after {attempts} "
-            f"attempts and it is not there: {error.message}",
+    def unconfirmed_fix(self, doc: Document) -> str:
+        return (
             "nothing was posted; rerun the pipeline or replay the payroll once "
-            "Dynamics is reachable (exactly once is kept by the journal number).",
+            "Dynamics is reachable (exactly once is kept by the journal number)."
         )
 
     def rejected(self, doc: Document, error: ODataError) -> Decision:
@@ -165,14 +147,7 @@ class JournalPoster:
     def record(self, result: PostResult) -> None:
         """Write a payroll's outcome to the audit trail (no fault points: see the engine)."""
         self.audit.record_outcome(
-            result.document_uuid,
-            result.outcome,
-            kind=result.kind,
-            company_uuid=result.company_uuid,
-            legal_entity=result.legal_entity,
-            journal_batch_number=result.journal_batch_number,
-            reason=result.reason,
-            fix=result.fix,
+            result.document_uuid, result.outcome, kind=result.kind, **result.columns()
         )
 
     def find_header(self, legal_entity: str, journal_batch_number: str) -> dict[str, Any] | None:

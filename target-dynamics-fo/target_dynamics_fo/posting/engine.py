@@ -33,7 +33,7 @@ from target_dynamics_fo.client import (
     odata_literal,
 )
 from target_dynamics_fo.faults import hit
-from target_dynamics_fo.posting.content import stored_hash
+from target_dynamics_fo.posting.content import HASH_PREFIX_LENGTH, stored_hash
 from target_dynamics_fo.posting.send import send_once
 
 
@@ -59,6 +59,18 @@ class PostResult:
     @property
     def failed(self) -> bool:
         return self.outcome in outcomes.FAILURE_OUTCOMES
+
+    def columns(self) -> dict[str, str | None]:
+        """The audit trail's columns of this outcome besides kind, document and outcome."""
+        return {
+            "company_uuid": self.company_uuid,
+            "contractor_uuid": self.contractor_uuid,
+            "legal_entity": self.legal_entity,
+            "journal_batch_number": self.journal_batch_number,
+            "vendor_account": self.vendor_account,
+            "reason": self.reason,
+            "fix": self.fix,
+        }
 
 
 @dataclass(frozen=True)
@@ -116,10 +128,19 @@ class Decision:
 class Rules(ABC):
     """A kind of document's words for what the engine found, and the outcome of each finding.
 
-    The outcomes below are those of an original document; a correction overrides them.
+    ``noun`` names the document in messages ("journal", "invoice journal"). The outcomes below
+    are those of an original document; a correction overrides them.
     """
 
-    label = "Document"
+    noun = "document"
+    # The record it is posted from, and what a person reverses, in changed-after-posting advice.
+    source_noun = "record"
+    reversed_noun = "document"
+
+    @property
+    def label(self) -> str:
+        """The document's name at the start of a log line."""
+        return self.noun.capitalize()
 
     def posted(self, doc: Document) -> Decision:
         return Decision(outcomes.POSTED)
@@ -128,16 +149,44 @@ class Rules(ABC):
         # Our write committed but its answer was lost: this run posted it.
         return Decision(outcomes.POSTED, "confirmed by lookup after a lost response")
 
-    @abstractmethod
-    def already_posted(self, doc: Document) -> Decision: ...
+    def already_posted(self, doc: Document) -> Decision:
+        return Decision(
+            outcomes.ALREADY_POSTED,
+            f"{self.noun} {doc.number} is already in Dynamics with the same content",
+        )
 
-    @abstractmethod
-    def other_content(self, doc: Document, stored: str | None) -> Decision:
-        """Found under its number with other content (``stored``: the hash prefix it holds)."""
-
-    @abstractmethod
     def unconfirmed(self, doc: Document, error: ODataError, attempts: int) -> Decision:
         """Dynamics never confirmed the write, and the document is not there."""
+        return Decision(
+            outcomes.REFUSED,
+            f"Dynamics did not confirm {self.noun} {doc.number} after {attempts} attempts and "
+            f"it is not there: {error.message}",
+            self.unconfirmed_fix(doc),
+        )
+
+    def unconfirmed_fix(self, doc: Document) -> str:
+        return "nothing was posted; run again once Dynamics is reachable."
+
+    def other_content(self, doc: Document, stored: str | None) -> Decision:
+        """Found under its number with other content (``stored``: the hash prefix it holds):
+        the source changed after it was posted, which a person handles; never posted again."""
+        source = self.source(doc)
+        return Decision(
+            outcomes.CHANGED_AFTER_POSTING,
+            f"{source} changed after it was posted: {self.noun} {doc.number}"
+            f"{self.where(doc)} holds content #{stored or 'unknown'}, the {self.source_noun} "
+            f"now hashes to #{doc.content_hash[:HASH_PREFIX_LENGTH]}. It was NOT posted again.",
+            f"compare the {self.source_noun} in Gusto with {self.noun} {doc.number} in Dynamics "
+            f"and book the difference by hand (or reverse the {self.reversed_noun}).",
+        )
+
+    def source(self, doc: Document) -> str:
+        """The source record in a message's subject ("payroll", "contractor payment ...")."""
+        return self.source_noun
+
+    def where(self, doc: Document) -> str:
+        """Where the document was found, after its number, if a message should say."""
+        return ""
 
     @abstractmethod
     def rejected(self, doc: Document, error: ODataError) -> Decision:
