@@ -41,7 +41,7 @@ class PayablesSync(VendorSync):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.results: list[PostResult] = []
-        self.engine = ExactlyOnce(self.client, self._file, INVOICE_FAULTS, sleep=self.sleep)
+        self.engine = ExactlyOnce(self.client, self._file, INVOICE_FAULTS)
 
     def payment(self, record: AbcMapping[str, Any]) -> PostResult:
         """Store the payment for replay, then post its invoice journal exactly once."""

@@ -12,7 +12,7 @@ that makes a retry safe, so a larger journal is refused with advice to summarise
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -136,13 +136,10 @@ class JournalPoster:
         self,
         client: ODataClient,
         audit: OutcomeAudit,
-        *,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.client = client
         self.audit = audit
-        self.engine = ExactlyOnce(client, self.record, JOURNAL_FAULTS, sleep=sleep)
-        self.sleep = self.engine.sleep
+        self.engine = ExactlyOnce(client, self.record, JOURNAL_FAULTS)
 
     def record(self, result: PostResult) -> None:
         """Write a payroll's outcome to the audit trail (no fault points: see the engine)."""

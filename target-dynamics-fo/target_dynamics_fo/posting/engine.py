@@ -201,13 +201,10 @@ class ExactlyOnce:
         client: ODataClient,
         record: Callable[[PostResult], None],
         faults: Faults,
-        *,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.client = client
         self.record = record
         self.faults = faults
-        self.sleep = sleep or client.sleep
 
     def find(self, entity: str, legal_entity: str, number: str) -> dict[str, Any] | None:
         """The header filed under ``number`` in ``legal_entity``, if Dynamics holds one."""
@@ -242,7 +239,6 @@ class ExactlyOnce:
             ops,
             doc.number,
             lambda: self.find(doc.header_entity, doc.legal_entity, doc.number),
-            self.sleep,
             self.faults.batch,
             rules.label,
             looked_up=looked_up,

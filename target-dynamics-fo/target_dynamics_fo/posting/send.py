@@ -7,11 +7,14 @@ F&O saves atomically, so a document is in Dynamics completely or not at all.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import backoff
 
 from target_dynamics_fo.client import (
     ODataBatchError,
@@ -40,12 +43,19 @@ class Sent:
     attempts: int = 0
 
 
+class _NotThereError(Exception):
+    """A write whose answer was lost, and a look-up that found nothing: worth another try."""
+
+    def __init__(self, error: WriteOutcomeUnknownError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 def send_once(  # noqa: PLR0917
     client: ODataClient,
     ops: Sequence[Operation],
     number: str,
     find: Callable[[], dict[str, Any] | None],
-    sleep: Callable[[float], None],
     faults: tuple[str, str],
     what: str,
     *,
@@ -57,16 +67,29 @@ def send_once(  # noqa: PLR0917
     around the ``$batch``; ``what`` names the document in the log. ``looked_up`` says the
     caller has just looked and found nothing, so the first lookup is not repeated. A lost
     answer is followed by a look-up and, only when nothing is there, another attempt after the
-    client's backoff, within its retry limit and deadline; "record already exists" means an
-    earlier attempt committed: look up.
+    client's backoff, within its retry limit and deadline (the ``backoff`` library keeps that
+    schedule); "record already exists" means an earlier attempt committed: look up.
     """
     found = None if looked_up else find()
     if found is not None:
         return Sent(found)
     started = time.monotonic()
-    attempt = 0
-    while True:
-        attempt += 1
+    attempts = 0
+
+    def waits() -> Generator[float, Any, None]:
+        # backoff primes the generator once and discards that value; then wait k follows try k.
+        yield 0.0
+        yield from (client.backoff(n) for n in itertools.count(1))
+
+    def out_of_time(_exc: Exception) -> bool:
+        wait = client.backoff(attempts)
+        elapsed = time.monotonic() - started
+        return attempts >= client.max_retries or elapsed + wait > client.deadline_seconds
+
+    @backoff.on_exception(waits, _NotThereError, jitter=None, giveup=out_of_time, logger=None)
+    def attempt() -> Sent:
+        nonlocal attempts
+        attempts += 1
         try:
             hit(faults[0])
             client.batch(list(ops), journal_number=number)
@@ -75,20 +98,20 @@ def send_once(  # noqa: PLR0917
             LOGGER.warning("%s %s: %s; looking it up before any retry", what, number, exc)
             found = find()
             if found is not None:
-                return Sent(found, just_sent=True, attempts=attempt)
-            wait = client.backoff(attempt)
-            elapsed = time.monotonic() - started
-            if attempt >= client.max_retries or elapsed + wait > client.deadline_seconds:
-                return Sent(error=exc, attempts=attempt)
-            sleep(wait)
-            continue
+                return Sent(found, just_sent=True, attempts=attempts)
+            raise _NotThereError(exc) from exc
         except ODataError as exc:
             if isinstance(exc, ODataBatchError) and exc.record_exists:
                 found = find()
                 if found is not None:
-                    return Sent(found, attempts=attempt)
-            return Sent(error=exc, attempts=attempt)
-        return Sent(attempts=attempt)
+                    return Sent(found, attempts=attempts)
+            return Sent(error=exc, attempts=attempts)
+        return Sent(attempts=attempts)
+
+    try:
+        return attempt()
+    except _NotThereError as gone:
+        return Sent(error=gone.error, attempts=attempts)
 
 
 def worth_another_look(
