@@ -11,6 +11,7 @@ is followed by a look-up, never a blind resend. The payment's vendor is synchron
 from __future__ import annotations
 
 from collections.abc import Mapping as AbcMapping
+from functools import cached_property
 from typing import Any
 
 from target_dynamics_fo import audit as outcomes
@@ -38,10 +39,14 @@ from target_dynamics_fo.reference import structure_gaps
 class PayablesSync(VendorSync):
     """Vendors for the contractors of a run, and one AP invoice journal per payment."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.results: list[PostResult] = []
-        self.engine = ExactlyOnce(self.client, self._file, INVOICE_FAULTS)
+    @cached_property
+    def results(self) -> list[PostResult]:
+        """The outcome of every payment of the run, in order."""
+        return []
+
+    @cached_property
+    def engine(self) -> ExactlyOnce:
+        return ExactlyOnce(self.client, self._file, INVOICE_FAULTS)
 
     def payment(self, record: AbcMapping[str, Any]) -> PostResult:
         """Store the payment for replay, then post its invoice journal exactly once."""
