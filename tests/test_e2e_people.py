@@ -32,8 +32,8 @@ from e2e_support import (
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault
-from target_dynamics_fo.invoice import invoice_number
 from target_dynamics_fo.ledger import journal_batch_number
+from target_dynamics_fo.payables import invoice_number
 
 RIDGELINE = "0c991fcc-d01e-50c4-90c6-d27026b49396"
 LEGAL_ENTITY = {RIDGELINE: "rsc", "ee2ce936-5d04-5cda-8909-6ace20a55be1": "sbc"}

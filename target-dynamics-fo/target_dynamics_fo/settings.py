@@ -13,13 +13,13 @@ from typing import Any
 from gd_vault import Vault, VaultError
 
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.correction import APPROVAL_MODES, DATING_MODES, CorrectionPolicy
 from target_dynamics_fo.fo import (
     DEFAULT_DEADLINE_SECONDS,
     DEFAULT_MAX_RETRIES,
     EntraTokenProvider,
     ODataClient,
 )
+from target_dynamics_fo.payrolls import APPROVAL_MODES, DATING_MODES, CorrectionPolicy
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 

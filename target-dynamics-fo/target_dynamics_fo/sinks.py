@@ -16,7 +16,7 @@ from target_dynamics_fo.faults import hit
 if TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
-    from target_dynamics_fo.target import TargetDynamicsFO
+    from target_dynamics_fo.runtime import SinkWork
 
 Record = dict[str, Any]
 
@@ -53,8 +53,12 @@ def _key(record: dict[str, Any], key_properties: list[str]) -> str:
     return "|".join(str(record.get(k)) for k in key_properties)
 
 
-class _TargetSink(Sink):
-    """What every sink of this target shares: its target, dates as sent, the received record."""
+class TargetSink(Sink):
+    """What every sink of this target shares: dates as sent, the received record, its work.
+
+    The SDK constructs sinks with the target alone; the target then hands each one its
+    collaborators (:meth:`wire`, from its ``get_sink`` hook) before any record reaches it.
+    """
 
     def __init__(
         self,
@@ -64,7 +68,7 @@ class _TargetSink(Sink):
         key_properties: list[str] | None,
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
-        self.owner: TargetDynamicsFO = target  # type: ignore[assignment]
+        self._work: SinkWork | None = None
         # Keep dates as the tap sent them, so a live run and a replay from the stored record
         # see identical input (and identical content hashes). The SDK parses a field into a
         # datetime only when the sink's schema gives it a date/time format, so the sink keeps
@@ -72,10 +76,23 @@ class _TargetSink(Sink):
         # validator was already built from the full schema and formats are not validated.
         self.schema = without_date_formats(self.schema)
 
+    @property
+    def unwired(self) -> bool:
+        return self._work is None
+
+    def wire(self, work: SinkWork) -> None:
+        self._work = work
+
+    @property
+    def work(self) -> SinkWork:
+        if self._work is None:
+            raise RuntimeError(f"sink of stream {self.stream_name!r} used before it was wired")
+        return self._work
+
     def _record_received(self, record: Record) -> None:
         hit("target.record.received")
-        self.owner.used_streams.add(self.stream_name)
-        self.owner.runtime.audit.record_received(
+        self.work.streams.used.add(self.stream_name)
+        self.work.audit().record_received(
             self.stream_name,
             _key(record, list(self.key_properties)),
             record,
@@ -83,7 +100,7 @@ class _TargetSink(Sink):
         )
 
 
-class _AuditedSink(_TargetSink, RecordSink):
+class _AuditedSink(TargetSink, RecordSink):
     """Records every incoming record's key and hash in the audit store."""
 
     def process_record(self, record: Record, context: Record) -> None:
@@ -94,7 +111,41 @@ class _AuditedSink(_TargetSink, RecordSink):
         """Stream-specific work after the record is in the audit trail."""
 
 
-class PayrollsSink(_TargetSink, BatchSink):
+class _DocumentSink(TargetSink, BatchSink):
+    """Buffers documents (payrolls, payments) until the drain, then posts each exactly once.
+
+    Each is stored when received, not at the drain: one that later fails is replayable from
+    the store, and one a stopped run never reached is settled at the next start (awaiting its
+    outcome). Each is posted inside a document of the stop gate, and the STATE moves after the
+    batch.
+    """
+
+    def process_record(self, record: Record, context: Record) -> None:
+        self._record_received(record)
+        self.store(record)
+        self.work.progress.received(document_key(self.stream_name, record))
+        super().process_record(record, context)
+
+    def process_batch(self, context: Record) -> None:
+        work = self.work
+        self.before_batch()
+        for record in context.get("records", []):
+            with work.gate.document():
+                self.post(record)
+                work.progress.settled(document_key(self.stream_name, record))
+        work.checkpoint()
+
+    def store(self, record: Record) -> None:
+        """Keep the document in the audit store for replay."""
+
+    def before_batch(self) -> None:
+        """What must be in Dynamics before any document of the batch posts."""
+
+    def post(self, record: Record) -> None:
+        """Post one document and record its outcome."""
+
+
+class PayrollsSink(_DocumentSink):
     """Buffers payrolls until the drain, then posts each (employees seen by then are known)."""
 
     # A payroll record can be large (every employee); drain every few so memory stays flat.
@@ -106,76 +157,55 @@ class PayrollsSink(_TargetSink, BatchSink):
         # schema pass over thousands of employee entries costs more than posting the journal.
         return None
 
-    def process_record(self, record: Record, context: Record) -> None:
-        self._record_received(record)
-        owner = self.owner
-        # Stored now, not at the drain: a payroll that later fails is replayable from here, and
-        # one a stopped run never reached is settled at the next start (awaiting its outcome).
-        owner.runtime.audit.store_payroll(record, awaiting=not owner.runtime.dry_run)
-        owner.progress.received(document_key(self.stream_name, record))
+    def store(self, record: Record) -> None:
+        self.work.audit().store_payroll(record, awaiting=not self.work.dry_run)
         hit("target.payroll.stored")
-        super().process_record(record, context)
 
-    def process_batch(self, context: Record) -> None:
-        owner = self.owner
-        processor = owner.runtime.processor
-        for record in context.get("records", []):
-            with owner.gate.document():
-                processor.process(record)
-                owner.progress.settled(document_key(self.stream_name, record))
-        owner.checkpoint()
+    def post(self, record: Record) -> None:
+        self.work.processor().process(record)
+
+
+class ContractorPaymentsSink(_DocumentSink):
+    """Buffers payments until the drain, after the payrolls' (sinks drain in stream order)."""
+
+    def store(self, record: Record) -> None:
+        self.work.audit().store_payment(record, awaiting=not self.work.dry_run)
+
+    def before_batch(self) -> None:
+        # Vendors first: a payment posts only to a vendor that exists.
+        self.work.payables().sync_vendors()
+
+    def post(self, record: Record) -> None:
+        self.work.payables().payment(record)
 
 
 class EmployeesSink(_AuditedSink):
     def handle(self, record: dict[str, Any]) -> None:
-        self.owner.runtime.processor.remember_employee(record)
+        self.work.processor().remember_employee(record)
         # Workers are synchronised after the payrolls are posted (see target.py).
-        self.owner.runtime.people.remember(record)
+        self.work.people().remember(record)
 
 
 class ContractorsSink(_AuditedSink):
     def handle(self, record: dict[str, Any]) -> None:
-        self.owner.runtime.payables.remember_contractor(record)
-
-
-class ContractorPaymentsSink(_TargetSink, BatchSink):
-    """Buffers payments until the drain, after the payrolls' (sinks drain in stream order)."""
-
-    def process_record(self, record: Record, context: Record) -> None:
-        self._record_received(record)
-        owner = self.owner
-        # Stored now, not at the drain: a payment that later fails is replayable from here.
-        owner.runtime.audit.store_payment(record, awaiting=not owner.runtime.dry_run)
-        owner.progress.received(document_key(self.stream_name, record))
-        super().process_record(record, context)
-
-    def process_batch(self, context: Record) -> None:
-        owner = self.owner
-        payables = owner.runtime.payables
-        # Vendors first: a payment posts only to a vendor that exists.
-        payables.sync_vendors()
-        for record in context.get("records", []):
-            with owner.gate.document():
-                payables.payment(record)
-                owner.progress.settled(document_key(self.stream_name, record))
-        owner.checkpoint()
+        self.work.payables().remember_contractor(record)
 
 
 class DepartmentsSink(_AuditedSink):
     def handle(self, record: dict[str, Any]) -> None:
-        self.owner.runtime.processor.check_department(record)
+        self.work.processor().check_department(record)
 
 
 class LocationsSink(_AuditedSink):
     def handle(self, record: dict[str, Any]) -> None:
-        self.owner.runtime.processor.check_location(record)
+        self.work.processor().check_location(record)
 
 
 class RecordedSink(_AuditedSink):
     """Streams kept in the audit trail only."""
 
 
-class IgnoredSink(_TargetSink, RecordSink):
+class IgnoredSink(TargetSink, RecordSink):
     """A stream this target does not use: one log line, then silence."""
 
     def setup(self) -> None:
@@ -185,10 +215,10 @@ class IgnoredSink(_TargetSink, RecordSink):
         )
 
     def process_record(self, record: Record, context: Record) -> None:
-        self.owner.ignored_streams.add(self.stream_name)
+        self.work.streams.ignored.add(self.stream_name)
 
 
-SINKS: dict[str, type[RecordSink] | type[BatchSink]] = {
+SINKS: dict[str, type[TargetSink]] = {
     "payrolls": PayrollsSink,
     "employees": EmployeesSink,
     "departments": DepartmentsSink,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from types import FrameType
@@ -17,7 +19,7 @@ from singer_sdk.exceptions import InvalidRecord, RecordsWithoutSchemaException
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
-from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
+from target_dynamics_fo.audit import DEFAULT_AUDIT_DB
 from target_dynamics_fo.faults import hit
 from target_dynamics_fo.fo import (
     DEFAULT_DEADLINE_SECONDS,
@@ -32,12 +34,10 @@ from target_dynamics_fo.interrupt import (
     exit_status,
     signal_name,
 )
-from target_dynamics_fo.mapping import load_mapping
 from target_dynamics_fo.payables import PayablesSync
-from target_dynamics_fo.processor import PayrollProcessor
 from target_dynamics_fo.reader import Callback, PayrollInputReader
-from target_dynamics_fo.settings import build_client, correction_policy
-from target_dynamics_fo.sinks import SINKS, IgnoredSink
+from target_dynamics_fo.runtime import Runtime, SinkWork, StreamUse
+from target_dynamics_fo.sinks import SINKS, IgnoredSink, TargetSink
 from target_dynamics_fo.workers import PeopleSync
 
 # Settings every SDK target gets that mean nothing to a journal poster: it never loads a table
@@ -50,60 +50,14 @@ NOT_APPLICABLE_SETTINGS = ("load_method", "add_record_metadata", "batch_size_row
 SETTLE_ERRORS = (ODataError, DynamicsAuthError)
 
 
-class Runtime:
-    """Mapping, audit store, Dynamics client and processor, created on first use."""
+LOGGER = logging.getLogger("target-dynamics-fo")
 
-    def __init__(self, config: dict[str, Any], gate: StopGate) -> None:
-        self.config = config
-        self.gate = gate
 
-    @property
-    def dry_run(self) -> bool:
-        return bool(self.config.get("dry_run"))
-
-    @cached_property
-    def audit(self) -> AuditStore:
-        return AuditStore(self.config.get("audit_db") or DEFAULT_AUDIT_DB)
-
-    @cached_property
-    def processor(self) -> PayrollProcessor:
-        mapping = load_mapping(self.config["mapping_file"])
-        client = build_client(self.config, self.audit)
-        return PayrollProcessor(
-            mapping,
-            self.audit,
-            client,
-            dry_run=bool(self.config.get("dry_run")),
-            dry_run_output=self.config.get("dry_run_output"),
-            corrections=correction_policy(self.config),
-        )
-
-    @cached_property
-    def people(self) -> PeopleSync:
-        p = self.processor
-        return PeopleSync(
-            p.mapping,
-            p.audit,
-            p.client,
-            lambda: p.reference,
-            dry_run=p.dry_run,
-            document=self.gate.document,
-        )
-
-    @cached_property
-    def payables(self) -> PayablesSync:
-        p = self.processor
-        return PayablesSync(
-            p.mapping,
-            p.audit,
-            p.client,
-            lambda: p.reference,
-            dry_run=p.dry_run,
-            document=self.gate.document,
-        )
-
-    def started(self, name: str) -> bool:
-        return name in self.__dict__
+class RunNeedsAttentionError(Exception):
+    """The run ended, everything that could be posted is posted and the STATE is written, but
+    something needs a person (a refused payroll or payment, a worker or vendor not written, or
+    only unused streams arrived). ``main`` turns it into exit status 1 with its message as the
+    last line, so a scheduler alerts; a caller driving the target in process gets it raised."""
 
 
 class TargetDynamicsFO(Target):
@@ -257,9 +211,7 @@ class TargetDynamicsFO(Target):
         self._state_received: dict[str, Any] | None = None
         if isinstance(self.message_reader, PayrollInputReader):
             self.message_reader.hooks = self
-        # Streams whose records arrived, by whether this target uses them.
-        self.used_streams: set[str] = set()
-        self.ignored_streams: set[str] = set()
+        self.streams = StreamUse()
         self._install_stop_handlers()
         self._settle_unfinished()
 
@@ -311,6 +263,12 @@ class TargetDynamicsFO(Target):
             runtime.payables.finish()
         sys.stdout.flush()
         sys.stderr.flush()
+        # SystemExit, deliberately: the stop runs on the main thread at a safe point (the gate
+        # calls it between documents), and the status must be the shell's 128+n for the
+        # signal. SystemExit is no Exception, so no `except Exception` on the way out (the
+        # SDK's, run_cli's, ours) can swallow the stop or turn it into exit 1, while `finally`
+        # blocks and context managers still run (the audit store closes); os._exit would skip
+        # them, and re-raising the signal with the default handler would skip them too.
         sys.exit(exit_status(signum))
 
     # -- STATE: read by the reader hook, written by this target --------------------------------
@@ -429,6 +387,30 @@ class TargetDynamicsFO(Target):
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         return SINKS.get(self.stream_role(stream_name), IgnoredSink)
 
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict[str, Any] | None = None,
+        schema: dict[str, Any] | None = None,
+        key_properties: Sequence[str] | None = None,
+    ) -> Sink:
+        """The SDK's sink for the stream, handed its collaborators when it is new.
+
+        Every sink the SDK creates passes through this public hook, so no sink reaches back
+        into the target for what it works with.
+        """
+        sink = super().get_sink(
+            stream_name, record=record, schema=schema, key_properties=key_properties
+        )
+        if isinstance(sink, TargetSink) and sink.unwired:
+            sink.wire(self.sink_work)
+        return sink
+
+    @cached_property
+    def sink_work(self) -> SinkWork:
+        return SinkWork.of(self.runtime, self.progress, self.streams, self.checkpoint)
+
     def stream_role(self, stream_name: str) -> str:
         """Which tap-gusto stream ``stream_name`` carries (the stream_names setting)."""
         return str((self.config.get("stream_names") or {}).get(stream_name, stream_name))
@@ -437,24 +419,21 @@ class TargetDynamicsFO(Target):
         """Records arrived, but none of a stream this target posts: say so, exit non-zero."""
         if self.config.get("allow_only_unused_streams"):
             return
-        if self.ignored_streams and not self.used_streams:
-            self.logger.error(
-                "Records arrived for %s but for no stream this target posts (%s). If they "
-                "carry tap-gusto's streams under other names, map them with the stream_names "
-                'setting, e.g. {"%s": "payrolls"}; nothing was posted.',
-                ", ".join(sorted(self.ignored_streams)),
-                ", ".join(sorted(SINKS)),
-                sorted(self.ignored_streams)[0],
+        if self.streams.ignored and not self.streams.used:
+            ignored = sorted(self.streams.ignored)
+            raise RunNeedsAttentionError(
+                f"Records arrived for {', '.join(ignored)} but for no stream this target posts "
+                f"({', '.join(sorted(SINKS))}). If they carry tap-gusto's streams under other "
+                "names, map them with the stream_names setting, e.g. "
+                f'{{"{ignored[0]}": "payrolls"}}; nothing was posted.'
             )
-            sys.stdout.flush()
-            sys.exit(1)
 
     def process_endofpipe(self) -> None:
-        """Drain (post) and write state, sync workers, log the summaries; exit 1 on a failure.
+        """Drain (post) and write state, sync workers, log the summaries.
 
         A refused payroll or contractor payment, or a worker or vendor that could not be
-        synchronised, exits 1 after everything else was posted and the state written, so a
-        scheduler alerts without losing the work that succeeded.
+        synchronised, raises :class:`RunNeedsAttentionError` after everything else was posted
+        and the state written, so a scheduler alerts without losing the work that succeeded.
         """
         super().process_endofpipe()
         self.checkpoint()
@@ -479,18 +458,25 @@ class TargetDynamicsFO(Target):
             sync.finish()
             failures += len(sync.summary.failures)
         if failures:
-            self.logger.error(
-                "%d payroll(s), people or payment(s) need attention; see "
-                "`target-dynamics-fo-audit failures`.",
-                failures,
+            raise RunNeedsAttentionError(
+                f"{failures} payroll(s), people or payment(s) need attention; see "
+                "`target-dynamics-fo-audit failures`."
             )
-            sys.stdout.flush()
-            sys.exit(1)
 
 
 def main() -> None:
     """The target-dynamics-fo command: the SDK's command line, errors as one line."""
-    run_cli("target-dynamics-fo", TargetDynamicsFO.cli)
+    run_cli("target-dynamics-fo", _cli)
+
+
+def _cli() -> None:
+    try:
+        TargetDynamicsFO.cli()
+    except RunNeedsAttentionError as exc:
+        # An expected end, not a crash: the message as an error line, no traceback hint.
+        LOGGER.error("%s", exc)
+        sys.stdout.flush()
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,11 @@ RELEASE_0_1_0_TABLES = {
     "invoices",
     "payment_outcomes",
 }
+# Step 3 moves the two outcome tables into one and keeps their names as views.
+LATEST_TABLES = (RELEASE_0_1_0_TABLES - {"outcomes", "payment_outcomes"}) | {
+    "staged_corrections",
+    "document_outcomes",
+}
 RELEASE_0_1_0_INDEXES = {
     "records_key",
     "outcomes_payroll",
@@ -79,7 +84,7 @@ def step(version: int) -> migrations.Migration:
 
 def test_the_steps_are_numbered_one_by_one_from_one() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert LATEST_VERSION == MIGRATIONS[-1].version == 2
+    assert LATEST_VERSION == MIGRATIONS[-1].version == 3
 
 
 def test_step_1_creates_the_schema_of_release_0_1_0() -> None:
@@ -110,6 +115,128 @@ def test_step_2_adds_staged_corrections_and_keeps_every_row() -> None:
     assert {k: v for k, v in after.items() if k in before} == before
     assert columns(db, "staged_corrections")[:2] == ["payroll_uuid", "sequence"]
     assert db.execute("SELECT payroll_uuid, outcome FROM outcomes").fetchall() == [("p", "posted")]
+
+
+def views(db: sqlite3.Connection) -> set[str]:
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type='view'").fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def test_step_3_moves_both_outcome_tables_into_one_and_keeps_their_names_readable() -> None:
+    db = sqlite3.connect(":memory:")
+    step(1).apply(db)
+    step(2).apply(db)
+    payrolls = [
+        ("2026-01-01T00:00:00+00:00", "p1", "c", "usmf", "GUS-1", "refused", "why", "fix"),
+        ("2026-01-02T00:00:00+00:00", "p1", "c", "usmf", "GUS-1", "posted", None, None),
+        ("2026-01-02T00:00:01+00:00", "p2", "c", None, None, "skipped", "not processed", None),
+    ]
+    db.executemany(
+        "INSERT INTO outcomes (at, payroll_uuid, company_uuid, legal_entity, "
+        "journal_batch_number, outcome, reason, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        payrolls,
+    )
+    payments = [
+        (
+            "2026-01-01T00:00:00+00:00",
+            "pay1",
+            "c",
+            "k1",
+            "usmf",
+            "GUS-A",
+            "V1",
+            "refused",
+            "r",
+            "f",
+        ),
+        (
+            "2026-01-03T00:00:00+00:00",
+            "pay1",
+            "c",
+            "k1",
+            "usmf",
+            "GUS-A",
+            "V1",
+            "posted",
+            None,
+            None,
+        ),
+    ]
+    db.executemany(
+        "INSERT INTO payment_outcomes (at, payment_uuid, company_uuid, contractor_uuid, "
+        "legal_entity, journal_batch_number, vendor_account, outcome, reason, fix) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        payments,
+    )
+    payroll_columns = columns(db, "outcomes")
+    payment_columns = columns(db, "payment_outcomes")
+    payroll_rows = db.execute("SELECT * FROM outcomes ORDER BY id").fetchall()
+    payment_rows = db.execute("SELECT * FROM payment_outcomes ORDER BY id").fetchall()
+
+    step(3).apply(db)
+
+    assert "document_outcomes" in tables(db)
+    assert {"outcomes", "payment_outcomes"} <= views(db)
+    assert not {"outcomes", "payment_outcomes"} & tables(db)
+    # The views read column for column as the tables did; payroll rows keep their ids.
+    assert columns(db, "outcomes") == payroll_columns
+    assert columns(db, "payment_outcomes") == payment_columns
+    assert db.execute("SELECT * FROM outcomes ORDER BY id").fetchall() == payroll_rows
+    moved = db.execute("SELECT * FROM payment_outcomes ORDER BY id").fetchall()
+    assert [row[1:] for row in moved] == [row[1:] for row in payment_rows]
+    kinds = db.execute(
+        "SELECT kind, document_uuid, outcome FROM document_outcomes ORDER BY id"
+    ).fetchall()
+    assert kinds == [
+        ("journal", "p1", "refused"),
+        ("journal", "p1", "posted"),
+        ("journal", "p2", "skipped"),
+        ("ap_invoice", "pay1", "refused"),
+        ("ap_invoice", "pay1", "posted"),
+    ]
+
+
+def test_a_version_2_store_with_rows_is_upgraded_to_3_keeping_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite"
+    old = sqlite3.connect(path)
+    step(1).apply(old)
+    step(2).apply(old)
+    old.execute("PRAGMA user_version = 2")
+    old.execute(
+        "INSERT INTO payrolls (payroll_uuid, company_uuid, processed, sha256, record_json, "
+        "received_at, awaiting_outcome) VALUES ('p', 'c', 1, 'h', '{}', 'now', 1)"
+    )
+    old.execute(
+        "INSERT INTO outcomes (at, payroll_uuid, legal_entity, journal_batch_number, outcome) "
+        "VALUES ('2026-01-01', 'p', 'usmf', 'GUS-1', 'posted')"
+    )
+    old.execute(
+        "INSERT INTO payment_outcomes (at, payment_uuid, vendor_account, outcome) "
+        "VALUES ('2026-01-01', 'pay', 'V1', 'already_posted')"
+    )
+    old.commit()
+    old.close()
+    with AuditStore(path) as store:
+        assert store.schema_upgraded_from == 2
+        assert [row["outcome"] for row in store.outcomes_for("p")] == ["posted"]
+        assert store.journal_targets("p") == [("usmf", "GUS-1")]
+        [payment] = store.latest_payment_outcomes()
+        assert (payment["payment_uuid"], payment["vendor_account"]) == ("pay", "V1")
+        # A new outcome goes to the one table and shows through the view of its kind.
+        store.record_outcome("p", "already_posted", legal_entity="usmf")
+        store.record_payment_outcome("pay", "posted", "c", "k", "usmf", "GUS-A", "V1")
+        assert [row["outcome"] for row in store.outcomes_for("p")] == ["posted", "already_posted"]
+        assert [row["outcome"] for row in store.payment_outcomes_for("pay")] == [
+            "already_posted",
+            "posted",
+        ]
+        assert {row["kind"] for row in store.latest_document_outcomes()} == {
+            "journal",
+            "ap_invoice",
+        }
+    db = sqlite3.connect(path)
+    assert user_version(db) == LATEST_VERSION == 3
+    assert db.execute("SELECT COUNT(*) FROM document_outcomes").fetchone()[0] == 4
 
 
 def test_a_new_file_gets_every_step_and_the_latest_version(tmp_path: Path) -> None:
@@ -184,7 +311,7 @@ def test_a_store_from_before_0_1_0_gets_the_missing_tables_and_the_mark(tmp_path
     with AuditStore(path) as store:
         assert [row["payroll_uuid"] for row in store.awaiting_payrolls()] == ["left-one"]
     db = sqlite3.connect(path)
-    assert tables(db) == RELEASE_0_1_0_TABLES | {"staged_corrections"}
+    assert tables(db) == LATEST_TABLES
     fresh = sqlite3.connect(":memory:")
     for m in MIGRATIONS:
         m.apply(fresh)

@@ -23,7 +23,7 @@ from target_dynamics_fo.ledger import (
     parse_amount,
     payroll_content_hash,
 )
-from target_dynamics_fo.posting import JournalPoster, header_description
+from target_dynamics_fo.payrolls import JournalPoster, header_description
 from tdfo_fakes import RecordingAudit
 from test_journal import REFS, company_mapping, employee, payroll
 from test_posting_audit import FakeClient

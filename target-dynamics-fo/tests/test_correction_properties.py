@@ -1,4 +1,4 @@
-"""Hypothesis properties of the correction documents (target_dynamics_fo.correction)."""
+"""Hypothesis properties of the correction documents (target_dynamics_fo.payrolls)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from target_dynamics_fo.correction import (
-    cancelled_state_hash,
-    correction_batch_number,
-    correction_journal,
-    difference_lines,
-    net_position,
-    reversal_lines,
-)
 from target_dynamics_fo.ledger import (
     NO_AMOUNT,
     EmployeeRef,
@@ -23,6 +15,14 @@ from target_dynamics_fo.ledger import (
     JournalLine,
     build_journal,
     journal_batch_number,
+)
+from target_dynamics_fo.payrolls import (
+    cancelled_state_hash,
+    correction_batch_number,
+    correction_journal,
+    difference_lines,
+    net_position,
+    reversal_lines,
 )
 from test_journal_properties import MAPPINGS  # the builder's own property fixtures
 

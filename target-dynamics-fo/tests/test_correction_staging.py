@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.correction import first_open_day, plan_difference, plan_digest
 from target_dynamics_fo.ledger import Journal, JournalLine
+from target_dynamics_fo.payrolls import first_open_day, plan_difference, plan_digest
 from target_dynamics_fo.settings import SettingsError, correction_policy
 
 OCT = (date(2026, 10, 1), date(2026, 10, 31))

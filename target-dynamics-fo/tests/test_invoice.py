@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from target_dynamics_fo.invoice import (
+from target_dynamics_fo.ledger import journal_batch_number
+from target_dynamics_fo.mapping import CompanyMapping, MappingError, parse_mapping
+from target_dynamics_fo.payables import (
     InvoiceError,
     build_vendor_invoice,
     invoice_number,
     payment_content_hash,
     vendor_account_for,
 )
-from target_dynamics_fo.ledger import journal_batch_number
-from target_dynamics_fo.mapping import CompanyMapping, MappingError, parse_mapping
 
 CO = "44444444-4444-5444-8444-444444444444"
 PAY = "04552eb9-7829-4b18-ae96-6983552948df"

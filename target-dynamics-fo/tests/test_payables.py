@@ -15,16 +15,16 @@ import pytest
 import yaml
 from gd_sandbox.dynamics import DynamicsSandbox
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.invoice import build_vendor_invoice
 from target_dynamics_fo.mapping import CompanyMapping, Mapping, load_mapping, parse_mapping
 from target_dynamics_fo.payables import (
     PayablesSync,
+    build_vendor_invoice,
     invoice_description,
     invoice_operations,
     plan_vendor,
     vendor_fields,
 )
-from target_dynamics_fo.processor import PayrollProcessor
+from target_dynamics_fo.payrolls import PayrollProcessor
 from target_dynamics_fo.settings import build_client
 
 MAPPING = Path(__file__).resolve().parents[2] / "config" / "mapping.yml"

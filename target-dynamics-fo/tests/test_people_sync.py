@@ -14,7 +14,7 @@ import yaml
 from gd_sandbox.dynamics import DynamicsSandbox
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.mapping import Mapping, load_mapping, parse_mapping
-from target_dynamics_fo.processor import PayrollProcessor
+from target_dynamics_fo.payrolls import PayrollProcessor
 from target_dynamics_fo.settings import build_client
 from target_dynamics_fo.workers import OPEN_END, PeopleSync
 

@@ -16,12 +16,8 @@ from target_dynamics_fo.fo import (
     WriteOutcomeUnknownError,
 )
 from target_dynamics_fo.ledger import Journal, JournalLine
-from target_dynamics_fo.posting import (
-    MAX_JOURNAL_LINES,
-    JournalPoster,
-    hash_in_description,
-    header_description,
-)
+from target_dynamics_fo.payrolls import MAX_JOURNAL_LINES, JournalPoster, header_description
+from target_dynamics_fo.posting import hash_in_description
 from tdfo_fakes import RecordingAudit
 
 HASH = "ab12cd34ef56ab78" + "0" * 48
@@ -147,6 +143,24 @@ def test_lost_request_is_retried_after_lookup_finds_nothing() -> None:
     result, client, _ = post(["lose", "ok"])
     assert result.outcome == "posted" and len(client.batches) == 2
     assert client.lookups == 2
+
+
+def test_an_answer_lost_on_every_try_gives_up_after_max_retries_with_nothing_posted() -> None:
+    result, client, audit = post(["lose"] * FakeClient.max_retries)
+    assert result.outcome == "refused" and len(client.batches) == FakeClient.max_retries
+    assert client.lookups == 1 + FakeClient.max_retries
+    assert f"after {FakeClient.max_retries} attempts" in (result.reason or "")
+    assert "nothing was posted" in (audit.outcomes[-1]["fix"] or "")
+
+
+def test_the_deadline_stops_the_retries_before_the_retry_limit() -> None:
+    client = FakeClient(["lose"] * FakeClient.max_retries)
+    client.backoff = lambda attempt: 60.0  # type: ignore[method-assign]
+    client.deadline_seconds = 30.0
+    j = journal()
+    result = JournalPoster(client, RecordingAudit()).post(j, ["v", "v"], "2026-01-15")  # type: ignore[arg-type]
+    assert result.outcome == "refused" and len(client.batches) == 1
+    assert "after 1 attempts" in (result.reason or "")
 
 
 def test_record_already_exists_with_same_hash_is_already_posted() -> None:

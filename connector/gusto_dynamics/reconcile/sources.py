@@ -19,7 +19,6 @@ from typing import Any
 
 from tap_gusto.dates import horizon, period_listing_start, period_windows, windows
 from target_dynamics_fo.audit import AuditStore
-from target_dynamics_fo.invoice import InvoiceError, build_vendor_invoice
 from target_dynamics_fo.ledger import (
     JournalError,
     build_journal,
@@ -29,7 +28,8 @@ from target_dynamics_fo.ledger import (
 )
 from target_dynamics_fo.mapping import CompanyMapping, MappingError
 from target_dynamics_fo.mapping import Mapping as MappingFile
-from target_dynamics_fo.processor import employee_ref
+from target_dynamics_fo.payables import InvoiceError, build_vendor_invoice
+from target_dynamics_fo.payrolls import employee_ref
 from target_dynamics_fo.workers import PeopleError, desired_worker
 
 from gusto_dynamics.company_reader import CompanyReader

@@ -9,8 +9,10 @@ from typing import Any
 from target_dynamics_fo.audit.base import Repository
 from target_dynamics_fo.audit.codec import now as _now
 from target_dynamics_fo.audit.codec import to_json
+from target_dynamics_fo.audit.documents import write_outcome
 from target_dynamics_fo.audit.outcomes import (
     CORRECTION_APPROVED,
+    KIND_CORRECTION,
     STAGE_APPROVED,
     STAGE_PENDING,
     STAGE_POSTED,
@@ -136,20 +138,17 @@ class CorrectionRepository(Repository):
             db.execute(
                 "UPDATE payrolls SET awaiting_outcome=1 WHERE payroll_uuid=?", (payroll_uuid,)
             )
-            db.execute(
-                "INSERT INTO outcomes (at, payroll_uuid, company_uuid, legal_entity, "
-                "journal_batch_number, outcome, reason, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    at,
-                    payroll_uuid,
-                    row["company_uuid"],
-                    row["legal_entity"],
-                    row["original"],
-                    CORRECTION_APPROVED,
-                    f"correction {row['sequence']} of journal {row['original']} approved "
-                    f"(plan {str(row['digest'])[:12]}); posted by the next run",
-                    None,
-                ),
+            write_outcome(
+                db,
+                KIND_CORRECTION,
+                payroll_uuid,
+                CORRECTION_APPROVED,
+                company_uuid=row["company_uuid"],
+                legal_entity=row["legal_entity"],
+                journal_batch_number=row["original"],
+                reason=f"correction {row['sequence']} of journal {row['original']} approved "
+                f"(plan {str(row['digest'])[:12]}); posted by the next run",
+                at=at,
             )
             approved: sqlite3.Row | None = db.execute(
                 "SELECT * FROM staged_corrections WHERE payroll_uuid=? AND sequence=?",

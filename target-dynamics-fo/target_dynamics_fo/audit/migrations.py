@@ -12,12 +12,14 @@ Rules (see docs/CONTRACTS.md, "Audit trail schema versions"):
   fresh. A change is a new step appended to ``MIGRATIONS``, with a unit test.
 - Steps run inside the opener's ``BEGIN IMMEDIATE`` transaction: they execute statements one at
   a time (never ``executescript``, which commits) and never commit themselves.
-- Steps never delete or rewrite what a run recorded: the trail is what proves a payroll posted
-  exactly once.
+- Steps never lose or change what a run recorded: the trail is what proves a payroll posted
+  exactly once. A step may move rows to a new table (step 3), every value kept, the old names
+  kept readable as views.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -196,6 +198,8 @@ _V1_TABLES: tuple[str, ...] = (
     CREATE INDEX payment_outcomes_payment ON payment_outcomes(payment_uuid)
     """,
 )
+# The table a CREATE statement of _V1_TABLES creates, or indexes.
+_CREATES = re.compile(r"CREATE (?:TABLE|INDEX \w+ ON) (\w+)")
 _AWAITING_COLUMN = "ALTER TABLE {table} ADD COLUMN awaiting_outcome INTEGER NOT NULL DEFAULT 0"
 # (table, key, outcome table) of the documents a run marks as awaiting a final outcome.
 _AWAITING_TABLES = (
@@ -236,6 +240,65 @@ _V2_STAGED_CORRECTIONS = """
     """
 
 
+# One outcomes table for every document posted (issue #13): the payroll outcomes and the payment
+# outcomes of release 0.1.0 move into it, told apart by ``kind``; their old names stay as views,
+# column for column, for the SQL data engineers and reports already run against them.
+_V3_DOCUMENT_OUTCOMES: tuple[str, ...] = (
+    """
+    CREATE TABLE document_outcomes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        document_uuid TEXT NOT NULL,
+        company_uuid TEXT,
+        contractor_uuid TEXT,
+        legal_entity TEXT,
+        journal_batch_number TEXT,
+        vendor_account TEXT,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        fix TEXT
+    )
+    """,
+    """
+    CREATE INDEX document_outcomes_document ON document_outcomes(document_uuid, kind)
+    """,
+    # Payroll rows keep their ids; payment rows follow in their own order, so every document's
+    # history reads in the order it was written and "latest" (MAX(id)) means what it meant.
+    """
+    INSERT INTO document_outcomes (id, at, kind, document_uuid, company_uuid, legal_entity,
+        journal_batch_number, outcome, reason, fix)
+    SELECT id, at, 'journal', payroll_uuid, company_uuid, legal_entity, journal_batch_number,
+        outcome, reason, fix FROM outcomes ORDER BY id
+    """,
+    """
+    INSERT INTO document_outcomes (at, kind, document_uuid, company_uuid, contractor_uuid,
+        legal_entity, journal_batch_number, vendor_account, outcome, reason, fix)
+    SELECT at, 'ap_invoice', payment_uuid, company_uuid, contractor_uuid, legal_entity,
+        journal_batch_number, vendor_account, outcome, reason, fix
+    FROM payment_outcomes ORDER BY id
+    """,
+    """
+    DROP TABLE outcomes
+    """,
+    """
+    DROP TABLE payment_outcomes
+    """,
+    """
+    CREATE VIEW outcomes AS
+    SELECT id, at, document_uuid AS payroll_uuid, company_uuid, legal_entity,
+        journal_batch_number, outcome, reason, fix
+    FROM document_outcomes WHERE kind IN ('journal', 'correction')
+    """,
+    """
+    CREATE VIEW payment_outcomes AS
+    SELECT id, at, document_uuid AS payment_uuid, company_uuid, contractor_uuid, legal_entity,
+        journal_batch_number, vendor_account, outcome, reason, fix
+    FROM document_outcomes WHERE kind = 'ap_invoice'
+    """,
+)
+
+
 class AuditSchemaTooNewError(RuntimeError):
     """The file was written by a newer release: this code cannot know what its rows mean."""
 
@@ -274,6 +337,10 @@ def _v2_staged_corrections(db: sqlite3.Connection) -> None:
     db.execute(_V2_STAGED_CORRECTIONS)
 
 
+def _v3_document_outcomes(db: sqlite3.Connection) -> None:
+    _execute_all(db, _V3_DOCUMENT_OUTCOMES)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -282,6 +349,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         2, "staged_corrections: corrections kept for approval (issue #16)", _v2_staged_corrections
+    ),
+    Migration(
+        3,
+        "document_outcomes: one outcomes table with a kind column; outcomes and "
+        "payment_outcomes become views over it (issue #13)",
+        _v3_document_outcomes,
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -308,7 +381,12 @@ def adopt_unversioned(db: sqlite3.Connection) -> int:
     tables = _tables(db)
     if not tables:
         return 0
+    # Step 3 turned two of those tables into views: a store past it keeps them as they are.
+    replaced = {"outcomes", "payment_outcomes"} if "document_outcomes" in tables else set()
     for statement in _V1_TABLES:
+        created = _CREATES.search(statement)
+        if created is not None and created.group(1) in replaced:
+            continue
         db.execute(
             statement.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1).replace(
                 "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1
@@ -326,6 +404,8 @@ def adopt_unversioned(db: sqlite3.Connection) -> int:
             f"AND o.outcome IN ({final}))",
             _FINAL_OUTCOMES,
         )
+    if "document_outcomes" in tables:
+        return 3
     return 2 if "staged_corrections" in tables else 1
 
 

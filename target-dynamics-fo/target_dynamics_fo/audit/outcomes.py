@@ -47,3 +47,11 @@ AWAITING_FIX = (
     "in Dynamics, posts it at most once); or settle it now with "
     "`target-dynamics-fo-audit {command} {uuid} --config <target config>`."
 )
+# The kind of document an outcome row is about (column ``kind`` of ``document_outcomes``). A
+# payroll's outcomes are "journal" (its journal, or why none was posted) and "correction" (a
+# correction of that journal, filed under the journal's number); a contractor payment's are
+# "ap_invoice". Like the outcome names, a kind once released never changes meaning.
+KIND_JOURNAL = "journal"
+KIND_CORRECTION = "correction"
+KIND_AP_INVOICE = "ap_invoice"
+PAYROLL_KINDS = (KIND_JOURNAL, KIND_CORRECTION)

@@ -1,5 +1,5 @@
-"""Payables: contractors, their payments (replayable without Gusto), the AP invoices built from
-them and each payment's outcome."""
+"""Payables: contractors, their payments (replayable without Gusto) and the AP invoices built
+from them (each payment's outcome is in ``document_outcomes``, kind ap_invoice)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from typing import Any
 from target_dynamics_fo.audit.base import Repository
 from target_dynamics_fo.audit.codec import from_json, opt_str, record_sha256, to_json
 from target_dynamics_fo.audit.codec import now as _now
-from target_dynamics_fo.audit.outcomes import FINAL_OUTCOMES
 
 
 class PayablesRepository(Repository):
-    """Tables ``contractors``, ``contractor_payments``, ``invoices``, ``payment_outcomes``."""
+    """Tables ``contractors``, ``contractor_payments``, ``invoices``."""
 
     def save_contractor(self, company_uuid: str, record: Mapping[str, Any]) -> None:
         with self._tx() as db:
@@ -100,57 +99,6 @@ class PayablesRepository(Repository):
                 "lines_json": to_json(lines),
                 "dry_run": 1 if dry_run else 0,
             },
-        )
-
-    def record_payment_outcome(  # noqa: PLR0917 - one column each
-        self,
-        payment_uuid: str,
-        outcome: str,
-        company_uuid: str | None,
-        contractor_uuid: str | None,
-        legal_entity: str | None,
-        journal_batch_number: str | None,
-        vendor_account: str | None,
-        reason: str | None = None,
-        fix: str | None = None,
-    ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO payment_outcomes (at, payment_uuid, company_uuid, contractor_uuid, "
-                "legal_entity, journal_batch_number, vendor_account, outcome, reason, fix) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _now(),
-                    payment_uuid,
-                    company_uuid,
-                    contractor_uuid,
-                    legal_entity,
-                    journal_batch_number,
-                    vendor_account,
-                    outcome,
-                    reason,
-                    fix,
-                ),
-            )
-            if outcome in FINAL_OUTCOMES:
-                db.execute(
-                    "UPDATE contractor_payments SET awaiting_outcome=0 WHERE payment_uuid=?",
-                    (payment_uuid,),
-                )
-
-    def latest_payment_outcomes(self) -> list[sqlite3.Row]:
-        """The most recent outcome of every contractor payment, with its invoice if built."""
-        return self._rows(
-            "SELECT o.*, i.invoice_number, i.invoice_date, i.amount FROM payment_outcomes o "
-            "JOIN (SELECT payment_uuid, MAX(id) AS id FROM payment_outcomes GROUP BY "
-            "payment_uuid) last ON o.id = last.id LEFT JOIN invoices i ON i.id = (SELECT "
-            "MAX(id) FROM invoices WHERE payment_uuid = o.payment_uuid) "
-            "ORDER BY i.invoice_date, o.payment_uuid"
-        )
-
-    def payment_outcomes_for(self, payment_uuid: str) -> list[sqlite3.Row]:
-        return self._rows(
-            "SELECT * FROM payment_outcomes WHERE payment_uuid=? ORDER BY id", (payment_uuid,)
         )
 
     def awaiting_payments(self) -> list[sqlite3.Row]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from gd_vault.private import private_file
 
 from target_dynamics_fo.audit.corrections import CorrectionRepository
+from target_dynamics_fo.audit.documents import DocumentOutcomeRepository
 from target_dynamics_fo.audit.migrations import migrate
 from target_dynamics_fo.audit.payables import PayablesRepository
 from target_dynamics_fo.audit.payrolls import PayrollRepository
@@ -46,6 +47,7 @@ def open_database(path: Path) -> tuple[sqlite3.Connection, int | None]:
 
 class AuditStore(
     PayrollRepository,
+    DocumentOutcomeRepository,
     RequestRepository,
     CorrectionRepository,
     PeopleRepository,

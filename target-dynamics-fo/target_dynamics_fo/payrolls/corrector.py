@@ -26,19 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from target_dynamics_fo import audit as outcomes
-from target_dynamics_fo.correction import (
-    cancelled_state_hash,
-    correction_batch_number,
-    correction_journal,
-    difference_lines,
-    reversal_lines,
-)
-from target_dynamics_fo.faults import hit
-from target_dynamics_fo.fo import (
-    MAX_BATCH_OPERATIONS,
-    WriteOutcomeUnknownError,
-    odata_literal,
-)
+from target_dynamics_fo.fo import MAX_BATCH_OPERATIONS, ODataError, odata_literal
 from target_dynamics_fo.ledger import (
     CENT,
     AmountError,
@@ -51,14 +39,15 @@ from target_dynamics_fo.ledger import (
     split_display_value,
 )
 from target_dynamics_fo.mapping import CompanyMapping
-from target_dynamics_fo.posting import (
-    LINE_ENTITY,
-    JournalPoster,
-    OutcomeAudit,
-    PostResult,
-    hash_in_description,
-    send_once,
+from target_dynamics_fo.payrolls.correction import (
+    cancelled_state_hash,
+    correction_batch_number,
+    correction_journal,
+    difference_lines,
+    reversal_lines,
 )
+from target_dynamics_fo.payrolls.journals import HEADER_ENTITY, LINE_ENTITY, JournalPoster
+from target_dynamics_fo.posting import Decision, Document, PostResult, Rules, hash_in_description
 
 LOGGER = logging.getLogger("target_dynamics_fo.corrections")
 
@@ -99,11 +88,8 @@ JournalRecorder = Callable[[Journal, list[str]], None]
 
 
 class Corrector:
-    def __init__(
-        self, poster: JournalPoster, audit: OutcomeAudit, record_journal: JournalRecorder
-    ) -> None:
+    def __init__(self, poster: JournalPoster, record_journal: JournalRecorder) -> None:
         self.poster = poster
-        self.audit = audit
         self.record_journal = record_journal
 
     # -- reading Dynamics ------------------------------------------------------------------
@@ -223,12 +209,7 @@ class Corrector:
     ) -> PostResult:
         """Post one step in one changeset, exactly once, and record its outcome."""
         first = correction.documents[0]
-        number = first.journal_batch_number
         payroll_uuid = first.payroll_uuid
-        names = " + ".join(
-            f"{d.description.split(' of ')[0].lower()} {d.journal_batch_number}"
-            for d in correction.documents
-        )
         ops = []
         for doc in correction.documents:
             display = [ledger_display_value(x.main_account, x.dimensions, fmt) for x in doc.lines]
@@ -246,74 +227,17 @@ class Corrector:
                 "set summary_level: department (or corrections: difference) for this company, "
                 f"then replay the payroll (target-dynamics-fo-audit replay {payroll_uuid}).",
             )
-        sent = send_once(
-            self.poster.client,
-            ops,
-            number,
-            lambda: self.poster.find_header(chain.legal_entity, number),
-            self.poster.sleep,
-            ("target.batch.before", "target.batch.after"),
-            "Correction",
+        document = Document(
+            kind=outcomes.KIND_CORRECTION,
+            document_uuid=payroll_uuid,
+            header_entity=HEADER_ENTITY,
+            legal_entity=chain.legal_entity,
+            number=first.journal_batch_number,
+            content_hash=correction.state_hash,
+            company_uuid=company_uuid,
+            filed_under=chain.original,
         )
-        if sent.header is not None:
-            stored = hash_in_description(str(sent.header.get("Description") or ""))
-            if stored and correction.state_hash.startswith(stored):
-                outcome = outcomes.CORRECTED if sent.just_sent else outcomes.ALREADY_POSTED
-                return self.finish(
-                    chain,
-                    company_uuid,
-                    payroll_uuid,
-                    outcome,
-                    f"correction {correction.sequence} of journal {chain.original} "
-                    f"({correction.what}): {names}",
-                    None,
-                )
-            return self.finish(
-                chain,
-                company_uuid,
-                payroll_uuid,
-                outcomes.REFUSED,
-                f"correction {correction.sequence} of journal {chain.original} was posted by "
-                f"another run for other content (#{stored or 'unknown'}); nothing was posted",
-                f"run the pipeline again: it reads the chain afresh (or replay {payroll_uuid}).",
-            )
-        if sent.error is not None:
-            unclear = isinstance(sent.error, WriteOutcomeUnknownError)
-            if not unclear and _closed_period(sent.error.message):
-                day = first.trans_date.isoformat()
-                return self.finish(
-                    chain,
-                    company_uuid,
-                    payroll_uuid,
-                    outcomes.REFUSED,
-                    f"correction {correction.sequence} of journal {chain.original} of payroll "
-                    f"{payroll_uuid} ({names}) is dated {day}, in a fiscal period Dynamics "
-                    f"does not accept postings in; nothing was posted: {sent.error.message}",
-                    "set correction_date: first_open_day in the target config (the correction "
-                    "is then dated on the first open day after the closed period), or reopen "
-                    f"the period in Dynamics; then run again or replay {payroll_uuid}.",
-                )
-            return self.finish(
-                chain,
-                company_uuid,
-                payroll_uuid,
-                outcomes.REFUSED,
-                f"correction {correction.sequence} of journal {chain.original} "
-                f"({names}) {'was not confirmed' if unclear else 'was rejected'} by Dynamics; "
-                f"it is not there, nothing was saved: {sent.error.message}",
-                "correct the cause named above, then run the pipeline again or replay the "
-                f"payroll (target-dynamics-fo-audit replay {payroll_uuid}); the journal numbers "
-                "keep it exactly once.",
-            )
-        return self.finish(
-            chain,
-            company_uuid,
-            payroll_uuid,
-            outcomes.CORRECTED,
-            f"correction {correction.sequence} of journal {chain.original} "
-            f"({correction.what}): posted {names}",
-            None,
-        )
+        return self.poster.engine.post(document, ops, CorrectionRules(chain, correction))
 
     def finish(  # noqa: PLR0917
         self,
@@ -324,25 +248,88 @@ class Corrector:
         reason: str,
         fix: str | None,
     ) -> PostResult:
-        # Recorded under the ORIGINAL journal number: earlier runs' numbers are where the
+        # Filed under the ORIGINAL journal number: earlier runs' numbers are where the
         # payroll's journal is looked for, and a correction document is not its journal.
-        hit("target.audit.before_outcome")
-        self.audit.record_outcome(
-            payroll_uuid,
-            outcome,
-            company_uuid=company_uuid,
-            legal_entity=chain.legal_entity,
-            journal_batch_number=chain.original,
-            reason=reason,
-            fix=fix,
+        return self.poster.engine.file(
+            PostResult(
+                payroll_uuid,
+                outcome,
+                chain.original,
+                chain.legal_entity,
+                reason,
+                fix,
+                kind=outcomes.KIND_CORRECTION,
+                company_uuid=company_uuid,
+            )
         )
-        hit("target.audit.after_outcome")
-        return PostResult(payroll_uuid, outcome, chain.original, chain.legal_entity, reason, fix)
 
     @staticmethod
     def _number(company: CompanyMapping, payroll_uuid: str, sequence: int, role: Any) -> str:
         return correction_batch_number(
             company.journal_number_prefix, company.company_uuid, payroll_uuid, sequence, role
+        )
+
+
+class CorrectionRules(Rules):
+    """A correction step's findings: the state it leads to is what its hash names, so finding
+    it is "corrected" (this run) or "already posted", and other content is another run's step.
+    """
+
+    noun = "correction"
+
+    def __init__(self, chain: Chain, correction: Correction) -> None:
+        self.chain = chain
+        self.correction = correction
+        self.names = " + ".join(
+            f"{d.description.split(' of ')[0].lower()} {d.journal_batch_number}"
+            for d in correction.documents
+        )
+        self.step = f"correction {correction.sequence} of journal {chain.original}"
+
+    def posted(self, doc: Document) -> Decision:
+        what = self.correction.what
+        return Decision(outcomes.CORRECTED, f"{self.step} ({what}): posted {self.names}")
+
+    def confirmed(self, doc: Document) -> Decision:
+        return Decision(outcomes.CORRECTED, f"{self.step} ({self.correction.what}): {self.names}")
+
+    def already_posted(self, doc: Document) -> Decision:
+        what = self.correction.what
+        return Decision(outcomes.ALREADY_POSTED, f"{self.step} ({what}): {self.names}")
+
+    def other_content(self, doc: Document, stored: str | None) -> Decision:
+        return Decision(
+            outcomes.REFUSED,
+            f"{self.step} was posted by another run for other content (#{stored or 'unknown'}); "
+            "nothing was posted",
+            f"run the pipeline again: it reads the chain afresh (or replay {doc.document_uuid}).",
+        )
+
+    def unconfirmed(self, doc: Document, error: ODataError, attempts: int) -> Decision:
+        return self._not_there(doc, error, "was not confirmed")
+
+    def rejected(self, doc: Document, error: ODataError) -> Decision:
+        if _closed_period(error.message):
+            day = self.correction.documents[0].trans_date.isoformat()
+            return Decision(
+                outcomes.REFUSED,
+                f"{self.step} of payroll {doc.document_uuid} ({self.names}) is dated {day}, in a "
+                "fiscal period Dynamics does not accept postings in; nothing was posted: "
+                f"{error.message}",
+                "set correction_date: first_open_day in the target config (the correction "
+                "is then dated on the first open day after the closed period), or reopen "
+                f"the period in Dynamics; then run again or replay {doc.document_uuid}.",
+            )
+        return self._not_there(doc, error, "was rejected")
+
+    def _not_there(self, doc: Document, error: ODataError, how: str) -> Decision:
+        return Decision(
+            outcomes.REFUSED,
+            f"{self.step} ({self.names}) {how} by Dynamics; it is not there, nothing was saved: "
+            f"{error.message}",
+            "correct the cause named above, then run the pipeline again or replay the "
+            f"payroll (target-dynamics-fo-audit replay {doc.document_uuid}); the journal numbers "
+            "keep it exactly once.",
         )
 
 

@@ -1,0 +1,39 @@
+"""Exactly-once posting of documents to Dynamics: the one engine journals, corrections and AP
+invoices share (:mod:`.engine`), the content hash in a header Description (:mod:`.content`) and
+the single changeset send with its look-ups (:mod:`.send`). Import from here."""
+
+from __future__ import annotations
+
+from target_dynamics_fo.posting.content import (
+    DESCRIPTION_LENGTH,
+    HASH_PREFIX_LENGTH,
+    described,
+    hash_in_description,
+    stored_hash,
+)
+from target_dynamics_fo.posting.engine import (
+    Decision,
+    Document,
+    ExactlyOnce,
+    Faults,
+    PostResult,
+    Rules,
+)
+from target_dynamics_fo.posting.send import Sent, send_once, worth_another_look
+
+__all__ = [
+    "DESCRIPTION_LENGTH",
+    "HASH_PREFIX_LENGTH",
+    "Decision",
+    "Document",
+    "ExactlyOnce",
+    "Faults",
+    "PostResult",
+    "Rules",
+    "Sent",
+    "described",
+    "hash_in_description",
+    "send_once",
+    "stored_hash",
+    "worth_another_look",
+]
