@@ -12,7 +12,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import simplejson
 from gd_vault.redact import run_cli
 from singer_sdk import typing as th
 from singer_sdk.exceptions import InvalidRecord, RecordsWithoutSchemaException
@@ -34,10 +33,12 @@ from target_dynamics_fo.interrupt import (
     exit_status,
     signal_name,
 )
+from target_dynamics_fo.ledger import dumps
 from target_dynamics_fo.payables import PayablesSync
 from target_dynamics_fo.reader import Callback, PayrollInputReader
 from target_dynamics_fo.runtime import Runtime, SinkWork, StreamUse
 from target_dynamics_fo.sinks import SINKS, IgnoredSink, TargetSink
+from target_dynamics_fo.summary import Summary
 from target_dynamics_fo.workers import PeopleSync
 
 # Settings every SDK target gets that mean nothing to a journal poster: it never loads a table
@@ -297,8 +298,8 @@ class TargetDynamicsFO(Target):
 
     def _emit_state(self, state: dict[str, Any]) -> None:
         hit("target.state.before")
-        # use_decimal: bookmarks keep their exact digits (stdlib json cannot write Decimal).
-        sys.stdout.write(simplejson.dumps(state, use_decimal=True) + "\n")
+        # Bookmarks keep their exact digits (stdlib json cannot write Decimal).
+        sys.stdout.write(dumps(state, compact=False) + "\n")
         sys.stdout.flush()
         self._state_written = state
         hit("target.state.after")
@@ -448,7 +449,7 @@ class TargetDynamicsFO(Target):
         if runtime.started("people"):
             runtime.people.sync_pending()
         runtime.processor.finish()
-        failures = len(runtime.processor.summary.failures)
+        summaries: list[Summary] = [runtime.processor.summary]
         syncs: list[PeopleSync | PayablesSync] = []
         if runtime.started("people"):
             syncs.append(runtime.people)
@@ -456,7 +457,8 @@ class TargetDynamicsFO(Target):
             syncs.append(runtime.payables)
         for sync in syncs:
             sync.finish()
-            failures += len(sync.summary.failures)
+            summaries.append(sync.summary)
+        failures = sum(summary.needing_attention for summary in summaries)
         if failures:
             raise RunNeedsAttentionError(
                 f"{failures} payroll(s), people or payment(s) need attention; see "

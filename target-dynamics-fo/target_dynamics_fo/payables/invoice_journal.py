@@ -18,6 +18,7 @@ from target_dynamics_fo.fo import (
     Operation,
     fo_date,
 )
+from target_dynamics_fo.ledger import DimensionFormat, ledger_display_value
 from target_dynamics_fo.payables.invoice import VendorInvoice
 from target_dynamics_fo.posting import (
     Decision,
@@ -39,8 +40,9 @@ def invoice_description(invoice: VendorInvoice) -> str:
 
 
 def vendor_display_value(account: str, delimiter: str) -> str:
-    # F&O escapes the segment delimiter inside a non-ledger account ("US\-108" in its answers).
-    return account.replace(delimiter, "\\" + delimiter) if delimiter else account
+    # F&O escapes the segment delimiter inside a non-ledger account too ("US\-108" in its
+    # answers): the account alone, written like a ledger account without dimensions.
+    return ledger_display_value(account, {}, DimensionFormat(("MainAccount",), delimiter))
 
 
 def invoice_operations(

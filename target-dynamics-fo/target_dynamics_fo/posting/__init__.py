@@ -4,6 +4,7 @@ the single changeset send with its look-ups (:mod:`.send`). Import from here."""
 
 from __future__ import annotations
 
+from target_dynamics_fo.posting.checks import LineKey, PrePostCheck, Refusal
 from target_dynamics_fo.posting.content import (
     DESCRIPTION_LENGTH,
     HASH_PREFIX_LENGTH,
@@ -19,7 +20,7 @@ from target_dynamics_fo.posting.engine import (
     PostResult,
     Rules,
 )
-from target_dynamics_fo.posting.send import Sent, send_once, worth_another_look
+from target_dynamics_fo.posting.send import Sent, send_once
 
 __all__ = [
     "DESCRIPTION_LENGTH",
@@ -28,12 +29,14 @@ __all__ = [
     "Document",
     "ExactlyOnce",
     "Faults",
+    "LineKey",
     "PostResult",
+    "PrePostCheck",
+    "Refusal",
     "Rules",
     "Sent",
     "described",
     "hash_in_description",
     "send_once",
     "stored_hash",
-    "worth_another_look",
 ]

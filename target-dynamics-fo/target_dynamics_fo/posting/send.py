@@ -112,21 +112,3 @@ def send_once(  # noqa: PLR0917
         return attempt()
     except _NotThereError as gone:
         return Sent(error=gone.error, attempts=attempts)
-
-
-def worth_another_look(
-    client: ODataClient, exc: ODataError, attempt: int, sleep: Callable[[float], None]
-) -> bool:
-    """After a failed single-record write: look the record up and plan again, or give up?
-
-    The write may have committed (lost answer, "already exists") or another writer changed the
-    record, so the caller never resends blindly: it looks again. The first failure always earns
-    one more look; only an unclear answer earns more, up to the client's retry limit. After a
-    lost answer this waits the client's backoff first.
-    """
-    unclear = isinstance(exc, WriteOutcomeUnknownError) or exc.record_exists
-    if not (attempt <= 1 or (unclear and attempt < client.max_retries)):
-        return False
-    if isinstance(exc, WriteOutcomeUnknownError):
-        sleep(client.backoff(attempt))
-    return True
