@@ -47,31 +47,29 @@ def _awaiting(store: AuditStore, out: TextIO) -> int:
         "stored by a run that stopped (or could not reach Dynamics) before it had an outcome; "
         "it may or may not be in Dynamics yet"
     )
-    count = 0
     approved = store.approved_corrections()
-    for row in store.awaiting_payrolls():
-        count += 1
-        uuid = row["payroll_uuid"]
-        _failure(
-            f"NO OUTCOME  payroll {uuid}  company {row['company_uuid']}  check date "
-            f"{row['check_date']}  stored at {row['received_at']}",
+    awaiting = [
+        (
+            f"NO OUTCOME  payroll {row['payroll_uuid']}  company {row['company_uuid']}  check "
+            f"date {row['check_date']}  stored at {row['received_at']}",
             "its correction was approved and waits for the next run to post it"
-            if uuid in approved
+            if row["payroll_uuid"] in approved
             else why,
-            outcomes.AWAITING_FIX.format(command="replay", uuid=uuid),
-            out,
+            ("replay", row["payroll_uuid"]),
         )
-    for row in store.awaiting_payments():
-        count += 1
-        uuid = row["payment_uuid"]
-        _failure(
-            f"NO OUTCOME  contractor payment {uuid}  contractor {row['contractor_uuid']}  "
-            f"date {row['payment_date']}  stored at {row['received_at']}",
+        for row in store.awaiting_payrolls()
+    ] + [
+        (
+            f"NO OUTCOME  contractor payment {row['payment_uuid']}  contractor "
+            f"{row['contractor_uuid']}  date {row['payment_date']}  stored at {row['received_at']}",
             why,
-            outcomes.AWAITING_FIX.format(command="replay-payment", uuid=uuid),
-            out,
+            ("replay-payment", row["payment_uuid"]),
         )
-    return count
+        for row in store.awaiting_payments()
+    ]
+    for what, reason, (command, uuid) in awaiting:
+        _failure(what, reason, outcomes.AWAITING_FIX.format(command=command, uuid=uuid), out)
+    return len(awaiting)
 
 
 def _failure(headline: str, why: str | None, fix: str | None, out: TextIO) -> None:

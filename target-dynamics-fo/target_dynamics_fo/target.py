@@ -61,6 +61,13 @@ class RunNeedsAttentionError(Exception):
     last line, so a scheduler alerts; a caller driving the target in process gets it raised."""
 
 
+def _choice(name: str, values: Sequence[str], description: str) -> th.Property[str]:
+    """A text setting that takes one of ``values``, the first by default."""
+    return th.Property(
+        name, th.StringType, default=values[0], allowed_values=list(values), description=description
+    )
+
+
 class TargetDynamicsFO(Target):
     """Posts Gusto payrolls to Dynamics 365 F&O as balanced journals, exactly once."""
 
@@ -174,22 +181,18 @@ class TargetDynamicsFO(Target):
             "not use. Off by default: such a run usually means misnamed streams "
             "(see stream_names), and it exits non-zero.",
         ),
-        th.Property(
+        _choice(
             "corrections_approval",
-            th.StringType,
-            default="manual",
-            allowed_values=["manual", "automatic"],
-            description="A payroll changed or cancelled in Gusto after it was posted: 'manual' "
+            ("manual", "automatic"),
+            "A payroll changed or cancelled in Gusto after it was posted: 'manual' "
             "stages its correction in the audit store for a person (list with "
             "`target-dynamics-fo-audit corrections`, approve with `... corrections approve "
             "<payroll uuid>`); 'automatic' posts it in the run that finds it.",
         ),
-        th.Property(
+        _choice(
             "correction_date",
-            th.StringType,
-            default="check_date",
-            allowed_values=["check_date", "first_open_day"],
-            description="Date of correction journals: 'check_date' = the payroll's check date "
+            ("check_date", "first_open_day"),
+            "Date of correction journals: 'check_date' = the payroll's check date "
             "(Dynamics refuses it when that fiscal period is closed; the run says so); "
             "'first_open_day' = the check date if its period is open, else the first day of "
             "the first open period after it.",

@@ -55,11 +55,7 @@ class PayablesSync(VendorSync):
     def replay(self, payment_uuid: str) -> PostResult:
         record = self.audit.load_payment(payment_uuid)
         if record is None:
-            raise LookupError(
-                f"contractor payment {payment_uuid} is not in the audit store {self.audit.path}; "
-                "run the pipeline for its company first (the store keeps every payment it "
-                "received)."
-            )
+            raise self.audit.not_stored(f"contractor payment {payment_uuid}", "payment")
         return self._run(record)
 
     def _run(self, record: AbcMapping[str, Any]) -> PostResult:

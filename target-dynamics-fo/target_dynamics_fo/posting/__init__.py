@@ -10,17 +10,11 @@ from target_dynamics_fo.posting.content import (
     HASH_PREFIX_LENGTH,
     described,
     hash_in_description,
+    journal_header,
     stored_hash,
 )
-from target_dynamics_fo.posting.engine import (
-    Decision,
-    Document,
-    ExactlyOnce,
-    Faults,
-    PostResult,
-    Rules,
-)
-from target_dynamics_fo.posting.send import Sent, send_once
+from target_dynamics_fo.posting.engine import Decision, Document, ExactlyOnce, PostResult, Rules
+from target_dynamics_fo.posting.send import Faults, Sent, send_once
 
 __all__ = [
     "DESCRIPTION_LENGTH",
@@ -37,6 +31,7 @@ __all__ = [
     "Sent",
     "described",
     "hash_in_description",
+    "journal_header",
     "send_once",
     "stored_hash",
 ]

@@ -34,7 +34,7 @@ from target_dynamics_fo.fo import (
     odata_literal,
 )
 from target_dynamics_fo.posting.content import HASH_PREFIX_LENGTH, stored_hash
-from target_dynamics_fo.posting.send import send_once
+from target_dynamics_fo.posting.send import Faults, send_once
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,6 @@ class PostResult:
             "reason": self.reason,
             "fix": self.fix,
         }
-
-
-@dataclass(frozen=True)
-class Faults:
-    """Fault points (``target_dynamics_fo.faults``) around a kind of document's steps."""
-
-    batch: tuple[str, str]
-    lookup: tuple[str, str] | None = None
-    audit: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,15 @@ LOGGER = logging.getLogger("target_dynamics_fo.posting")
 
 
 @dataclass(frozen=True)
+class Faults:
+    """Fault points (``target_dynamics_fo.faults``) around a kind of document's steps."""
+
+    batch: tuple[str, str]
+    lookup: tuple[str, str] | None = None
+    audit: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class Sent:
     """What :func:`send_once` came to.
 
