@@ -95,18 +95,10 @@ class Document:
     vendor_account: str | None = None
 
     def result(self, outcome: str, reason: str | None = None, fix: str | None = None) -> PostResult:
-        return PostResult(
-            self.document_uuid,
-            outcome,
-            self.filed_under or self.number,
-            self.legal_entity,
-            reason,
-            fix,
-            kind=self.kind,
-            company_uuid=self.company_uuid,
-            contractor_uuid=self.contractor_uuid,
-            vendor_account=self.vendor_account,
-        )
+        # PostResult's fields in their order; its journal number is the one filed under.
+        number = self.filed_under or self.number
+        head = (self.document_uuid, outcome, number, self.legal_entity, reason, fix, self.kind)
+        return PostResult(*head, self.company_uuid, self.contractor_uuid, self.vendor_account)
 
 
 @dataclass(frozen=True)
