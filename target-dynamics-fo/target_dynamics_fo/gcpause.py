@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
+class _PausedGC(AbstractContextManager[None]):
+    def __init__(self) -> None:
+        self._resume = False
+
+    def __enter__(self) -> None:
+        # Paused already (an outer block, or the program embedding the target): leave it so.
+        self._resume = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._resume:
+            gc.enable()
+
+
+def paused_gc() -> AbstractContextManager[None]:
     """Run the block without the cyclic garbage collector.
 
     Hashing a large payroll and building its journal allocate millions of small objects, and
@@ -16,12 +28,4 @@ def paused_gc() -> Iterator[None]:
     record alone is millions of them). Nothing built here forms reference cycles that must be
     freed early, so the collector runs after the block instead.
     """
-    if not gc.isenabled():
-        # Paused already (an outer block, or the program embedding the target): leave it so.
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    return _PausedGC()

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
+from target_dynamics_fo.ledger import parse_amount
 
 
 def failures(store: AuditStore, out: TextIO) -> int:
@@ -46,31 +47,29 @@ def _awaiting(store: AuditStore, out: TextIO) -> int:
         "stored by a run that stopped (or could not reach Dynamics) before it had an outcome; "
         "it may or may not be in Dynamics yet"
     )
-    count = 0
     approved = store.approved_corrections()
-    for row in store.awaiting_payrolls():
-        count += 1
-        uuid = row["payroll_uuid"]
-        _failure(
-            f"NO OUTCOME  payroll {uuid}  company {row['company_uuid']}  check date "
-            f"{row['check_date']}  stored at {row['received_at']}",
+    awaiting = [
+        (
+            f"NO OUTCOME  payroll {row['payroll_uuid']}  company {row['company_uuid']}  check "
+            f"date {row['check_date']}  stored at {row['received_at']}",
             "its correction was approved and waits for the next run to post it"
-            if uuid in approved
+            if row["payroll_uuid"] in approved
             else why,
-            outcomes.AWAITING_FIX.format(command="replay", uuid=uuid),
-            out,
+            ("replay", row["payroll_uuid"]),
         )
-    for row in store.awaiting_payments():
-        count += 1
-        uuid = row["payment_uuid"]
-        _failure(
-            f"NO OUTCOME  contractor payment {uuid}  contractor {row['contractor_uuid']}  "
-            f"date {row['payment_date']}  stored at {row['received_at']}",
+        for row in store.awaiting_payrolls()
+    ] + [
+        (
+            f"NO OUTCOME  contractor payment {row['payment_uuid']}  contractor "
+            f"{row['contractor_uuid']}  date {row['payment_date']}  stored at {row['received_at']}",
             why,
-            outcomes.AWAITING_FIX.format(command="replay-payment", uuid=uuid),
-            out,
+            ("replay-payment", row["payment_uuid"]),
         )
-    return count
+        for row in store.awaiting_payments()
+    ]
+    for what, reason, (command, uuid) in awaiting:
+        _failure(what, reason, outcomes.AWAITING_FIX.format(command=command, uuid=uuid), out)
+    return len(awaiting)
 
 
 def _failure(headline: str, why: str | None, fix: str | None, out: TextIO) -> None:
@@ -167,7 +166,7 @@ def invoices(store: AuditStore, out: TextIO) -> int:
         out,
     )
     in_dynamics = [r for r in rows if r["outcome"] in (outcomes.POSTED, outcomes.ALREADY_POSTED)]
-    total = sum((Decimal(r["amount"]) for r in in_dynamics if r["amount"]), Decimal(0))
+    total = sum((_amount(r["amount"]) for r in in_dynamics if r["amount"]), Decimal(0))
     print(
         f"{len(rows)} contractor payment(s); {len(in_dynamics)} invoice(s) in Dynamics "
         f"totalling {total}",
@@ -194,8 +193,8 @@ def journals(store: AuditStore, out: TextIO) -> int:
         out,
         right_from=3,
     )
-    debit = sum((Decimal(r["total_debit"]) for r in rows), Decimal(0))
-    credit = sum((Decimal(r["total_credit"]) for r in rows), Decimal(0))
+    debit = sum((_amount(r["total_debit"]) for r in rows), Decimal(0))
+    credit = sum((_amount(r["total_credit"]) for r in rows), Decimal(0))
     print(f"{len(rows)} journal(s); total debit {debit}, total credit {credit}", file=out)
     return 0
 
@@ -267,7 +266,7 @@ def show(store: AuditStore, payroll_uuid: str, out: TextIO) -> int:
             f"(staged {staged['staged_at']}, approved {staged['approved_at'] or '-'}, posted "
             f"{staged['posted_at'] or '-'}); difference per account: "
             + ", ".join(
-                f"{d['account']} {Decimal(str(d['amount'])):+}"
+                f"{d['account']} {_amount(d['amount']):+}"
                 for d in outcomes.from_json(staged["difference_json"])
             ),
             file=out,
@@ -309,7 +308,7 @@ def corrections(store: AuditStore, out: TextIO) -> int:
         difference = outcomes.from_json(row["difference_json"])
         print("  difference per account (debit +, credit -):", file=out)
         for item in difference:
-            print(f"    {item['account']:<30} {Decimal(str(item['amount'])):>+14}", file=out)
+            print(f"    {item['account']:<30} {_amount(item['amount']):>+14}", file=out)
         if not difference:
             print("    none", file=out)
         if state == "APPROVED, posting REFUSED" and last is not None:
@@ -323,3 +322,9 @@ def corrections(store: AuditStore, out: TextIO) -> int:
     pending = sum(1 for r in rows if r["status"] == outcomes.STAGE_PENDING)
     print(f"{len(rows)} correction(s) not yet posted, {pending} pending approval", file=out)
     return 0
+
+
+def _amount(value: object) -> Decimal:
+    """An amount the audit store wrote (text, or a number of its JSON), exactly."""
+    # Up to F&O's six places: the store holds what Dynamics holds.
+    return parse_amount(value, where="audit store amount", max_places=6)

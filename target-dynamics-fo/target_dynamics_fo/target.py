@@ -12,7 +12,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import simplejson
 from gd_vault.redact import run_cli
 from singer_sdk import typing as th
 from singer_sdk.exceptions import InvalidRecord, RecordsWithoutSchemaException
@@ -34,10 +33,12 @@ from target_dynamics_fo.interrupt import (
     exit_status,
     signal_name,
 )
+from target_dynamics_fo.ledger import dumps
 from target_dynamics_fo.payables import PayablesSync
 from target_dynamics_fo.reader import Callback, PayrollInputReader
 from target_dynamics_fo.runtime import Runtime, SinkWork, StreamUse
 from target_dynamics_fo.sinks import SINKS, IgnoredSink, TargetSink
+from target_dynamics_fo.summary import Summary
 from target_dynamics_fo.workers import PeopleSync
 
 # Settings every SDK target gets that mean nothing to a journal poster: it never loads a table
@@ -58,6 +59,13 @@ class RunNeedsAttentionError(Exception):
     something needs a person (a refused payroll or payment, a worker or vendor not written, or
     only unused streams arrived). ``main`` turns it into exit status 1 with its message as the
     last line, so a scheduler alerts; a caller driving the target in process gets it raised."""
+
+
+def _choice(name: str, values: Sequence[str], description: str) -> th.Property[str]:
+    """A text setting that takes one of ``values``, the first by default."""
+    return th.Property(
+        name, th.StringType, default=values[0], allowed_values=list(values), description=description
+    )
 
 
 class TargetDynamicsFO(Target):
@@ -173,22 +181,18 @@ class TargetDynamicsFO(Target):
             "not use. Off by default: such a run usually means misnamed streams "
             "(see stream_names), and it exits non-zero.",
         ),
-        th.Property(
+        _choice(
             "corrections_approval",
-            th.StringType,
-            default="manual",
-            allowed_values=["manual", "automatic"],
-            description="A payroll changed or cancelled in Gusto after it was posted: 'manual' "
+            ("manual", "automatic"),
+            "A payroll changed or cancelled in Gusto after it was posted: 'manual' "
             "stages its correction in the audit store for a person (list with "
             "`target-dynamics-fo-audit corrections`, approve with `... corrections approve "
             "<payroll uuid>`); 'automatic' posts it in the run that finds it.",
         ),
-        th.Property(
+        _choice(
             "correction_date",
-            th.StringType,
-            default="check_date",
-            allowed_values=["check_date", "first_open_day"],
-            description="Date of correction journals: 'check_date' = the payroll's check date "
+            ("check_date", "first_open_day"),
+            "Date of correction journals: 'check_date' = the payroll's check date "
             "(Dynamics refuses it when that fiscal period is closed; the run says so); "
             "'first_open_day' = the check date if its period is open, else the first day of "
             "the first open period after it.",
@@ -297,8 +301,8 @@ class TargetDynamicsFO(Target):
 
     def _emit_state(self, state: dict[str, Any]) -> None:
         hit("target.state.before")
-        # use_decimal: bookmarks keep their exact digits (stdlib json cannot write Decimal).
-        sys.stdout.write(simplejson.dumps(state, use_decimal=True) + "\n")
+        # Bookmarks keep their exact digits (stdlib json cannot write Decimal).
+        sys.stdout.write(dumps(state, compact=False) + "\n")
         sys.stdout.flush()
         self._state_written = state
         hit("target.state.after")
@@ -448,7 +452,7 @@ class TargetDynamicsFO(Target):
         if runtime.started("people"):
             runtime.people.sync_pending()
         runtime.processor.finish()
-        failures = len(runtime.processor.summary.failures)
+        summaries: list[Summary] = [runtime.processor.summary]
         syncs: list[PeopleSync | PayablesSync] = []
         if runtime.started("people"):
             syncs.append(runtime.people)
@@ -456,7 +460,8 @@ class TargetDynamicsFO(Target):
             syncs.append(runtime.payables)
         for sync in syncs:
             sync.finish()
-            failures += len(sync.summary.failures)
+            summaries.append(sync.summary)
+        failures = sum(summary.needing_attention for summary in summaries)
         if failures:
             raise RunNeedsAttentionError(
                 f"{failures} payroll(s), people or payment(s) need attention; see "

@@ -315,3 +315,16 @@ def test_a_zero_payment_creates_no_empty_invoice(dyn: DynamicsSandbox, tmp_path:
     assert result.outcome == "skipped"
     assert "nothing to post" in (result.reason or "")
     assert headers(dyn) == []
+
+
+def test_a_vendor_account_with_a_backslash_is_refused_before_posting(
+    dyn: DynamicsSandbox, tmp_path: Path
+) -> None:
+    # F&O escapes the delimiter with a backslash, so one inside the account cannot be written.
+    sync = sync_for(dyn, tmp_path, mapping_with(vendor_account="V\\{uuid8}"))
+    sync.remember_contractor(contractor())
+    sync.sync_vendors()
+    result = sync.payment(payment())
+    assert result.outcome == "refused" and "backslash" in (result.reason or "")
+    assert "dimension format or the mapping" in (result.fix or "")
+    assert headers(dyn) == []

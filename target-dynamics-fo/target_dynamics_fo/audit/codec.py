@@ -7,13 +7,11 @@ must hash the same, or it would look "changed after posting"), so this encoding 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-import simplejson
+from target_dynamics_fo.ledger import dumps, loads
 
 
 def now() -> str:
@@ -23,12 +21,12 @@ def now() -> str:
 
 def to_json(value: Any) -> str:
     """Serialise with Decimals as exact JSON numbers, dates as ISO strings, keys sorted."""
-    return str(simplejson.dumps(value, use_decimal=True, sort_keys=True, default=_default))
+    return dumps(value, compact=False, sort_keys=True, default=_default)
 
 
 def from_json(text: str) -> Any:
     """Parse JSON keeping every non-integer number as an exact Decimal."""
-    return json.loads(text, parse_float=Decimal)
+    return loads(text)
 
 
 def _default(value: Any) -> Any:

@@ -28,40 +28,39 @@ _SOURCE: dict[str, tuple[str, str]] = {
 }
 
 
+# What an outcome row holds besides its time, kind, document and outcome (all text or NULL).
+OUTCOME_COLUMNS = (
+    "company_uuid",
+    "contractor_uuid",
+    "legal_entity",
+    "journal_batch_number",
+    "vendor_account",
+    "reason",
+    "fix",
+)
+
+
 def write_outcome(
     db: sqlite3.Connection,
     kind: str,
     document_uuid: str,
     outcome: str,
     *,
-    company_uuid: str | None = None,
-    contractor_uuid: str | None = None,
-    legal_entity: str | None = None,
-    journal_batch_number: str | None = None,
-    vendor_account: str | None = None,
-    reason: str | None = None,
-    fix: str | None = None,
     at: str | None = None,
+    **columns: str | None,
 ) -> None:
     """One outcome row, inside the caller's transaction; a final outcome clears the source
-    record's awaiting mark in it too, so a document is never both settled and still awaiting."""
+    record's awaiting mark in it too, so a document is never both settled and still awaiting.
+
+    ``columns`` are named as in :data:`OUTCOME_COLUMNS`; those not given are NULL.
+    """
+    unknown = sorted(set(columns) - set(OUTCOME_COLUMNS))
+    if unknown:
+        raise TypeError(f"document_outcomes has no column(s) {', '.join(unknown)}")
     db.execute(
-        "INSERT INTO document_outcomes (at, kind, document_uuid, company_uuid, contractor_uuid, "
-        "legal_entity, journal_batch_number, vendor_account, outcome, reason, fix) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            at or _now(),
-            kind,
-            document_uuid,
-            company_uuid,
-            contractor_uuid,
-            legal_entity,
-            journal_batch_number,
-            vendor_account,
-            outcome,
-            reason,
-            fix,
-        ),
+        f"INSERT INTO document_outcomes (at, kind, document_uuid, outcome, "  # noqa: S608 - ours
+        f"{', '.join(OUTCOME_COLUMNS)}) VALUES ({', '.join('?' * (4 + len(OUTCOME_COLUMNS)))})",
+        (at or _now(), kind, document_uuid, outcome, *(columns.get(c) for c in OUTCOME_COLUMNS)),
     )
     if outcome in FINAL_OUTCOMES:
         table, key = _SOURCE[kind]
@@ -88,31 +87,14 @@ class DocumentOutcomeRepository(Repository):
         ``company_uuid``, ``legal_entity``, ``journal_batch_number``, ``reason``, ``fix``."""
         self.record_document_outcome(kind, payroll_uuid, outcome, **columns)
 
-    def record_payment_outcome(  # noqa: PLR0917 - one column each
-        self,
-        payment_uuid: str,
-        outcome: str,
-        company_uuid: str | None,
-        contractor_uuid: str | None,
-        legal_entity: str | None,
-        journal_batch_number: str | None,
-        vendor_account: str | None,
-        reason: str | None = None,
-        fix: str | None = None,
-    ) -> None:
-        """A contractor payment's outcome (its AP invoice journal's)."""
-        self.record_document_outcome(
-            KIND_AP_INVOICE,
-            payment_uuid,
-            outcome,
-            company_uuid=company_uuid,
-            contractor_uuid=contractor_uuid,
-            legal_entity=legal_entity,
-            journal_batch_number=journal_batch_number,
-            vendor_account=vendor_account,
-            reason=reason,
-            fix=fix,
-        )
+    def record_payment_outcome(self, payment_uuid: str, outcome: str, *columns: str | None) -> None:
+        """A contractor payment's outcome (its AP invoice journal's), the columns in the order
+        of release 0.1.0's ``payment_outcomes``: company, contractor, legal entity, journal,
+        vendor account, then optionally reason and fix."""
+        if not 5 <= len(columns) <= len(OUTCOME_COLUMNS):
+            raise TypeError(f"a payment outcome has 5 to 7 columns, not {len(columns)}")
+        named = dict(zip(OUTCOME_COLUMNS, columns, strict=False))
+        self.record_document_outcome(KIND_AP_INVOICE, payment_uuid, outcome, **named)
 
     def latest_document_outcomes(self) -> list[sqlite3.Row]:
         """The most recent outcome of every document of every kind, oldest first."""

@@ -246,18 +246,11 @@ _V2_STAGED_CORRECTIONS = """
 _V3_DOCUMENT_OUTCOMES: tuple[str, ...] = (
     """
     CREATE TABLE document_outcomes (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        document_uuid TEXT NOT NULL,
-        company_uuid TEXT,
-        contractor_uuid TEXT,
-        legal_entity TEXT,
-        journal_batch_number TEXT,
-        vendor_account TEXT,
-        outcome TEXT NOT NULL,
-        reason TEXT,
-        fix TEXT
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
+        kind TEXT NOT NULL, document_uuid TEXT NOT NULL,
+        company_uuid TEXT, contractor_uuid TEXT, legal_entity TEXT,
+        journal_batch_number TEXT, vendor_account TEXT,
+        outcome TEXT NOT NULL, reason TEXT, fix TEXT
     )
     """,
     """

@@ -67,6 +67,13 @@ class AuditStore(
         self.schema_upgraded_from = upgraded_from
         super().__init__(db, threading.RLock())
 
+    def not_stored(self, what: str, noun: str) -> LookupError:
+        """``what`` ("payroll <uuid>") never reached this store, so it cannot be replayed."""
+        return LookupError(
+            f"{what} is not in the audit store {self.path}; run the pipeline for its company "
+            f"first (the store keeps every {noun} it received)."
+        )
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from target_dynamics_fo.summary import Summary
+
 # Outcomes of one decision in the audit store (table people_decisions).
 DONE = "done"
 FAILED = "failed"
@@ -14,14 +16,12 @@ DRY_RUN = "dry_run"
 
 
 @dataclass
-class SyncSummary:
+class SyncSummary(Summary):
     """Counts and failures of one run, for the log and the target's exit code."""
 
     label: str
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (what, why, fix)
-    warnings: list[str] = field(default_factory=list)
-    _warned: set[str] = field(default_factory=set, repr=False)
 
     def bump(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
@@ -29,12 +29,9 @@ class SyncSummary:
     def fail(self, what: str, why: str, fix: str) -> None:
         self.failures.append((what, why, fix))
 
-    def warn(self, text: str, logger: logging.Logger) -> None:
-        """Keep and log a warning once a run, however many records repeat it."""
-        if text not in self._warned:
-            self._warned.add(text)
-            self.warnings.append(text)
-            logger.warning("%s", text)
+    @property
+    def needing_attention(self) -> int:
+        return len(self.failures)
 
     def gaps(self, what: str, gaps: Sequence[str], logger: logging.Logger) -> None:
         """Dynamics lacks reference data the mapping needs: nothing of ``what`` is written."""
@@ -44,12 +41,6 @@ class SyncSummary:
             "fix Dynamics or the mapping as listed, then rerun (nothing was written)",
         )
         logger.error("%s: nothing written; reference data gaps:\n  - %s", what, "\n  - ".join(gaps))
-
-    def log(self, logger: logging.Logger) -> list[str]:
-        lines = self.lines()
-        for line in lines:
-            logger.info("%s", line)
-        return lines
 
     def lines(self) -> list[str]:
         counted = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items())) or "nothing"

@@ -20,6 +20,7 @@ from target_dynamics_fo.ledger import (
     ZERO,
     AmountError,
     Balanced,
+    ProblemsError,
     canonical_amount,
     content_digest,
     exact_arithmetic,
@@ -38,17 +39,12 @@ _HASHED = ("uuid", "company_uuid", "contractor_uuid", "date", "wage_type", "paym
 _MONEY = ("wage", "bonus", "reimbursement", "hours", "hourly_rate", "wage_total")
 
 
-class InvoiceError(ValueError):
+class InvoiceError(ProblemsError, ValueError):
     """The payment cannot be posted; `problems` lists every reason with its fix."""
 
     def __init__(self, payment_uuid: str, problems: Iterable[str]) -> None:
         self.payment_uuid = payment_uuid
-        self.problems = list(problems)
-        listing = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(
-            f"contractor payment {payment_uuid} was not posted "
-            f"({len(self.problems)} problem(s)):\n{listing}"
-        )
+        super().__init__(f"contractor payment {payment_uuid} was not posted", problems)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from target_dynamics_fo.fo import (
     Operation,
     fo_date,
 )
+from target_dynamics_fo.ledger import DimensionFormat, ledger_display_value
 from target_dynamics_fo.payables.invoice import VendorInvoice
 from target_dynamics_fo.posting import (
     Decision,
@@ -25,6 +26,7 @@ from target_dynamics_fo.posting import (
     Faults,
     Rules,
     described,
+    journal_header,
 )
 
 HEADER_ENTITY = VENDOR_INVOICE_HEADERS
@@ -39,8 +41,9 @@ def invoice_description(invoice: VendorInvoice) -> str:
 
 
 def vendor_display_value(account: str, delimiter: str) -> str:
-    # F&O escapes the segment delimiter inside a non-ledger account ("US\-108" in its answers).
-    return account.replace(delimiter, "\\" + delimiter) if delimiter else account
+    # F&O escapes the segment delimiter inside a non-ledger account too ("US\-108" in its
+    # answers): the account alone, written like a ledger account without dimensions.
+    return ledger_display_value(account, {}, DimensionFormat(("MainAccount",), delimiter))
 
 
 def invoice_operations(
@@ -49,19 +52,8 @@ def invoice_operations(
     """Header + one vendor line per expense line of the invoice, for one changeset."""
     le = invoice.legal_entity.lower()
     number = invoice.journal_batch_number
-    ops = [
-        Operation(
-            "POST",
-            HEADER_ENTITY,
-            {
-                "dataAreaId": le,
-                "JournalBatchNumber": number,
-                "JournalName": invoice.journal_name,
-                "Description": invoice_description(invoice),
-            },
-            odata_type="VendInvoiceJournalHeader",
-        )
-    ]
+    name, text = invoice.journal_name, invoice_description(invoice)
+    ops = [journal_header(HEADER_ENTITY, "VendInvoiceJournalHeader", le, number, name, text)]
     expense = [line for line in invoice.lines if line.account_type == "Ledger"]
     vendor = vendor_display_value(invoice.vendor_account, delimiter)
     for number_in_journal, (line, display) in enumerate(
@@ -99,10 +91,8 @@ def invoice_operations(
 class InvoiceRules(Rules):
     """What a contractor payment's invoice journal is called in each finding, with its fix."""
 
-    noun = "invoice journal"
-
-    source_noun = "payment"
-    reversed_noun = "invoice"
+    # The document, the record it is posted from, what a person reverses (see Rules).
+    noun, source_noun, reversed_noun = "invoice journal", "payment", "invoice"
 
     def source(self, doc: Document) -> str:
         return f"contractor payment {doc.document_uuid}"

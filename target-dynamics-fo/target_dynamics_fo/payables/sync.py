@@ -15,8 +15,8 @@ from functools import cached_property
 from typing import Any
 
 from target_dynamics_fo import audit as outcomes
-from target_dynamics_fo.fo import ODataError, Operation, structure_gaps
-from target_dynamics_fo.ledger import DimensionFormat, DimensionFormatError, ledger_display_value
+from target_dynamics_fo.fo import ODataError, Operation
+from target_dynamics_fo.ledger import DimensionFormatError
 from target_dynamics_fo.mapping import MappingError
 from target_dynamics_fo.payables.invoice import (
     InvoiceError,
@@ -32,7 +32,7 @@ from target_dynamics_fo.payables.invoice_journal import (
     invoice_operations,
 )
 from target_dynamics_fo.payables.vendor_sync import LOGGER, VendorSync
-from target_dynamics_fo.posting import Document, ExactlyOnce, PostResult
+from target_dynamics_fo.posting import Document, ExactlyOnce, PostResult, PrePostCheck, Refusal
 
 
 class PayablesSync(VendorSync):
@@ -55,11 +55,7 @@ class PayablesSync(VendorSync):
     def replay(self, payment_uuid: str) -> PostResult:
         record = self.audit.load_payment(payment_uuid)
         if record is None:
-            raise LookupError(
-                f"contractor payment {payment_uuid} is not in the audit store {self.audit.path}; "
-                "run the pipeline for its company first (the store keeps every payment it "
-                "received)."
-            )
+            raise self.audit.not_stored(f"contractor payment {payment_uuid}", "payment")
         return self._run(record)
 
     def _run(self, record: AbcMapping[str, Any]) -> PostResult:
@@ -68,9 +64,11 @@ class PayablesSync(VendorSync):
         except ODataError as exc:
             return self._refuse(
                 record,
-                f"contractor payment {record.get('uuid')}: Dynamics could not be read or "
-                f"written: {exc.message}",
-                "nothing was posted; " + REPLAY_HINT.format(uuid=record.get("uuid")),
+                Refusal(
+                    f"contractor payment {record.get('uuid')}: Dynamics could not be read or "
+                    f"written: {exc.message}",
+                    "nothing was posted; " + REPLAY_HINT.format(uuid=record.get("uuid")),
+                ),
             )
 
     def _run_payment(self, record: AbcMapping[str, Any]) -> PostResult:
@@ -82,31 +80,24 @@ class PayablesSync(VendorSync):
             f"{contractor_uuid}"
         )
         hint = REPLAY_HINT.format(uuid=payment_uuid)
+        check = PrePostCheck(label, hint)
         try:
             company = self.mapping.company(company_uuid)
         except MappingError as exc:
             return self._refuse(
-                record,
-                f"{label}: {exc}",
-                f"add the company to the mapping file, {hint}",
+                record, Refusal(f"{label}: {exc}", f"add the company to the mapping file, {hint}")
             )
         le = company.legal_entity.lower()
-        gaps = self.gaps_for(company)
-        if gaps:
-            return self._refuse(
-                record,
-                f"{label}: Dynamics reference data does not cover the mapping: " + "; ".join(gaps),
-                f"fix Dynamics or the mapping as listed, {hint}",
-                le=le,
-            )
+        refusal = check.reference_gaps(self.gaps_for(company))
+        if refusal is not None:
+            return self._refuse(record, refusal, le=le)
         contractor = self.audit.contractor(company_uuid, contractor_uuid)
         try:
             account = vendor_account_for(contractor or {"uuid": contractor_uuid}, company)
         except MappingError as exc:
             return self._refuse(
                 record,
-                f"{label}: " + "; ".join(exc.problems),
-                f"fix the mapping, {hint}",
+                Refusal(f"{label}: " + "; ".join(exc.problems), f"fix the mapping, {hint}"),
                 le=le,
             )
         who = _contractor_name(contractor)
@@ -125,11 +116,13 @@ class PayablesSync(VendorSync):
         if vendor_problem is not None:
             return self._refuse(
                 record,
-                f"{label}{who} has no vendor {account} in {le} ({vendor_problem}); nothing was "
-                "posted for this payment",
-                "select the contractors stream (or link the contractor to an existing vendor "
-                f"under {company.key_path}.contractors.links) and fix the vendor problem above, "
-                f"{hint}",
+                Refusal(
+                    f"{label}{who} has no vendor {account} in {le} ({vendor_problem}); nothing "
+                    "was posted for this payment",
+                    "select the contractors stream (or link the contractor to an existing "
+                    f"vendor under {company.key_path}.contractors.links) and fix the vendor "
+                    f"problem above, {hint}",
+                ),
                 le=le,
                 account=account,
             )
@@ -138,8 +131,7 @@ class PayablesSync(VendorSync):
         except InvoiceError as exc:
             return self._refuse(
                 record,
-                f"{label}: " + "; ".join(exc.problems),
-                f"correct the payment or the mapping as listed, {hint}",
+                check.not_built(exc.problems, "the payment or the mapping"),
                 le=le,
                 account=account,
             )
@@ -155,36 +147,26 @@ class PayablesSync(VendorSync):
                 "created",
             )
         ref = self._reference()
-        fmt = DimensionFormat(ref.ledger_segments, ref.delimiter)
         expense = [line for line in invoice.lines if line.account_type == "Ledger"]
-        try:
-            display = [ledger_display_value(x.account, x.dimensions, fmt) for x in expense]
-        except DimensionFormatError as exc:
-            return self._refuse(
-                record,
-                f"{label}: {exc}",
-                f"fix the dimension format or the mapping, {hint}",
-                le=le,
-                number=invoice.journal_batch_number,
-                account=account,
-            )
-        lacking = structure_gaps(
+        display = check.display_values(
             ref,
             company,
-            ((x.line_number, x.account, x.dimensions, x.component) for x in expense),
+            [(x.line_number, x.account, x.dimensions, x.component) for x in expense],
             "invoice",
         )
-        if lacking:
+        ops: list[Operation] = []
+        if not isinstance(display, Refusal):
+            try:
+                # The vendor account is escaped like a ledger account, and refused alike.
+                ops = invoice_operations(invoice, display, ref.delimiter)
+            except DimensionFormatError as exc:
+                display = check.bad_format(exc)
+        if isinstance(display, Refusal):
             return self._refuse(
-                record,
-                f"{label}: " + "; ".join(lacking),
-                f"set the dimensions in the mapping as listed, {hint}",
-                le=le,
-                number=invoice.journal_batch_number,
-                account=account,
+                record, display, le=le, number=invoice.journal_batch_number, account=account
             )
         for warning in invoice.warnings:
-            self._warn(warning)
+            self.warn(warning)
         self.audit.record_invoice(
             invoice.payment_uuid,
             invoice.company_uuid,
@@ -219,7 +201,6 @@ class PayablesSync(VendorSync):
                 f"dry run: invoice {invoice.invoice_number} for {invoice.amount} to vendor "
                 f"{account}; nothing posted",
             )
-        ops = invoice_operations(invoice, display, ref.delimiter)
         return self._post(record, invoice, ops)
 
     def _post(
@@ -241,14 +222,15 @@ class PayablesSync(VendorSync):
     def _refuse(
         self,
         record: AbcMapping[str, Any],
-        reason: str,
-        fix: str,
+        refusal: Refusal,
         *,
         le: str | None = None,
         number: str | None = None,
         account: str | None = None,
     ) -> PostResult:
-        return self._finish(record, outcomes.REFUSED, le, number, account, reason, fix)
+        return self._finish(
+            record, outcomes.REFUSED, le, number, account, refusal.reason, refusal.fix
+        )
 
     def _finish(  # noqa: PLR0917
         self,
@@ -308,9 +290,6 @@ class PayablesSync(VendorSync):
         fix = outcomes.AWAITING_FIX.format(command="replay-payment", uuid=payment_uuid)
         self.summary.fail(f"contractor payment {payment_uuid}", reason, fix)
         LOGGER.error("NO OUTCOME: %s Fix: %s", reason, fix)
-
-    def finish(self) -> list[str]:
-        return self.summary.log(LOGGER)
 
 
 def _contractor_name(contractor: AbcMapping[str, Any] | None) -> str:

@@ -1,70 +1,60 @@
-"""Vendors for the contractors of a run: plan (``vendors``), then write, then look up again.
-
-Kept as it was when payables was one module; the lead moves vendors onto the master-data
-reconcile-write engine (``target_dynamics_fo.masterdata``) when the branches meet.
+"""Vendors for the contractors of a run: plan (``vendors``), then write through the master-data
+reconcile-write engine (:mod:`target_dynamics_fo.masterdata`), which looks a vendor up again
+after an unclear outcome instead of resending.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from collections.abc import Mapping as AbcMapping
-from contextlib import AbstractContextManager, nullcontext
+from functools import cached_property
 from typing import Any
 
-from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.fo import (
     JOURNAL_NAMES,
-    LEGAL_ENTITIES,
     VENDOR_GROUPS,
     VENDORS,
-    ODataClient,
     ODataError,
-    ReferenceData,
     dimension_gaps,
     main_account_gaps,
     odata_literal,
 )
-from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
+from target_dynamics_fo.mapping import CompanyMapping, MappingError
+from target_dynamics_fo.masterdata import (
+    DONE,
+    DRY_RUN,
+    FAILED,
+    UNCHANGED,
+    MasterDataSync,
+    MasterRecord,
+)
 from target_dynamics_fo.payables.invoice import vendor_account_for
 from target_dynamics_fo.payables.vendors import VENDOR_FIELDS, VendorPlan, plan_vendor
-from target_dynamics_fo.posting import worth_another_look
-from target_dynamics_fo.workers import DONE, DRY_RUN, FAILED, UNCHANGED, SyncSummary
 
 LOGGER = logging.getLogger("target_dynamics_fo.payables")
 
 INVOICE_JOURNAL_TYPE = "VendInvoiceRegister"
 
 
-class VendorSync:
+class VendorSync(MasterDataSync[VendorPlan | None]):
     """The vendors of a run's contractors, and the reference data vendors and invoices need."""
 
-    def __init__(
-        self,
-        mapping: Mapping,
-        audit: AuditStore,
-        client: ODataClient,
-        reference: Callable[[], ReferenceData],
-        *,
-        dry_run: bool = False,
-        document: Callable[[], AbstractContextManager[object]] = nullcontext,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self.mapping = mapping
-        self.audit = audit
-        self.client = client
-        self._reference = reference
-        self.dry_run = dry_run
-        # Each vendor or worker is one document for a stop signal (target_dynamics_fo.interrupt).
-        self.document = document
-        self.sleep = sleep or client.sleep
-        self.summary = SyncSummary("vendors and contractor payments")
-        self._gaps: dict[str, list[str]] = {}
-        self._vendors: dict[str, dict[str, dict[str, Any]]] = {}
-        # (company, contractor) -> why the contractor has no vendor in this run
-        self._vendor_failures: dict[tuple[str, str], str] = {}
-        self._pending: list[dict[str, Any]] = []
-        self._dry_run_vendors: set[tuple[str, str]] = set()
+    label = "vendors and contractor payments"
+    logger = LOGGER
+
+    # The run's own state beside MasterDataSync's, made on first use (no __init__ to repeat).
+    @cached_property
+    def _vendors(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return {}
+
+    @cached_property
+    def _vendor_failures(self) -> dict[tuple[str, str], str]:
+        """(company, contractor) -> why the contractor has no vendor in this run."""
+        return {}
+
+    @cached_property
+    def _dry_run_vendors(self) -> set[tuple[str, str]]:
+        return set()
 
     # -- reference data -------------------------------------------------------------------
 
@@ -76,16 +66,9 @@ class VendorSync:
         le = company.legal_entity.lower()
         settings = company.contractors
         gaps = list(ref.problems)
-        entities = {
-            str(r.get("LegalEntityId") or "").lower()
-            for r in self.client.get_all(LEGAL_ENTITIES, select=["LegalEntityId"])
-        }
-        if le not in entities:
-            gaps.append(
-                f"legal entity {company.legal_entity!r} does not exist in Dynamics; fix "
-                f"{company.key_path}.legal_entity"
-            )
-        else:
+        missing = self.legal_entity_gaps(company)
+        gaps.extend(missing)
+        if not missing:
             groups = self.client.get_all(
                 VENDOR_GROUPS,
                 cross_company=True,
@@ -170,38 +153,32 @@ class VendorSync:
         """Keep the contractor for replay and queue its vendor for :meth:`sync_vendors`."""
         company_uuid = str(record.get("company_uuid") or "")
         self.audit.save_contractor(company_uuid, record)
-        self._pending.append(dict(record))
+        self.remember(record)
 
     def sync_vendors(self) -> None:
         """Create or update the vendors of the contractors received so far."""
-        pending, self._pending = self._pending, []
-        for record in pending:
-            with self.document():
-                self.contractor(record)
+        self.sync_pending()
 
     def contractor(self, record: AbcMapping[str, Any]) -> VendorPlan | None:
         """Create or update the contractor's vendor; never raises for bad data."""
-        try:
-            return self._contractor(record)
-        except ODataError as exc:
-            company_uuid = str(record.get("company_uuid") or "")
-            uuid = str(record.get("uuid") or "")
-            plan = VendorPlan(
-                "fail",
-                {},
-                f"Dynamics could not be read or written: {exc.message}",
-                "rerun once Dynamics answers (nothing is created twice)",
-            )
-            self._vendor_failed(company_uuid, uuid, "-", "", plan)
-            return plan
+        return self.sync_record(record)
 
-    def _contractor(self, record: AbcMapping[str, Any]) -> VendorPlan | None:
+    def unreadable(self, record: AbcMapping[str, Any], error: ODataError) -> VendorPlan:
+        plan = VendorPlan(
+            "fail",
+            {},
+            f"Dynamics could not be read or written: {error.message}",
+            "rerun once Dynamics answers (nothing is created twice)",
+        )
+        company_uuid = str(record.get("company_uuid") or "")
+        self._vendor_failed(company_uuid, str(record.get("uuid") or ""), "-", "", plan)
+        return plan
+
+    def bring_in_line(self, record: AbcMapping[str, Any]) -> VendorPlan | None:
         company_uuid = str(record.get("company_uuid") or "")
         uuid = str(record.get("uuid") or "")
-        try:
-            company = self.mapping.company(company_uuid)
-        except MappingError as exc:
-            self._warn(f"contractor {uuid} not synchronised to Dynamics: {exc}")
+        company = self.company_of(record, f"contractor {uuid}")
+        if company is None:
             return None
         self.audit.save_contractor(company_uuid, record)
         if self.gaps_for(company):
@@ -214,9 +191,20 @@ class VendorSync:
             plan = VendorPlan("fail", {}, "; ".join(exc.problems), "fix the mapping, then rerun")
             self._vendor_failed(company_uuid, uuid, "-", le, plan)
             return plan
-        plan = plan_vendor(record, company, account, self._vendors_of(le).get(account.casefold()))
+        key = {"dataAreaId": le, "VendorAccountNumber": account}
+        done = self.reconcile(
+            MasterRecord(
+                key=f"vendor {account} in {le}",
+                current=lambda: self._vendors_of(le).get(account.casefold()),
+                look_up=lambda: self._vendor_lookup(le, account),
+                plan=lambda existing: plan_vendor(record, company, account, existing),
+                has_writes=lambda plan: plan.action in ("create", "update"),
+                write=lambda plan: self._write_vendor(plan, key),
+            )
+        )
+        plan = done.first
         if plan.report:
-            self._warn(plan.report)
+            self.warn(plan.report)
         if plan.action == "fail":
             self._vendor_failed(company_uuid, uuid, account, le, plan)
             return plan
@@ -234,37 +222,29 @@ class VendorSync:
                 company_uuid, "vendor", uuid, account, le, plan.action, DRY_RUN, plan.detail
             )
             return plan
-        attempt = 0
-        current = plan
-        while current.action in ("create", "update"):
-            attempt += 1
-            try:
-                if current.action == "create":
-                    self.client.post(VENDORS, current.body)
-                else:
-                    self.client.patch(
-                        VENDORS, {"dataAreaId": le, "VendorAccountNumber": account}, current.body
-                    )
-            except ODataError as exc:
-                if not worth_another_look(self.client, exc, attempt, self.sleep):
-                    failed = VendorPlan(
-                        "fail",
-                        {},
-                        f"{plan.detail} failed: {exc.message}",
-                        "correct the cause in Dynamics or the mapping, then rerun",
-                    )
-                    self._vendor_failed(company_uuid, uuid, account, le, failed)
-                    return failed
-                current = plan_vendor(record, company, account, self._vendor_lookup(le, account))
-                continue
+        if done.failure is not None:
+            failed = VendorPlan(
+                "fail",
+                {},
+                f"{plan.detail} failed: {done.failure.error.message}",
+                "correct the cause in Dynamics or the mapping, then rerun",
+            )
+            self._vendor_failed(company_uuid, uuid, account, le, failed)
+            return failed
+        if done.written:
             self._vendor_lookup(le, account)
-            break
         self.summary.bump(f"vendors {'created' if plan.action == 'create' else 'updated'}")
         self.audit.record_people_decision(
             company_uuid, "vendor", uuid, account, le, plan.action, DONE, plan.detail
         )
         LOGGER.info("%s (contractor %s)", plan.detail, uuid)
         return plan
+
+    def _write_vendor(self, plan: VendorPlan, key: AbcMapping[str, Any]) -> None:
+        if plan.action == "create":
+            self.client.post(VENDORS, plan.body)
+        else:
+            self.client.patch(VENDORS, key, plan.body)
 
     def _vendor_failed(
         self, company_uuid: str, uuid: str, account: str, le: str, plan: VendorPlan
@@ -275,8 +255,3 @@ class VendorSync:
         )
         self.summary.fail(f"contractor {uuid} (vendor {account} in {le})", plan.detail, plan.fix)
         LOGGER.error("contractor %s: %s. Fix: %s", uuid, plan.detail, plan.fix)
-
-    # -- payments -------------------------------------------------------------------------
-
-    def _warn(self, text: str) -> None:
-        self.summary.warn(text, LOGGER)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -46,7 +46,11 @@ from target_dynamics_fo.payrolls.correction import (
     difference_lines,
     reversal_lines,
 )
-from target_dynamics_fo.payrolls.journals import HEADER_ENTITY, LINE_ENTITY, JournalPoster
+from target_dynamics_fo.payrolls.journals import (
+    LINE_ENTITY,
+    JournalPoster,
+    journal_document,
+)
 from target_dynamics_fo.posting import Decision, Document, PostResult, Rules, hash_in_description
 
 LOGGER = logging.getLogger("target_dynamics_fo.corrections")
@@ -74,6 +78,9 @@ class Chain:
     cancelled: bool
 
 
+JournalRecorder = Callable[[Journal, list[str]], None]
+
+
 @dataclass(frozen=True)
 class Correction:
     """One correction step to post: its documents (first one is looked up) and what it leads to."""
@@ -82,9 +89,6 @@ class Correction:
     documents: tuple[Journal, ...]
     state_hash: str
     what: str
-
-
-JournalRecorder = Callable[[Journal, list[str]], None]
 
 
 class Corrector:
@@ -227,12 +231,11 @@ class Corrector:
                 "set summary_level: department (or corrections: difference) for this company, "
                 f"then replay the payroll (target-dynamics-fo-audit replay {payroll_uuid}).",
             )
-        document = Document(
+        # Looked up like the first journal of the step; filed under the payroll's original.
+        document = replace(
+            journal_document(first),
             kind=outcomes.KIND_CORRECTION,
-            document_uuid=payroll_uuid,
-            header_entity=HEADER_ENTITY,
             legal_entity=chain.legal_entity,
-            number=first.journal_batch_number,
             content_hash=correction.state_hash,
             company_uuid=company_uuid,
             filed_under=chain.original,

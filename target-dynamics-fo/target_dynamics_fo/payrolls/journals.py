@@ -36,6 +36,7 @@ from target_dynamics_fo.posting import (
     PostResult,
     Rules,
     described,
+    journal_header,
 )
 
 HEADER_ENTITY = LEDGER_JOURNAL_HEADERS
@@ -105,10 +106,8 @@ def journal_document(journal: JournalIdentity) -> Document:
 class JournalRules(Rules):
     """What a payroll's journal is called in each finding, and the fix for a refusal."""
 
-    noun = "journal"
-
-    source_noun = "payroll"
-    reversed_noun = "journal"
+    # The document, the record it is posted from, what a person reverses (see Rules).
+    noun, source_noun, reversed_noun = "journal", "payroll", "journal"
 
     def where(self, doc: Document) -> str:
         return f" in legal entity {doc.legal_entity}"
@@ -156,18 +155,9 @@ class JournalPoster:
     ) -> list[Operation]:
         legal_entity = journal.legal_entity.lower()
         number = journal.journal_batch_number
+        name, text = journal.journal_name, header_description(journal)
         ops = [
-            Operation(
-                "POST",
-                HEADER_ENTITY,
-                {
-                    "dataAreaId": legal_entity,
-                    "JournalBatchNumber": number,
-                    "JournalName": journal.journal_name,
-                    "Description": header_description(journal),
-                },
-                odata_type="LedgerJournalHeader",
-            )
+            journal_header(HEADER_ENTITY, "LedgerJournalHeader", legal_entity, number, name, text)
         ]
         for line, display in zip(journal.lines, display_values, strict=True):
             ops.append(

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.posting import PostResult
+from target_dynamics_fo.summary import Summary
 
 LOGGER = logging.getLogger("target_dynamics_fo")
 
 
 @dataclass
-class RunSummary:
+class RunSummary(Summary):
     results: list[PostResult] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     # Payrolls an earlier run stored without a final outcome, settled at this run's start.
     resumed: list[PostResult] = field(default_factory=list)
 
@@ -38,6 +38,10 @@ class RunSummary:
     @property
     def failures(self) -> list[PostResult]:
         return [r for r in self.results if r.failed]
+
+    @property
+    def needing_attention(self) -> int:
+        return len(self.failures)
 
     def lines(self) -> list[str]:
         out = [

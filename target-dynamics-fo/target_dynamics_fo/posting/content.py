@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from target_dynamics_fo.fo import Operation
+
 HASH_PREFIX_LENGTH = 16
 # LedgerJournalTable.Name (the header Description) holds 60 characters.
 DESCRIPTION_LENGTH = 60
@@ -36,3 +38,17 @@ def stored_hash(header: Mapping[str, Any], content_hash: str) -> tuple[bool, str
     """Whether a header found in Dynamics holds this content, and the hash prefix it holds."""
     stored = hash_in_description(str(header.get("Description") or ""))
     return stored is not None and content_hash.startswith(stored), stored
+
+
+def journal_header(  # noqa: PLR0917 - one per header field
+    entity: str, odata_type: str, legal_entity: str, number: str, name: str, description: str
+) -> Operation:
+    """The POST of a journal header: filed under its number, its Description ending in the hash
+    (:func:`described`), so a look-up by number finds it and tells what it holds."""
+    body = {
+        "dataAreaId": legal_entity.lower(),
+        "JournalBatchNumber": number,
+        "JournalName": name,
+        "Description": description,
+    }
+    return Operation("POST", entity, body, odata_type=odata_type)

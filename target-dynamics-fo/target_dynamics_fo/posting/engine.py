@@ -34,7 +34,7 @@ from target_dynamics_fo.fo import (
     odata_literal,
 )
 from target_dynamics_fo.posting.content import HASH_PREFIX_LENGTH, stored_hash
-from target_dynamics_fo.posting.send import send_once
+from target_dynamics_fo.posting.send import Faults, send_once
 
 
 @dataclass(frozen=True)
@@ -74,15 +74,6 @@ class PostResult:
 
 
 @dataclass(frozen=True)
-class Faults:
-    """Fault points (``target_dynamics_fo.faults``) around a kind of document's steps."""
-
-    batch: tuple[str, str]
-    lookup: tuple[str, str] | None = None
-    audit: tuple[str, str] | None = None
-
-
-@dataclass(frozen=True)
 class Document:
     """What the engine needs to know of one document, and what its outcome is filed with.
 
@@ -104,18 +95,10 @@ class Document:
     vendor_account: str | None = None
 
     def result(self, outcome: str, reason: str | None = None, fix: str | None = None) -> PostResult:
-        return PostResult(
-            self.document_uuid,
-            outcome,
-            self.filed_under or self.number,
-            self.legal_entity,
-            reason,
-            fix,
-            kind=self.kind,
-            company_uuid=self.company_uuid,
-            contractor_uuid=self.contractor_uuid,
-            vendor_account=self.vendor_account,
-        )
+        # PostResult's fields in their order; its journal number is the one filed under.
+        number = self.filed_under or self.number
+        head = (self.document_uuid, outcome, number, self.legal_entity, reason, fix, self.kind)
+        return PostResult(*head, self.company_uuid, self.contractor_uuid, self.vendor_account)
 
 
 @dataclass(frozen=True)

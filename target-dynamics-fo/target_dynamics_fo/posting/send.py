@@ -29,6 +29,15 @@ LOGGER = logging.getLogger("target_dynamics_fo.posting")
 
 
 @dataclass(frozen=True)
+class Faults:
+    """Fault points (``target_dynamics_fo.faults``) around a kind of document's steps."""
+
+    batch: tuple[str, str]
+    lookup: tuple[str, str] | None = None
+    audit: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class Sent:
     """What :func:`send_once` came to.
 
@@ -112,21 +121,3 @@ def send_once(  # noqa: PLR0917
         return attempt()
     except _NotThereError as gone:
         return Sent(error=gone.error, attempts=attempts)
-
-
-def worth_another_look(
-    client: ODataClient, exc: ODataError, attempt: int, sleep: Callable[[float], None]
-) -> bool:
-    """After a failed single-record write: look the record up and plan again, or give up?
-
-    The write may have committed (lost answer, "already exists") or another writer changed the
-    record, so the caller never resends blindly: it looks again. The first failure always earns
-    one more look; only an unclear answer earns more, up to the client's retry limit. After a
-    lost answer this waits the client's backoff first.
-    """
-    unclear = isinstance(exc, WriteOutcomeUnknownError) or exc.record_exists
-    if not (attempt <= 1 or (unclear and attempt < client.max_retries)):
-        return False
-    if isinstance(exc, WriteOutcomeUnknownError):
-        sleep(client.backoff(attempt))
-    return True
