@@ -165,6 +165,30 @@ class PayrollsSink(_DocumentSink):
         self.work.processor().process(record)
 
 
+class PayrollCompensationsSink(TargetSink, RecordSink):
+    """The split shape's compensations: each goes to the audit store as it arrives, and is
+    posted only with the ``payrolls`` record that names its read (docs/CONTRACTS.md section 7).
+    """
+
+    def get_validator(self) -> None:
+        # As for payrolls: the builder parses every field it uses and names the one it refuses.
+        return None
+
+    def process_record(self, record: Record, context: Record) -> None:
+        hit("target.record.received")
+        self.work.streams.used.add(self.stream_name)
+        self.work.compensations().receive(
+            self.stream_name, _key(record, list(self.key_properties)), record
+        )
+
+    def clean_up(self) -> None:
+        # Rows are written in batches; the last ones belong in the trail even when no payroll
+        # record follows them (a stopped tap).
+        if not self.unwired:
+            self.work.compensations().flush()
+        super().clean_up()
+
+
 class ContractorPaymentsSink(_DocumentSink):
     """Buffers payments until the drain, after the payrolls' (sinks drain in stream order)."""
 
@@ -220,6 +244,7 @@ class IgnoredSink(TargetSink, RecordSink):
 
 SINKS: dict[str, type[TargetSink]] = {
     "payrolls": PayrollsSink,
+    "payroll_compensations": PayrollCompensationsSink,
     "employees": EmployeesSink,
     "departments": DepartmentsSink,
     "locations": LocationsSink,
