@@ -104,16 +104,25 @@ class CompensationRepository(Repository):
     def compensation_duplicates(self, fetch_id: str) -> list[tuple[str, int, int]]:
         """(employee, its first position, a later position) for each repeat of an employee."""
         self.flush_compensations()
+        # Grouped on the (fetch_id, employee_uuid) index; positions only for the rare repeats.
         rows = self._rows(
-            "SELECT b.employee_uuid AS employee, b.position AS second, (SELECT MIN(a.position) "
-            "FROM payroll_compensations a WHERE a.fetch_id = b.fetch_id "
-            "AND a.employee_uuid = b.employee_uuid) AS first FROM payroll_compensations b "
-            "WHERE b.fetch_id=? AND b.employee_uuid IS NOT NULL AND EXISTS (SELECT 1 FROM "
-            "payroll_compensations a WHERE a.fetch_id = b.fetch_id AND a.employee_uuid = "
-            "b.employee_uuid AND a.position < b.position) ORDER BY b.position",
+            "SELECT employee_uuid FROM payroll_compensations WHERE fetch_id=? AND "
+            "employee_uuid IS NOT NULL GROUP BY employee_uuid HAVING COUNT(*) > 1",
             (fetch_id,),
         )
-        return [(str(r["employee"]), int(r["first"]), int(r["second"])) for r in rows]
+        found: list[tuple[str, int, int]] = []
+        for row in rows:
+            employee = str(row["employee_uuid"])
+            places = [
+                int(r["position"])
+                for r in self._rows(
+                    "SELECT position FROM payroll_compensations WHERE fetch_id=? AND "
+                    "employee_uuid=? ORDER BY position",
+                    (fetch_id, employee),
+                )
+            ]
+            found.extend((employee, places[0], later) for later in places[1:])
+        return sorted(found, key=lambda repeat: repeat[2])
 
     def compensation_hash_keys(self, fetch_id: str) -> list[str]:
         """The distinct ``hash_keys`` of a read's rows (usually one value for all)."""
