@@ -262,14 +262,14 @@ def canonical_compensation(comp: AbcMapping[str, Any]) -> CanonicalRow:
     keys = _Asked(_MONEY_KEYS)
     keys.asked = set()
     entry = _employee_entry(comp, keys)
-    return CanonicalRow(_DIGEST_ENCODE(entry), _SORT_KEY(entry), "\n".join(sorted(keys.asked)))
+    return CanonicalRow(_DIGEST_ENCODE(entry), _SORT_KEY(entry), _DIGEST_ENCODE(sorted(keys.asked)))
 
 
 def rows_need_recanonical(payroll: AbcMapping[str, Any], hash_keys: str) -> bool:
     """Whether rows canonicalised with ``hash_keys`` asked about one of the payroll's totals
     keys (then they are canonicalised again from their records with the payroll's keys)."""
     extra = _money_keys(payroll) - _MONEY_KEYS
-    return bool(extra) and not extra.isdisjoint(hash_keys.split("\n"))
+    return bool(extra) and not extra.isdisjoint(json.loads(hash_keys or "[]"))
 
 
 def recanonical_compensation(
@@ -277,7 +277,7 @@ def recanonical_compensation(
 ) -> CanonicalRow:
     """`canonical_compensation` with every money key of the payroll known."""
     entry = _employee_entry(comp, _money_keys(payroll))
-    return CanonicalRow(_DIGEST_ENCODE(entry), _SORT_KEY(entry), "")
+    return CanonicalRow(_DIGEST_ENCODE(entry), _SORT_KEY(entry), "[]")
 
 
 def content_hash_of_rows(header: AbcMapping[str, Any], canonical_rows: Iterable[str]) -> str:
