@@ -158,7 +158,12 @@ class PayrollsSink(_DocumentSink):
         return None
 
     def store(self, record: Record) -> None:
-        self.work.audit().store_payroll(record, awaiting=not self.work.dry_run)
+        audit = self.work.audit()
+        # A split payroll's rows are written before the record that names them, so a run
+        # stopped in between never leaves a stored payroll (settled by the next run) without
+        # its compensations.
+        audit.flush_compensations()
+        audit.store_payroll(record, awaiting=not self.work.dry_run)
         hit("target.payroll.stored")
 
     def post(self, record: Record) -> None:
