@@ -1,12 +1,17 @@
-"""Benchmark: post the 5,000-employee payroll of the Gusto sandbox into the Dynamics sandbox.
+"""Benchmark: post one large payroll of the Gusto sandbox into the Dynamics sandbox.
 
-Runs the real target as a subprocess (so its peak memory is measured alone) on one payroll
-record shaped like tap-gusto's (every compensation page merged, employee_compensations_count
-set). Employee departments/locations are put in the audit store beforehand, as a previous
-run's employees stream would have left them, so the numbers are those of posting alone.
+Runs the real target as a subprocess (its own peak memory and CPU, read with ``os.wait4`` in
+a small launcher process) on one payroll shaped like tap-gusto's output, in each record shape
+(docs/CONTRACTS.md section 7): ``whole`` (one record, every compensation page merged) and
+``split`` (one ``payroll_compensations`` record per employee, then the ``payrolls`` record
+naming the read). Employee departments/locations are put in the audit store beforehand, as a
+previous run's employees stream would have left them, so the numbers are those of posting.
 
-Prints requests to Dynamics against the minimum, wall and CPU time and the target's peak RSS.
+Prints requests to Dynamics against the minimum, wall and CPU time (with and without the
+target's start-up, measured on an empty input) and the target's peak RSS, per size and shape.
 Not a test: `make bench` or `.venv/bin/python bench/target_post.py`.
+BENCH_EMPLOYEES=500,5000,50000 chooses the sizes (default 5000; 50,000 takes minutes),
+BENCH_SHAPES=whole,split the shapes (default both).
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +35,8 @@ from target_dynamics_fo.audit import AuditStore, to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-EMPLOYEES = int(os.environ.get("BENCH_EMPLOYEES", "5000"))
+SIZES = [int(n) for n in os.environ.get("BENCH_EMPLOYEES", "5000").split(",") if n.strip()]
+SHAPES = [s.strip() for s in os.environ.get("BENCH_SHAPES", "whole,split").split(",") if s.strip()]
 RIDGELINE = "0c991fcc-d01e-50c4-90c6-d27026b49396"
 # One Entra token, six reference reads (delimiter, formats, accounts, dimension values,
 # operating units, journal names of the one legal entity), one lookup, one $batch.
@@ -52,25 +59,100 @@ def bench_mapping(
     return {"version": 1, "companies": {company_uuid: company}}
 
 
-def main() -> int:
+def schema_message(stream: str, keys: list[str]) -> str:
+    schema = {"type": "object", "properties": {}}
+    return json.dumps(
+        {"type": "SCHEMA", "stream": stream, "schema": schema, "key_properties": keys}
+    )
+
+
+def write_messages(path: Path, record: dict[str, Any], shape: str) -> None:
+    """The tap's output for one payroll read, in ``shape``."""
+    with path.open("w") as out:
+        if shape == "whole":
+            out.write(schema_message("payrolls", ["payroll_uuid"]) + "\n")
+            out.write(to_json({"type": "RECORD", "stream": "payrolls", "record": record}) + "\n")
+            return
+        fetch_id = str(uuid.uuid4())
+        out.write(schema_message("payroll_compensations", ["payroll_uuid", "employee_uuid"]))
+        out.write("\n")
+        for comp in record["employee_compensations"]:
+            row = {
+                **comp,
+                "payroll_uuid": record["payroll_uuid"],
+                "company_uuid": record["company_uuid"],
+                "fetch_id": fetch_id,
+            }
+            out.write(
+                to_json({"type": "RECORD", "stream": "payroll_compensations", "record": row}) + "\n"
+            )
+        header = {k: v for k, v in record.items() if k != "employee_compensations"}
+        header["fetch_id"] = fetch_id
+        out.write(schema_message("payrolls", ["payroll_uuid"]) + "\n")
+        out.write(to_json({"type": "RECORD", "stream": "payrolls", "record": header}) + "\n")
+
+
+# Runs the command given in its arguments and writes its exit status, CPU and peak RSS to the
+# file named first. Linux carries a process's peak RSS across exec, and a child forked from
+# this benchmark starts with the benchmark's memory mapped (the sandbox data: hundreds of MB at
+# 50,000 employees); forked from this small launcher, the target's peak is its own.
+LAUNCHER = """
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump([os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime,
+               usage.ru_maxrss], out)
+"""
+
+
+def run_target(config: Path, messages: Path, work: Path) -> tuple[int, float, float, float]:
+    """(exit status, wall s, CPU s, peak RSS MB) of one target process on ``messages``."""
+    # BENCH_PROFILE=<file> writes a cProfile of the target there (CPU then includes it).
+    profile = os.environ.get("BENCH_PROFILE")
+    command = [sys.executable, str(BIN / "target-dynamics-fo")]
+    if profile:
+        command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "target_dynamics_fo"]
+    started = time.monotonic()
+    with (
+        messages.open() as stdin,
+        (work / "target.out").open("w") as stdout,
+        (work / "target.err").open("w") as stderr,
+    ):
+        report = work / "usage.json"
+        subprocess.run(
+            [sys.executable, "-c", LAUNCHER, str(report), *command, "--config", str(config)],
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            check=False,
+        )
+    elapsed = time.monotonic() - started
+    code, cpu, peak_kb = json.loads(report.read_text())
+    return int(code), elapsed, float(cpu), peak_kb / 1024
+
+
+def bench_size(employees: int) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-target-"))
     with GustoSandbox(
-        port=0, seed="demo", large_company_employees=EMPLOYEES, today=dt.date(2026, 12, 3)
+        port=0, seed="demo", large_company_employees=employees, today=dt.date(2026, 12, 3)
     ) as gusto:
-        big = next(c for c in gusto.info()["companies"] if c["employees"] == EMPLOYEES)
+        big = next(c for c in gusto.info()["companies"] if c["employees"] == employees)
         payroll_uuid = next(p["uuid"] for p in big["payrolls"] if p["processed"])
         record = gusto.payroll_expected(payroll_uuid)
         record["employee_compensations_count"] = len(record["employee_compensations"])
         record["payroll_type"] = "off_cycle" if record.get("off_cycle") else "regular"
         company = gusto.company(big["uuid"])
-        employees = list(company.employees)
-    titles = sorted({e.department.title for e in employees if e.department})
-    locations = sorted({e.location.uuid for e in employees})
+        staff = list(company.employees)
+    titles = sorted({e.department.title for e in staff if e.department})
+    locations = sorted({e.location.uuid for e in staff})
     mapping_file = work / "mapping.yml"
     mapping_file.write_text(yaml.safe_dump(bench_mapping(big["uuid"], titles, locations)))
-    audit_db = work / "audit.sqlite"
-    with AuditStore(audit_db) as audit:
-        for e in employees:
+    seeded = work / "seeded.sqlite"
+    with AuditStore(seeded) as audit:
+        for e in staff:
             audit.save_employee_ref(
                 big["uuid"],
                 e.uuid,
@@ -81,87 +163,69 @@ def main() -> int:
                     "location_uuid": e.location.uuid,
                 },
             )
-    messages = work / "messages.jsonl"
-    schema = {
-        "type": "SCHEMA",
-        "stream": "payrolls",
-        "schema": {"type": "object", "properties": {}},
-        "key_properties": ["payroll_uuid"],
-    }
-    messages.write_text(
-        json.dumps(schema)
-        + "\n"
-        + to_json({"type": "RECORD", "stream": "payrolls", "record": record})
-        + "\n"
-    )
-    size_mb = messages.stat().st_size / 1e6
-
-    with DynamicsSandbox(port=0) as dyn:
-        config = work / "target.json"
-        config.write_text(
-            json.dumps(
-                {
-                    "environment_url": dyn.url,
-                    "tenant_id": dyn.tenant_id,
-                    "client_id": dyn.client_id,
-                    "client_secret": dyn.client_secret,
-                    "authority_host": dyn.url,
-                    "ca_bundle": dyn.ca_bundle,
-                    "mapping_file": str(mapping_file),
-                    "audit_db": str(audit_db),
-                }
+    empty = work / "empty.jsonl"
+    empty.write_text("")
+    failed = 0
+    for shape in SHAPES:
+        messages = work / f"{shape}.jsonl"
+        write_messages(messages, record, shape)
+        size_mb = messages.stat().st_size / 1e6
+        audit_db = work / f"{shape}.sqlite"
+        shutil.copyfile(seeded, audit_db)
+        with DynamicsSandbox(port=0) as dyn:
+            config = work / f"{shape}.json"
+            config.write_text(
+                json.dumps(
+                    {
+                        "environment_url": dyn.url,
+                        "tenant_id": dyn.tenant_id,
+                        "client_id": dyn.client_id,
+                        "client_secret": dyn.client_secret,
+                        "authority_host": dyn.url,
+                        "ca_bundle": dyn.ca_bundle,
+                        "mapping_file": str(mapping_file),
+                        "audit_db": str(audit_db),
+                    }
+                )
             )
+            _, _, startup_cpu, _ = run_target(config, empty, work)
+            code, elapsed, cpu, peak_mb = run_target(config, messages, work)
+            stats = dyn.stats
+            lines = len(dyn.entities["LedgerJournalLines"])
+        if code != 0:
+            sys.stderr.write((work / "target.err").read_text()[-4000:])
+            print(f"{employees} employees, {shape}: target failed (exit {code})")
+            failed += 1
+            continue
+        # The sandbox also counts each operation inside the $batch, and the Entra endpoints.
+        auth_requests = sum(
+            sum(c.values())
+            for e, ms in stats["requests"].items()
+            if e in ("openid", "token")
+            for c in ms.values()
         )
-        started = time.monotonic()
-        with messages.open() as stdin:
-            # BENCH_PROFILE=<file> writes a cProfile of the target there (CPU then includes it).
-            profile = os.environ.get("BENCH_PROFILE")
-            command = [str(BIN / "target-dynamics-fo")]
-            if profile:
-                command = [
-                    sys.executable,
-                    "-m",
-                    "cProfile",
-                    "-o",
-                    profile,
-                    "-m",
-                    "target_dynamics_fo",
-                ]
-            result = subprocess.run(
-                [*command, "--config", str(config)],
-                stdin=stdin,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        elapsed = time.monotonic() - started
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        peak_mb = usage.ru_maxrss / 1024
-        cpu = usage.ru_utime + usage.ru_stime
-        stats = dyn.stats
-        lines = len(dyn.entities["LedgerJournalLines"])
-    if result.returncode != 0:
-        sys.stderr.write(result.stderr[-4000:])
-        print(f"target failed (exit {result.returncode})")
-        return 1
-    # The sandbox also counts each operation inside the $batch, and the Entra endpoints.
-    auth_requests = sum(
-        sum(c.values())
-        for e, ms in stats["requests"].items()
-        if e in ("openid", "token")
-        for c in ms.values()
-    )
-    data_requests = stats["total"] - stats["batch_operations"] - auth_requests
-    print(f"payroll {payroll_uuid}: {EMPLOYEES} employees, record {size_mb:.1f} MB")
-    print(f"journal lines posted: {lines} (summary level department, one $batch changeset)")
-    print(
-        f"HTTP requests to Dynamics: {data_requests} (minimum {MINIMUM_DATA_REQUESTS}), "
-        f"{stats['batch_operations']} operations inside the $batch, {auth_requests} to Entra "
-        f"({stats['tokens_issued']} token issued)"
-    )
-    print(f"time: {elapsed:.1f} s wall, {cpu:.2f} s CPU (target process, start to exit)")
-    print(f"peak memory of the target process: {peak_mb:.0f} MB RSS")
-    return 0
+        data_requests = stats["total"] - stats["batch_operations"] - auth_requests
+        print(
+            f"== payroll {payroll_uuid}: {employees} employees, shape {shape}, "
+            f"input {size_mb:.1f} MB"
+        )
+        print(f"journal lines posted: {lines} (summary level department, one $batch changeset)")
+        print(
+            f"HTTP requests to Dynamics: {data_requests} (minimum {MINIMUM_DATA_REQUESTS}), "
+            f"{stats['batch_operations']} operations inside the $batch, {auth_requests} to Entra "
+            f"({stats['tokens_issued']} token issued)"
+        )
+        print(
+            f"time: {elapsed:.1f} s wall, {cpu:.2f} s CPU (target process, start to exit), "
+            f"{cpu - startup_cpu:.2f} s CPU without its start-up ({startup_cpu:.2f} s on an "
+            "empty input)"
+        )
+        print(f"peak memory of the target process: {peak_mb:.0f} MB RSS")
+    return failed
+
+
+def main() -> int:
+    return 1 if sum(bench_size(n) for n in SIZES) else 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
 from target_dynamics_fo.interrupt import Progress, StopGate
 from target_dynamics_fo.mapping import load_mapping
 from target_dynamics_fo.payables import PayablesSync
-from target_dynamics_fo.payrolls import PayrollProcessor
+from target_dynamics_fo.payrolls import CompensationIntake, PayrollProcessor
 from target_dynamics_fo.settings import build_client, correction_policy
 from target_dynamics_fo.workers import PeopleSync
 
@@ -37,6 +37,10 @@ class Runtime:
     @cached_property
     def audit(self) -> AuditStore:
         return AuditStore(self.config.get("audit_db") or DEFAULT_AUDIT_DB)
+
+    @cached_property
+    def compensations(self) -> CompensationIntake:
+        return CompensationIntake(self.audit)
 
     @cached_property
     def processor(self) -> PayrollProcessor:
@@ -92,6 +96,7 @@ class SinkWork:
     """
 
     audit: Callable[[], AuditStore]
+    compensations: Callable[[], CompensationIntake]
     processor: Callable[[], PayrollProcessor]
     people: Callable[[], PeopleSync]
     payables: Callable[[], PayablesSync]
@@ -112,6 +117,7 @@ class SinkWork:
     ) -> SinkWork:
         return cls(
             audit=lambda: runtime.audit,
+            compensations=lambda: runtime.compensations,
             processor=lambda: runtime.processor,
             people=lambda: runtime.people,
             payables=lambda: runtime.payables,

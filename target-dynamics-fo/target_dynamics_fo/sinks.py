@@ -158,11 +158,40 @@ class PayrollsSink(_DocumentSink):
         return None
 
     def store(self, record: Record) -> None:
-        self.work.audit().store_payroll(record, awaiting=not self.work.dry_run)
+        audit = self.work.audit()
+        # A split payroll's rows are written before the record that names them, so a run
+        # stopped in between never leaves a stored payroll (settled by the next run) without
+        # its compensations.
+        audit.flush_compensations()
+        audit.store_payroll(record, awaiting=not self.work.dry_run)
         hit("target.payroll.stored")
 
     def post(self, record: Record) -> None:
         self.work.processor().process(record)
+
+
+class PayrollCompensationsSink(TargetSink, RecordSink):
+    """The split shape's compensations: each goes to the audit store as it arrives, and is
+    posted only with the ``payrolls`` record that names its read (docs/CONTRACTS.md section 7).
+    """
+
+    def get_validator(self) -> None:
+        # As for payrolls: the builder parses every field it uses and names the one it refuses.
+        return None
+
+    def process_record(self, record: Record, context: Record) -> None:
+        hit("target.record.received")
+        self.work.streams.used.add(self.stream_name)
+        self.work.compensations().receive(
+            self.stream_name, _key(record, list(self.key_properties)), record
+        )
+
+    def clean_up(self) -> None:
+        # Rows are written in batches; the last ones belong in the trail even when no payroll
+        # record follows them (a stopped tap).
+        if not self.unwired:
+            self.work.compensations().flush()
+        super().clean_up()
 
 
 class ContractorPaymentsSink(_DocumentSink):
@@ -220,6 +249,7 @@ class IgnoredSink(TargetSink, RecordSink):
 
 SINKS: dict[str, type[TargetSink]] = {
     "payrolls": PayrollsSink,
+    "payroll_compensations": PayrollCompensationsSink,
     "employees": EmployeesSink,
     "departments": DepartmentsSink,
     "locations": LocationsSink,

@@ -35,6 +35,7 @@ RELEASE_0_1_0_TABLES = {
 LATEST_TABLES = (RELEASE_0_1_0_TABLES - {"outcomes", "payment_outcomes"}) | {
     "staged_corrections",
     "document_outcomes",
+    "payroll_compensations",
 }
 RELEASE_0_1_0_INDEXES = {
     "records_key",
@@ -84,7 +85,7 @@ def step(version: int) -> migrations.Migration:
 
 def test_the_steps_are_numbered_one_by_one_from_one() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert LATEST_VERSION == MIGRATIONS[-1].version == 3
+    assert LATEST_VERSION == MIGRATIONS[-1].version == 4
 
 
 def test_step_1_creates_the_schema_of_release_0_1_0() -> None:
@@ -235,8 +236,43 @@ def test_a_version_2_store_with_rows_is_upgraded_to_3_keeping_every_row(tmp_path
             "ap_invoice",
         }
     db = sqlite3.connect(path)
-    assert user_version(db) == LATEST_VERSION == 3
+    assert user_version(db) == LATEST_VERSION == 4
     assert db.execute("SELECT COUNT(*) FROM document_outcomes").fetchone()[0] == 4
+
+
+def test_step_4_adds_payroll_compensations_and_keeps_every_row() -> None:
+    db = sqlite3.connect(":memory:")
+    for version in (1, 2, 3):
+        step(version).apply(db)
+    db.execute(
+        "INSERT INTO payrolls (payroll_uuid, company_uuid, processed, sha256, record_json, "
+        "received_at, awaiting_outcome) VALUES ('p', 'c', 1, 'h', '{}', 'now', 1)"
+    )
+    db.execute(
+        "INSERT INTO document_outcomes (kind, at, document_uuid, outcome) "
+        "VALUES ('journal', '2026-01-01', 'p', 'posted')"
+    )
+    before = schema(db)
+    step(4).apply(db)
+    after = schema(db)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert tables(db) - {"payroll_compensations"} == LATEST_TABLES - {"payroll_compensations"}
+    assert columns(db, "payroll_compensations")[:3] == ["fetch_id", "position", "payroll_uuid"]
+    assert {"payroll_compensations_sorted", "payroll_compensations_employee"} <= indexes(db)
+    assert db.execute("SELECT payroll_uuid, awaiting_outcome FROM payrolls").fetchall() == [
+        ("p", 1)
+    ]
+    assert db.execute("SELECT document_uuid, outcome FROM document_outcomes").fetchall() == [
+        ("p", "posted")
+    ]
+    # One row per place in a read.
+    row = "INSERT INTO payroll_compensations (fetch_id, position, payroll_uuid, record_json, "
+    row += (
+        "canonical, sort_key, hash_keys, received_at) VALUES ('f', 0, 'p', '{}', '', '', '', 'n')"
+    )
+    db.execute(row)
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute(row)
 
 
 def test_a_new_file_gets_every_step_and_the_latest_version(tmp_path: Path) -> None:

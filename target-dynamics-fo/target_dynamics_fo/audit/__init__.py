@@ -7,6 +7,7 @@ One store (:class:`AuditStore`) over per-domain repositories, at a numbered sche
 from __future__ import annotations
 
 from target_dynamics_fo.audit.codec import from_json, record_sha256, to_json
+from target_dynamics_fo.audit.compensations import BATCH_ROWS, CompensationRow
 from target_dynamics_fo.audit.migrations import (
     LATEST_VERSION,
     MIGRATIONS,
@@ -43,6 +44,7 @@ __all__ = [
     "ALREADY_POSTED",
     "AWAITING",
     "AWAITING_FIX",
+    "BATCH_ROWS",
     "CHANGED_AFTER_POSTING",
     "CORRECTED",
     "CORRECTION_APPROVED",
@@ -66,6 +68,7 @@ __all__ = [
     "STAGE_REPLACED",
     "AuditSchemaTooNewError",
     "AuditStore",
+    "CompensationRow",
     "Migration",
     "StoredPayroll",
     "from_json",

@@ -334,6 +334,45 @@ def _v3_document_outcomes(db: sqlite3.Connection) -> None:
     _execute_all(db, _V3_DOCUMENT_OUTCOMES)
 
 
+# Step 4 (#15): a ``split`` payroll's compensations, one row each as they arrive (raw record,
+# canonical text and sort key for the content hash; ``position`` = index in the read;
+# ``hash_keys`` = keys whose money-ness shaped the canonical text; ``ref_json`` = the employee
+# reference its journal used). Nothing in memory grows with head count (CONTRACTS.md section 7).
+_V4_PAYROLL_COMPENSATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE payroll_compensations (
+        fetch_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        payroll_uuid TEXT NOT NULL,
+        company_uuid TEXT,
+        employee_uuid TEXT,
+        record_json TEXT NOT NULL,
+        canonical TEXT NOT NULL,
+        sort_key TEXT NOT NULL,
+        hash_keys TEXT NOT NULL,
+        ref_json TEXT,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (fetch_id, position)
+    )
+    """,
+    """
+    CREATE INDEX payroll_compensations_sorted
+    ON payroll_compensations(fetch_id, sort_key, position)
+    """,
+    """
+    CREATE INDEX payroll_compensations_employee
+    ON payroll_compensations(fetch_id, employee_uuid)
+    """,
+    """
+    CREATE INDEX payroll_compensations_payroll ON payroll_compensations(payroll_uuid)
+    """,
+)
+
+
+def _v4_payroll_compensations(db: sqlite3.Connection) -> None:
+    _execute_all(db, _V4_PAYROLL_COMPENSATIONS)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -348,6 +387,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "document_outcomes: one outcomes table with a kind column; outcomes and "
         "payment_outcomes become views over it (issue #13)",
         _v3_document_outcomes,
+    ),
+    Migration(
+        4,
+        "payroll_compensations: a split payroll's employee compensations, one row each, kept as "
+        "they arrive (issue #15)",
+        _v4_payroll_compensations,
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -398,7 +443,7 @@ def adopt_unversioned(db: sqlite3.Connection) -> int:
             _FINAL_OUTCOMES,
         )
     if "document_outcomes" in tables:
-        return 3
+        return 4 if "payroll_compensations" in tables else 3
     return 2 if "staged_corrections" in tables else 1
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gd_vault.private import private_file
 
+from target_dynamics_fo.audit.compensations import CompensationRepository
 from target_dynamics_fo.audit.corrections import CorrectionRepository
 from target_dynamics_fo.audit.documents import DocumentOutcomeRepository
 from target_dynamics_fo.audit.migrations import migrate
@@ -47,6 +48,7 @@ def open_database(path: Path) -> tuple[sqlite3.Connection, int | None]:
 
 class AuditStore(
     PayrollRepository,
+    CompensationRepository,
     DocumentOutcomeRepository,
     RequestRepository,
     CorrectionRepository,
@@ -76,6 +78,7 @@ class AuditStore(
 
     def close(self) -> None:
         with self._lock:
+            self.flush_compensations()
             self._db.close()
 
     def __enter__(self) -> AuditStore:

@@ -6,11 +6,16 @@ not from its modules.
 
 from __future__ import annotations
 
-from target_dynamics_fo.ledger.build import build_journal
+from target_dynamics_fo.ledger.build import CompensationSource, build_journal
 from target_dynamics_fo.ledger.content import (
+    CanonicalRow,
+    canonical_compensation,
     content_digest,
+    content_hash_of_rows,
     journal_batch_number,
     payroll_content_hash,
+    recanonical_compensation,
+    rows_need_recanonical,
 )
 from target_dynamics_fo.ledger.display import (
     default_dimension_display_value,
@@ -62,6 +67,8 @@ __all__ = [
     "ZERO",
     "AmountError",
     "Balanced",
+    "CanonicalRow",
+    "CompensationSource",
     "DimensionFormat",
     "DimensionFormatError",
     "EmployeeRef",
@@ -72,7 +79,9 @@ __all__ = [
     "allocate_by_wages",
     "build_journal",
     "canonical_amount",
+    "canonical_compensation",
     "content_digest",
+    "content_hash_of_rows",
     "default_dimension_display_value",
     "dumps",
     "exact_arithmetic",
@@ -82,7 +91,9 @@ __all__ = [
     "loads",
     "parse_amount",
     "payroll_content_hash",
+    "recanonical_compensation",
     "rounding_arithmetic",
+    "rows_need_recanonical",
     "signed_line",
     "split_amount",
     "split_display_value",

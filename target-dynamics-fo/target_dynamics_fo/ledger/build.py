@@ -6,10 +6,11 @@ written for accountants in docs/accounting.md; keep the two in step.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from collections.abc import Mapping as AbcMapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from target_dynamics_fo.ledger.content import journal_batch_number, payroll_content_hash
 from target_dynamics_fo.ledger.model import (
@@ -174,18 +175,114 @@ def _lines(builder: Builder, text_prefix: str) -> tuple[JournalLine, ...]:
     return tuple(lines)
 
 
+class CompensationSource(Protocol):
+    """A split payroll's compensations, kept outside the record (the audit store's rows)."""
+
+    #: What names them in messages, e.g. "its read <fetch id>".
+    label: str
+
+    def count(self) -> int: ...
+
+    def duplicates(self) -> list[tuple[str, int, int]]:
+        """(employee, first index, later index) for each repeat of an employee."""
+        ...
+
+    def content_hash(self) -> str: ...
+
+    def __iter__(self) -> Iterator[tuple[int, AbcMapping[str, Any], EmployeeRef | None]]:
+        """(index in the read, compensation, the employee's reference if known)."""
+        ...
+
+
 def build_journal(
     payroll: AbcMapping[str, Any],
     employees: AbcMapping[str, EmployeeRef],
     mapping: CompanyMapping,
     content_hash: str | None = None,
+    compensations: CompensationSource | None = None,
 ) -> Journal:
     """Build the balanced general journal for one processed payroll, or raise JournalError.
 
     ``content_hash`` is ``payroll_content_hash(payroll)`` when the caller has it already.
+    ``compensations`` replaces the record's ``employee_compensations`` (the split shape): they
+    are read once, one at a time, and only per-account sums are kept.
     """
     with exact_arithmetic():
-        return _build_journal(payroll, employees, mapping, content_hash)
+        return _build_journal(payroll, employees, mapping, content_hash, compensations)
+
+
+def _add_listed(
+    builder: Builder, payroll: AbcMapping[str, Any], employees: AbcMapping[str, EmployeeRef]
+) -> None:
+    """Post the record's own ``employee_compensations`` (the whole shape)."""
+    pid = builder.payroll_uuid
+    comps = payroll.get("employee_compensations")
+    if not isinstance(comps, list):
+        builder.problem(
+            f"payroll {pid}: employee_compensations is missing or not a list; read the payroll "
+            "with its employee compensations"
+        )
+        comps = []
+    count = _announced(payroll)
+    if count is not None and count != len(comps):
+        builder.problem(
+            f"payroll {pid}: employee_compensations has {len(comps)} entries but Gusto reported "
+            f"{count}; some pages were not read; run the tap again for this payroll"
+        )
+    seen: dict[str, int] = {}
+    for index, comp in enumerate(comps):
+        if isinstance(comp, AbcMapping) and comp.get("employee_uuid"):
+            euuid = str(comp["employee_uuid"])
+            if euuid in seen:
+                _twice(builder, euuid, seen[euuid], index)
+            seen.setdefault(euuid, index)
+        if not isinstance(comp, AbcMapping):
+            builder.problem(
+                f"payroll {pid}: employee_compensations[{index}] must be an object;"
+                " fix the source record"
+            )
+            continue
+        if comp.get("excluded") is True:
+            continue
+        add_employee(builder, index, comp, employees)
+
+
+def _add_streamed(
+    builder: Builder, payroll: AbcMapping[str, Any], compensations: CompensationSource
+) -> None:
+    """Post compensations kept outside the record (the split shape), one at a time."""
+    pid = builder.payroll_uuid
+    count = _announced(payroll)
+    arrived = compensations.count()
+    if count is None or count != arrived:
+        builder.problem(
+            f"payroll {pid}: {arrived} employee compensations arrived for {compensations.label} "
+            f"but Gusto reported {count}; some pages were not read (or the tap was stopped); "
+            "run the tap again for this payroll"
+        )
+    for euuid, first, later in compensations.duplicates():
+        _twice(builder, euuid, first, later)
+    for index, comp, ref in compensations:
+        if comp.get("excluded") is True:
+            continue
+        euuid = str(comp.get("employee_uuid") or "")
+        add_employee(builder, index, comp, {euuid: ref} if ref is not None else {})
+
+
+def _announced(payroll: AbcMapping[str, Any]) -> Any:
+    count = payroll.get("employee_compensations_count")
+    if isinstance(count, str) and count.isdigit():
+        count = int(count)
+    return count
+
+
+def _twice(builder: Builder, euuid: str, first: int, later: int) -> None:
+    # Overlapping pages would count an employee twice.
+    builder.problem(
+        f"payroll {builder.payroll_uuid}: employee {euuid} appears twice in "
+        f"employee_compensations ([{first}] and [{later}]); pages overlapped; run the tap again "
+        "for this payroll"
+    )
 
 
 def _build_journal(
@@ -193,6 +290,7 @@ def _build_journal(
     employees: AbcMapping[str, EmployeeRef],
     mapping: CompanyMapping,
     content_hash: str | None,
+    compensations: CompensationSource | None,
 ) -> Journal:
     payroll_uuid = str(payroll.get("payroll_uuid") or payroll.get("uuid") or "")
     builder = Builder(payroll, mapping, payroll_uuid or "(no uuid)")
@@ -216,47 +314,18 @@ def _build_journal(
         end = _date(builder, period.get("end_date"), "pay_period.end_date")
         if start and end:
             period_text = f"{start:%m%d}-{end:%m%d}"
-    comps = payroll.get("employee_compensations")
-    if not isinstance(comps, list):
-        builder.problem(
-            f"payroll {pid}: employee_compensations is missing or not a list; read the payroll "
-            "with its employee compensations"
-        )
-        comps = []
-    count = payroll.get("employee_compensations_count")
-    if isinstance(count, str) and count.isdigit():
-        count = int(count)
-    if count is not None and count != len(comps):
-        builder.problem(
-            f"payroll {pid}: employee_compensations has {len(comps)} entries but Gusto reported "
-            f"{count}; some pages were not read; run the tap again for this payroll"
-        )
-    seen: dict[str, int] = {}
-    for index, comp in enumerate(comps):
-        if isinstance(comp, AbcMapping) and comp.get("employee_uuid"):
-            euuid = str(comp["employee_uuid"])
-            if euuid in seen:
-                # Overlapping pages would count an employee twice.
-                builder.problem(
-                    f"payroll {pid}: employee {euuid} appears twice in employee_compensations "
-                    f"([{seen[euuid]}] and [{index}]); pages overlapped; run the tap again for "
-                    "this payroll"
-                )
-            seen.setdefault(euuid, index)
-        if not isinstance(comp, AbcMapping):
-            builder.problem(
-                f"payroll {pid}: employee_compensations[{index}] must be an object;"
-                " fix the source record"
-            )
-            continue
-        if comp.get("excluded") is True:
-            continue
-        add_employee(builder, index, comp, employees)
+    if compensations is None:
+        _add_listed(builder, payroll, employees)
+    else:
+        _add_streamed(builder, payroll, compensations)
     if mapping.post_company_taxes:
         add_company_taxes(builder)
     differences = _reconcile(builder)
 
-    content_hash = content_hash or payroll_content_hash(payroll)
+    if not content_hash:
+        content_hash = (
+            payroll_content_hash(payroll) if compensations is None else compensations.content_hash()
+        )
     off_cycle = payroll.get("payroll_type") == "off_cycle" or payroll.get("off_cycle") is True
     short = pid[:8]
     label = " off-cycle" if off_cycle else ""

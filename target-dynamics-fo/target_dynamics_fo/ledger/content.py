@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -85,7 +87,8 @@ def _canonical(value: Any, money_keys: frozenset[str], key: str = "") -> Any:
         return _canonical_mapping(value, money_keys, None)
     if isinstance(value, list | tuple):
         return _canonical_list(value, money_keys, key, None)
-    if key in money_keys and not isinstance(value, bool) and value is not None:
+    # The key is asked last: the split shape records which keys were asked (_Asked).
+    if value is not None and not isinstance(value, bool) and key in money_keys:
         return _money(value, key)
     if isinstance(value, Decimal):
         return canonical_amount(value)
@@ -103,6 +106,9 @@ def _canonical_mapping(
         kind = type(v)
         if kind is bool or v is None:
             result[skey] = v
+        elif kind is dict or kind is list:
+            # What a container becomes does not depend on its own key being a money key.
+            result[skey] = _canonical(v, money_keys, skey)
         elif skey in money_keys:
             result[skey] = (
                 _money(v, skey)
@@ -178,6 +184,28 @@ _MONEY_KEYS = frozenset(
 )
 
 
+def _money_keys(payroll: AbcMapping[str, Any]) -> frozenset[str]:
+    totals = payroll.get("totals")
+    return _MONEY_KEYS | (
+        frozenset(str(k) for k in totals) if isinstance(totals, AbcMapping) else frozenset()
+    )
+
+
+def _employee_entry(comp: Any, money_keys: frozenset[str]) -> Any:
+    """The canonical form of one employee compensation inside the hashed payroll."""
+    if not isinstance(comp, AbcMapping):
+        return _canonical(repr(comp), money_keys, "employee_compensations")
+    entry: dict[str, Any] = {}
+    for key in _HASHED_EMPLOYEE_SORTED:
+        value = comp.get(key)
+        entry[key] = (
+            _canonical_list(value, money_keys, key, _HASHED_ITEM)
+            if isinstance(value, list)
+            else _canonical(value, money_keys, key)
+        )
+    return entry
+
+
 def payroll_content_hash(payroll: AbcMapping[str, Any]) -> str:
     """sha256 hex of what the journal is built from, insensitive to number formatting and order.
 
@@ -185,26 +213,12 @@ def payroll_content_hash(payroll: AbcMapping[str, Any]) -> str:
     the accounting content gives a new hash.
     """
     top: dict[str, Any] = {k: payroll.get(k) for k in _HASHED_TOP if k in payroll}
-    totals = top.get("totals")
-    money_keys = _MONEY_KEYS | (
-        frozenset(str(k) for k in totals) if isinstance(totals, AbcMapping) else frozenset()
-    )
+    money_keys = _money_keys(payroll)
     # Built canonical in one pass, entry by entry, in the order and form `_canonical` of the
     # whole would give (keys sorted, the compensation items cut to _HASHED_ITEM).
-    employees: list[Any] = []
-    for comp in payroll.get("employee_compensations") or []:
-        if not isinstance(comp, AbcMapping):
-            employees.append(_canonical(repr(comp), money_keys, "employee_compensations"))
-            continue
-        entry: dict[str, Any] = {}
-        for key in _HASHED_EMPLOYEE_SORTED:
-            value = comp.get(key)
-            entry[key] = (
-                _canonical_list(value, money_keys, key, _HASHED_ITEM)
-                if isinstance(value, list)
-                else _canonical(value, money_keys, key)
-            )
-        employees.append(entry)
+    employees = [
+        _employee_entry(comp, money_keys) for comp in payroll.get("employee_compensations") or []
+    ]
     employees.sort(key=_SORT_KEY)
     top["employee_compensations"] = employees
     canonical = {
@@ -212,3 +226,75 @@ def payroll_content_hash(payroll: AbcMapping[str, Any]) -> str:
         for key in sorted(top)
     }
     return content_digest(canonical)
+
+
+# -- the split record shape: the same digest from rows kept one by one ------------------------
+
+
+class _Asked(frozenset[str]):
+    """Money keys that note every other key they were asked about.
+
+    The canonical form of a compensation depends on the payroll's totals keys (they are money
+    keys too), which arrive after the compensations. A row canonicalised with the fixed keys is
+    still exact unless one of the keys asked about for it turns out to be a totals key.
+    """
+
+    asked: set[str]
+
+    def __contains__(self, key: object) -> bool:
+        if frozenset.__contains__(self, key):
+            return True
+        self.asked.add(str(key))
+        return False
+
+
+@dataclass(frozen=True)
+class CanonicalRow:
+    """One compensation's canonical compact JSON, its sort key, and the keys it depends on."""
+
+    canonical: str
+    sort_key: str
+    hash_keys: str
+
+
+def canonical_compensation(comp: AbcMapping[str, Any]) -> CanonicalRow:
+    """The row's share of the content hash, computed as it arrives (before its payroll)."""
+    keys = _Asked(_MONEY_KEYS)
+    keys.asked = set()
+    entry = _employee_entry(comp, keys)
+    return CanonicalRow(_DIGEST_ENCODE(entry), _SORT_KEY(entry), _DIGEST_ENCODE(sorted(keys.asked)))
+
+
+def rows_need_recanonical(payroll: AbcMapping[str, Any], hash_keys: str) -> bool:
+    """Whether rows canonicalised with ``hash_keys`` asked about one of the payroll's totals
+    keys (then they are canonicalised again from their records with the payroll's keys)."""
+    extra = _money_keys(payroll) - _MONEY_KEYS
+    return bool(extra) and not extra.isdisjoint(json.loads(hash_keys or "[]"))
+
+
+def recanonical_compensation(
+    payroll: AbcMapping[str, Any], comp: AbcMapping[str, Any]
+) -> CanonicalRow:
+    """`canonical_compensation` with every money key of the payroll known."""
+    entry = _employee_entry(comp, _money_keys(payroll))
+    return CanonicalRow(_DIGEST_ENCODE(entry), _SORT_KEY(entry), "[]")
+
+
+def content_hash_of_rows(header: AbcMapping[str, Any], canonical_rows: Iterable[str]) -> str:
+    """`payroll_content_hash` of ``header`` with its compensations given as their canonical
+    texts in sort-key order: the same bytes, hashed as they stream, never all in memory."""
+    money_keys = _money_keys(header)
+    top = {k: header.get(k) for k in _HASHED_TOP if k in header}
+    digest = hashlib.sha256(b"{")
+    for n, key in enumerate(sorted([*top, "employee_compensations"])):
+        digest.update(b"," if n else b"")
+        digest.update(_DIGEST_ENCODE(key).encode() + b":")
+        if key != "employee_compensations":
+            digest.update(_DIGEST_ENCODE(_canonical(top[key], money_keys, key)).encode("utf-8"))
+            continue
+        digest.update(b"[")
+        for i, text in enumerate(canonical_rows):
+            digest.update(b"," + text.encode("utf-8") if i else text.encode("utf-8"))
+        digest.update(b"]")
+    digest.update(b"}")
+    return digest.hexdigest()

@@ -36,13 +36,21 @@ from target_dynamics_fo.payrolls.journals import (
     header_description,
 )
 from target_dynamics_fo.payrolls.processor import PayrollProcessor
+from target_dynamics_fo.payrolls.split import (
+    COMPENSATIONS_STREAM,
+    CompensationIntake,
+    StoredCompensations,
+    fetch_id_of,
+)
 from target_dynamics_fo.payrolls.summary import RunSummary
 
 __all__ = [
     "APPROVAL_MODES",
+    "COMPENSATIONS_STREAM",
     "DATING_MODES",
     "MAX_JOURNAL_LINES",
     "Chain",
+    "CompensationIntake",
     "Correction",
     "CorrectionError",
     "CorrectionPolicy",
@@ -51,12 +59,14 @@ __all__ = [
     "KnownJournal",
     "PayrollProcessor",
     "RunSummary",
+    "StoredCompensations",
     "cancellation_template",
     "cancelled_state_hash",
     "correction_batch_number",
     "correction_journal",
     "difference_lines",
     "employee_ref",
+    "fetch_id_of",
     "first_open_day",
     "header_description",
     "net_position",

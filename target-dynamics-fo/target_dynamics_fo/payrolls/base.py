@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gd_vault.private import private_file
 
@@ -37,6 +37,9 @@ from target_dynamics_fo.payrolls.corrector import (
 from target_dynamics_fo.payrolls.journals import JournalPoster, header_description
 from target_dynamics_fo.payrolls.summary import RunSummary
 from target_dynamics_fo.posting import PostResult
+
+if TYPE_CHECKING:
+    from target_dynamics_fo.payrolls.split import StoredCompensations
 
 LOGGER = logging.getLogger("target_dynamics_fo")
 
@@ -148,6 +151,8 @@ class ProcessorBase:
         # (record, its content hash) of the payroll _run is on: the lookup and the builder both
         # need it, and it is the largest single cost of a big payroll.
         self._hashed: tuple[AbcMapping[str, Any], str] | None = None
+        # The stored compensations of the split payroll _run is on (None: a whole record).
+        self._compensations: StoredCompensations | None = None
         self._csv_path: Path | None = None
         self._dry_dir: Path | None = None
         if dry_run:

@@ -38,6 +38,7 @@ from target_dynamics_fo.payrolls.corrector import (
     cancellation_template,
 )
 from target_dynamics_fo.payrolls.journals import KnownJournal
+from target_dynamics_fo.payrolls.split import StoredCompensations, fetch_id_of
 from target_dynamics_fo.posting import PostResult, stored_hash
 
 
@@ -80,11 +81,16 @@ class PayrollProcessor(CorrectingProcessor):
 
     def process(self, record: AbcMapping[str, Any]) -> PostResult:
         """Build, check and post (or write) the journal of a record the sink has stored."""
+        payroll_uuid = str(record.get("payroll_uuid"))
+        if fetch_id_of(record) is not None:
+            # Split shape: the rows are in the store; nothing per employee is held here.
+            try:
+                return self._run(record, {}, StoredCompensations(self.audit, record, pin=True))
+            finally:
+                self.audit.drop_older_reads(payroll_uuid)
         with paused_gc():
             refs = self._refs_for(record, None)
-            self.audit.set_payroll_employee_refs(
-                str(record.get("payroll_uuid")), [ref_dict(r) for r in refs.values()]
-            )
+            self.audit.set_payroll_employee_refs(payroll_uuid, [ref_dict(r) for r in refs.values()])
             return self._run(record, refs)
 
     def replay(self, payroll_uuid: str) -> PostResult:
@@ -93,6 +99,10 @@ class PayrollProcessor(CorrectingProcessor):
             raise LookupError(
                 f"payroll {payroll_uuid} is not in the audit store {self.audit.path}; run the "
                 "pipeline for its company first (the store keeps every payroll it received)."
+            )
+        if fetch_id_of(stored.record) is not None:
+            return self._run(
+                stored.record, {}, StoredCompensations(self.audit, stored.record, pin=False)
             )
         used = {r["uuid"]: ref_from_dict(r) for r in stored.employee_refs or []}
         refs = self._refs_for(stored.record, used)
@@ -117,15 +127,24 @@ class PayrollProcessor(CorrectingProcessor):
     def _content_hash(self, record: AbcMapping[str, Any]) -> str:
         """payroll_content_hash of the record _run is on, computed once per run of it."""
         if self._hashed is None or self._hashed[0] is not record:
-            self._hashed = (record, payroll_content_hash(record))
+            source = self._compensations
+            digest = payroll_content_hash(record) if source is None else source.content_hash()
+            self._hashed = (record, digest)
         return self._hashed[1]
 
-    def _run(self, record: AbcMapping[str, Any], refs: dict[str, EmployeeRef]) -> PostResult:
+    def _run(
+        self,
+        record: AbcMapping[str, Any],
+        refs: dict[str, EmployeeRef],
+        compensations: StoredCompensations | None = None,
+    ) -> PostResult:
+        self._compensations = compensations
         try:
             return self._run_once(record, refs)
         finally:
             # Never reused for a later call: the same record object may come back changed.
             self._hashed = None
+            self._compensations = None
 
     def _run_once(self, record: AbcMapping[str, Any], refs: dict[str, EmployeeRef]) -> PostResult:
         payroll_uuid = str(record.get("payroll_uuid") or record.get("uuid") or "")
@@ -192,7 +211,9 @@ class PayrollProcessor(CorrectingProcessor):
                 f"fix Dynamics or the mapping as listed, {hint}",
             )
         try:
-            journal = build_journal(record, refs, company, self._content_hash(record))
+            journal = build_journal(
+                record, refs, company, self._content_hash(record), self._compensations
+            )
         except (JournalError, MappingError) as exc:
             problems = getattr(exc, "problems", [str(exc)])
             return self._refuse(
