@@ -13,16 +13,13 @@ from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.fo import (
     department_gap,
     location_gap,
-    structure_gaps,
 )
 from target_dynamics_fo.gcpause import paused_gc
 from target_dynamics_fo.ledger import (
-    DimensionFormatError,
     EmployeeRef,
     JournalError,
     build_journal,
     journal_batch_number,
-    ledger_display_value,
     payroll_content_hash,
 )
 from target_dynamics_fo.mapping import CompanyMapping, MappingError
@@ -39,7 +36,7 @@ from target_dynamics_fo.payrolls.corrector import (
 )
 from target_dynamics_fo.payrolls.journals import KnownJournal
 from target_dynamics_fo.payrolls.split import StoredCompensations, fetch_id_of
-from target_dynamics_fo.posting import PostResult, stored_hash
+from target_dynamics_fo.posting import PostResult, PrePostCheck, Refusal, stored_hash
 
 
 class PayrollProcessor(CorrectingProcessor):
@@ -96,10 +93,7 @@ class PayrollProcessor(CorrectingProcessor):
     def replay(self, payroll_uuid: str) -> PostResult:
         stored = self.audit.load_payroll(payroll_uuid)
         if stored is None:
-            raise LookupError(
-                f"payroll {payroll_uuid} is not in the audit store {self.audit.path}; run the "
-                "pipeline for its company first (the store keeps every payroll it received)."
-            )
+            raise self.audit.not_stored(f"payroll {payroll_uuid}", "payroll")
         if fetch_id_of(stored.record) is not None:
             return self._run(
                 stored.record, {}, StoredCompensations(self.audit, stored.record, pin=False)
@@ -200,15 +194,11 @@ class PayrollProcessor(CorrectingProcessor):
                 f"resend the payroll as Gusto returns it with include=totals (as tap-gusto "
                 f"does), {hint}",
             )
-        gaps = self.gaps_for(company)
-        if gaps:
-            listing = "; ".join(gaps)
+        check = PrePostCheck(label, hint)
+        refusal = check.reference_gaps(self.gaps_for(company))
+        if refusal is not None:
             return self._refuse(
-                payroll_uuid,
-                company_uuid,
-                company.legal_entity,
-                f"{label}: Dynamics reference data does not cover the mapping: {listing}",
-                f"fix Dynamics or the mapping as listed, {hint}",
+                payroll_uuid, company_uuid, company.legal_entity, refusal.reason, refusal.fix
             )
         try:
             journal = build_journal(
@@ -216,12 +206,9 @@ class PayrollProcessor(CorrectingProcessor):
             )
         except (JournalError, MappingError) as exc:
             problems = getattr(exc, "problems", [str(exc)])
+            refusal = check.not_built(problems, "the mapping or the payroll")
             return self._refuse(
-                payroll_uuid,
-                company_uuid,
-                company.legal_entity,
-                f"{label}: " + "; ".join(problems),
-                f"correct the mapping or the payroll as listed, {hint}",
+                payroll_uuid, company_uuid, company.legal_entity, refusal.reason, refusal.fix
             )
         if not any(line.debit or line.credit for line in journal.lines):
             if original is not None:
@@ -246,32 +233,11 @@ class PayrollProcessor(CorrectingProcessor):
                 ),
                 company_uuid,
             )
-        fmt = self.dimension_format()
-        try:
-            display = [
-                ledger_display_value(x.main_account, x.dimensions, fmt) for x in journal.lines
-            ]
-        except DimensionFormatError as exc:
+        keys = [(x.line_number, x.main_account, x.dimensions, x.component) for x in journal.lines]
+        display = check.display_values(self.reference, company, keys, "journal")
+        if isinstance(display, Refusal):
             return self._refuse(
-                payroll_uuid,
-                company_uuid,
-                company.legal_entity,
-                f"{label}: {exc}",
-                f"fix the dimension format or the mapping, {hint}",
-            )
-        lacking = structure_gaps(
-            self.reference,
-            company,
-            ((x.line_number, x.main_account, x.dimensions, x.component) for x in journal.lines),
-            "journal",
-        )
-        if lacking:
-            return self._refuse(
-                payroll_uuid,
-                company_uuid,
-                company.legal_entity,
-                f"{label}: " + "; ".join(lacking),
-                f"set the dimensions in the mapping as listed, {hint}",
+                payroll_uuid, company_uuid, company.legal_entity, display.reason, display.fix
             )
         for warning in journal.warnings:
             self._warn(warning)
