@@ -99,26 +99,53 @@ def _canonical_mapping(
     value: AbcMapping[Any, Any], money_keys: frozenset[str], only: frozenset[str] | None
 ) -> dict[str, Any]:
     """`_canonical` of a mapping; with `only`, of its entries whose key is in `only`."""
+    if only is _HASHED_ITEM and type(value) is dict:
+        return _canonical_item(value, money_keys)
     result: dict[str, Any] = {}
     # sorted(items), not sorted(keys): the same order, and the same error on mixed key types.
     for k, v in sorted(value.items() if only is None else _only(value, only)):
         skey = str(k)
-        kind = type(v)
-        if kind is bool or v is None:
-            result[skey] = v
-        elif kind is dict or kind is list:
-            # What a container becomes does not depend on its own key being a money key.
-            result[skey] = _canonical(v, money_keys, skey)
-        elif skey in money_keys:
-            result[skey] = (
-                _money(v, skey)
-                if kind is str or kind is int or kind is Decimal
-                else _canonical(v, money_keys, skey)
-            )
-        elif kind is str or kind is int or kind is float:
-            result[skey] = v
+        result[skey] = _canonical_entry(skey, v, money_keys)
+    return result
+
+
+def _canonical_entry(skey: str, v: Any, money_keys: frozenset[str]) -> Any:
+    """`_canonical` of the value under key ``skey`` of a mapping."""
+    kind = type(v)
+    if kind is bool or v is None:
+        return v
+    if kind is dict or kind is list:
+        # What a container becomes does not depend on its own key being a money key.
+        return _canonical(v, money_keys, skey)
+    if skey in money_keys:
+        if kind is str or kind is int or kind is Decimal:
+            return _money(v, skey)
+        return _canonical(v, money_keys, skey)
+    if kind is str or kind is int or kind is float:
+        return v
+    return _canonical(v, money_keys, skey)
+
+
+def _canonical_item(value: dict[Any, Any], money_keys: frozenset[str]) -> dict[str, Any]:
+    """`_canonical_mapping` of a plain dict cut to the item keys: tens of thousands of them.
+
+    Its kept keys are those strings, so walking them in sorted order gives the order sorting
+    its items would; a text amount seen before is taken straight from the cache.
+    """
+    result: dict[str, Any] = {}
+    texts = _money_cache[str]
+    for k in _HASHED_ITEM_ORDER:
+        if k not in value:
+            continue
+        v = value[k]
+        if type(v) is str:
+            if k in money_keys:
+                found = texts.get(v)
+                result[k] = _money(v, k) if found is None else found
+            else:
+                result[k] = v
         else:
-            result[skey] = _canonical(v, money_keys, skey)
+            result[k] = _canonical_entry(k, v, money_keys)
     return result
 
 
@@ -171,6 +198,7 @@ _HASHED_EMPLOYEE_SORTED = tuple(sorted(_HASHED_EMPLOYEE))
 _HASHED_ITEM = frozenset(
     {"name", "amount", "hours", "employer", "imputed", "employee_deduction", "company_contribution"}
 )
+_HASHED_ITEM_ORDER = tuple(sorted(_HASHED_ITEM))
 _MONEY_KEYS = frozenset(
     {
         "amount",
