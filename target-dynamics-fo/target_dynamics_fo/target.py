@@ -26,6 +26,7 @@ from target_dynamics_fo.fo import (
     DynamicsAuthError,
     ODataError,
 )
+from target_dynamics_fo.gcpause import keep_start_up_out_of_gc
 from target_dynamics_fo.interrupt import (
     STOP_SIGNALS,
     Progress,
@@ -475,6 +476,7 @@ def main() -> None:
 
 
 def _cli() -> None:
+    keep_start_up_out_of_gc()
     try:
         TargetDynamicsFO.cli()
     except RunNeedsAttentionError as exc:

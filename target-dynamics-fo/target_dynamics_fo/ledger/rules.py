@@ -17,7 +17,7 @@ from target_dynamics_fo.ledger.model import (
     REIMBURSEMENT_EARNING,
     EmployeeRef,
 )
-from target_dynamics_fo.ledger.money import ZERO, AmountError, parse_amount
+from target_dynamics_fo.ledger.money import ZERO, AmountError, known_amount, parse_amount
 from target_dynamics_fo.ledger.split import DimKey, Target, allocate_by_wages, to_target
 from target_dynamics_fo.mapping import CompanyMapping, DimensionShare, MappingError, TaxAccounts
 
@@ -56,6 +56,9 @@ class Builder:
         self.found.setdefault(text, None)
 
     def amount(self, value: object, where: str, places: int = 2) -> Decimal:
+        known = known_amount(value, places)
+        if known is not None:
+            return known
         try:
             return parse_amount(
                 value, where=f"payroll {self.payroll_uuid}: {where}", max_places=places
