@@ -155,6 +155,24 @@ def test_split_posts_the_same_journals_as_whole(
     assert replay.returncode == 0, replay.stderr[-3000:]
     assert "already_posted" in replay.stdout + replay.stderr
     assert fresh_dynamics.stats["batch_operations"] == writes
+    # The trail's report counts a split payroll's employees from its kept rows.
+    shown = subprocess.run(
+        [
+            tool("target-dynamics-fo-audit"),
+            "--audit-db",
+            str(tmp_path / "audit.sqlite"),
+            "show",
+            payroll,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    count = len(gusto_sandbox.payroll_expected(payroll)["employee_compensations"])
+    assert count > 0
+    assert f"employees {count}  compensations kept as rows of read" in shown.stdout
 
 
 def test_a_count_that_does_not_add_up_is_refused_and_nothing_posted(

@@ -10,6 +10,7 @@ from typing import TextIO
 from target_dynamics_fo import audit as outcomes
 from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.ledger import parse_amount
+from target_dynamics_fo.payrolls import fetch_id_of
 
 
 def failures(store: AuditStore, out: TextIO) -> int:
@@ -237,11 +238,17 @@ def show(store: AuditStore, payroll_uuid: str, out: TextIO) -> int:
         print(f"payroll {payroll_uuid} is not in the audit trail", file=out)
         return 1
     if stored is not None:
-        comps = stored.record.get("employee_compensations") or []
+        fetch_id = fetch_id_of(stored.record)
+        if fetch_id is None:
+            employees = len(stored.record.get("employee_compensations") or [])
+            refs = f"employee refs stored {len(stored.employee_refs or [])}"
+        else:
+            # The split shape keeps the compensations as rows of their read, not in the record.
+            employees = store.compensation_count(fetch_id)
+            refs = f"compensations kept as rows of read {fetch_id}"
         print(
             f"payroll {payroll_uuid}  company {stored.company_uuid}  check date "
-            f"{stored.check_date}  processed {stored.processed}  employees {len(comps)}  "
-            f"employee refs stored {len(stored.employee_refs or [])}",
+            f"{stored.check_date}  processed {stored.processed}  employees {employees}  {refs}",
             file=out,
         )
     for journal in store.journals_for(payroll_uuid):
