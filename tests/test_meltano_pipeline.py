@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -121,6 +122,21 @@ def test_meltano_run_posts_one_journal_per_processed_payroll(project: dict[str, 
     for header in headers:
         assert header["IsPosted"] == "No"
         assert header["JournalTotalDebit"] == header["JournalTotalCredit"] > 0
+
+
+def test_the_project_pipeline_sends_payrolls_split(project: dict[str, Any]) -> None:
+    # meltano.yml sets payroll_record_shape: split (flat memory); every processed payroll's
+    # compensations then reach the target as rows of a read, one per employee.
+    with sqlite3.connect(project["work"] / "audit.sqlite") as db:
+        rows = dict(
+            db.execute("SELECT payroll_uuid, COUNT(*) FROM payroll_compensations GROUP BY 1")
+        )
+    gusto = project["gusto"]
+    expected = {
+        payroll: len(gusto.payroll_expected(payroll)["employee_compensations"])
+        for payroll in processed_payrolls(gusto)
+    }
+    assert rows == expected
 
 
 def test_project_keeps_state_in_a_file_backend_not_the_system_db() -> None:
