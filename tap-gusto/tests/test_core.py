@@ -51,3 +51,32 @@ class TestTapGusto(_StandardTests):  # type: ignore[misc, valid-type]
             CONFIG["company_ids"] = [gusto.company("Summit Bakery Co").uuid]
             yield gusto
         mp.undo()
+
+
+# The same standard tests with payroll_record_shape split, where payroll_compensations has
+# records (the project's meltano.yml runs the tap so), over every company: each stream, the
+# contractor ones too, has records and is checked.
+SPLIT_STORE = Path(tempfile.mkdtemp(prefix="tap-gusto-core-split-")) / "vault.enc"
+SPLIT_CONFIG: dict[str, object] = {
+    "credentials_store": str(SPLIT_STORE),
+    "start_date": (SANDBOX_TODAY - dt.timedelta(days=400)).isoformat(),
+    "payroll_record_shape": "split",
+}
+
+_SplitStandardTests = get_tap_test_class(
+    tap_class=TapGusto,
+    config=SPLIT_CONFIG,
+    suite_config=SuiteConfig(ignore_no_records_for_streams=[]),
+)
+
+
+class TestTapGustoSplit(_SplitStandardTests):  # type: ignore[misc, valid-type]
+    @pytest.fixture(scope="class", autouse=True)
+    def gusto_sandbox(self) -> Iterator[GustoSandbox]:
+        mp = pytest.MonkeyPatch()
+        key = generate_key()
+        mp.setenv("GUSTO_DYNAMICS_VAULT_KEY", key.decode() if isinstance(key, bytes) else key)
+        with GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as gusto:
+            connect_companies(Vault.open(SPLIT_STORE), gusto)
+            yield gusto
+        mp.undo()
