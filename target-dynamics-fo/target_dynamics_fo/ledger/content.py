@@ -483,13 +483,13 @@ def _entry_text(comp: dict[Any, Any], plan: _TextPlan) -> _Row | None:
             parts.append("[" + ",".join(texts) + "]")
         elif kind is str:
             if money:
-                parts.append(_money_text(value, key))
+                text = _money_text(value, key)
             else:
                 text = _encode_text(value)
                 bits |= bit
-                if "," in text or ":" in text:
-                    bits |= _SEPARATOR_IN_TEXT
-                parts.append(text)
+            if "," in text or ":" in text:
+                bits |= _SEPARATOR_IN_TEXT
+            parts.append(text)
         elif value is None or kind is bool:
             parts.append(_SCALAR_TEXT[value])
         else:
