@@ -190,6 +190,7 @@ PAYROLL = st.fixed_dictionaries(
 TEXT = st.one_of(
     AMOUNT_TEXT,
     st.sampled_from(["Overtime", "a, b", "x: y", 'q"', "back\\slash", "é", "💰", "-0.5", "007"]),
+    st.sampled_from(["-0", "-00", "-0.0", "00.10", "1.000000", "1.0000001", "1E+2", "-0.000001"]),
     st.text(max_size=5),
     st.decimals(min_value=-(10**27), max_value=10**27, places=7, allow_nan=False).map(str),
 )
