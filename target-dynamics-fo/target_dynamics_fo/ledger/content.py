@@ -469,6 +469,9 @@ def _entry_text(comp: dict[Any, Any], plan: _TextPlan) -> _Row | None:
         value: Any = comp.get(key)
         kind = type(value)
         if kind is list:
+            if not value:
+                parts.append("[]")
+                continue
             texts: list[str] = []
             for item in value:
                 if type(item) is not dict:
