@@ -318,16 +318,18 @@ def payroll_content_hash(payroll: AbcMapping[str, Any]) -> str:
     money_keys = _money_keys(payroll)
     plan = _plan(money_keys)
     texts: list[str] = []
+    others: list[Any] = []
     for comp in payroll.get("employee_compensations") or []:
         row = _entry_text(comp, plan) if type(comp) is dict else None
         if row is None:
-            entry = _employee_entry(comp, money_keys)
-            # The sort key is made for the error the first version raised on what it cannot
-            # encode; a made one orders as the compact text (see _entry_text).
-            _SORT_KEY(entry)
-            texts.append(_DIGEST_ENCODE(entry))
+            others.append(_employee_entry(comp, money_keys))
         else:
             texts.append(row[0])
+    for entry in others:
+        # Its sort key only for the error the first version raised, after making every entry,
+        # on what it cannot encode: compact texts sort as sort keys do (see _entry_text).
+        _SORT_KEY(entry)
+        texts.append(_DIGEST_ENCODE(entry))
     texts.sort()
     return content_hash_of_rows(payroll, texts)
 
@@ -340,11 +342,12 @@ def payroll_content_hash(payroll: AbcMapping[str, Any]) -> str:
 # distinct item (a payroll repeats "Overtime 0.00 / 0.000" thousands of times). Anything else
 # takes the generic path above; tests compare both with a frozen copy of the first version.
 #
-# Compact JSON texts sort in the order of their spaced texts: two texts agree up to their first
-# difference, so they are in the same lexical state there, and spacing (a blank after each
-# separator outside strings) inserts the same blanks into that common prefix and none before
-# the differing characters. Equal texts are equal values. So lists and employees are sorted by
-# compact text, and the spaced sort key is only made where it is stored (the split shape).
+# Compact JSON texts sort in the order of their spaced texts (the sort keys): two texts agree
+# up to their first difference, so they are in the same lexical state there, and spacing (a
+# blank after each separator outside strings) inserts the same blanks into that common prefix
+# and none before the differing characters. Equal texts are equal values. So lists and
+# employees are sorted by compact text, and the spaced sort key is only made where it is
+# stored (the split shape).
 
 
 class _Absent:
