@@ -520,6 +520,8 @@ def _asked_text(bits: int) -> str:
     text = _asked_texts.get(bits)
     if text is None:
         text = _DIGEST_ENCODE(sorted(k for k, bit in _ASK_BIT.items() if bits & bit))
+        if len(_asked_texts) >= _PLAN_LIMIT:
+            _asked_texts.clear()
         _asked_texts[bits] = text
     return text
 
