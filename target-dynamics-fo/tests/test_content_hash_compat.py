@@ -202,18 +202,8 @@ PLAIN_EMPLOYEE = st.fixed_dictionaries(
     {},
     optional={
         **{k: PLAIN for k in _OLD_EMPLOYEE},
-        **{
-            k: st.lists(PLAIN_ITEM, max_size=4)
-            for k in (
-                "fixed_compensations",
-                "hourly_compensations",
-                "paid_time_off",
-                "reimbursements",
-                "benefits",
-                "deductions",
-                "taxes",
-            )
-        },
+        # The list keys: the compensations, time off, reimbursements, benefits, deductions, taxes.
+        **{k: st.lists(PLAIN_ITEM, max_size=4) for k in _OLD_EMPLOYEE[5:]},
         "first_name": st.text(max_size=4),
     },
 )

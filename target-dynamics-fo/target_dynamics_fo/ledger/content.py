@@ -417,9 +417,7 @@ _money_texts: dict[str, str] = {}
 
 
 def _money_text(value: str, key: str) -> str:
-    """`_money` of a text value, as JSON."""
-    if len(value) <= _PLAIN_LENGTH and _CANONICAL_AMOUNT.fullmatch(value) is not None:
-        return f'"{value}"'
+    """`_money` of a text value that is not its own canonical text, as JSON."""
     found = _money_texts.get(value)
     if found is None:
         found = _encode_text(_money(value, key))
@@ -427,6 +425,20 @@ def _money_text(value: str, key: str) -> str:
             _money_texts.clear()
         _money_texts[value] = found
     return found
+
+
+def _text_and_bits(value: str, money: bool, bit: int, key: str, bits: int) -> tuple[str, int]:
+    """The JSON text of a text value under ``key``, and ``bits`` with what it depends on."""
+    if money:
+        if len(value) <= _PLAIN_LENGTH and _CANONICAL_AMOUNT.fullmatch(value) is not None:
+            return f'"{value}"', bits
+        text = _money_text(value, key)
+    else:
+        text = _encode_text(value)
+        bits |= bit
+    if "," in text or ":" in text:
+        bits |= _SEPARATOR_IN_TEXT
+    return text, bits
 
 
 def _item_row(values: tuple[Any, ...], plan: _TextPlan) -> _Row:
@@ -443,16 +455,7 @@ def _item_row(values: tuple[Any, ...], plan: _TextPlan) -> _Row:
         if type(value) is not str:
             members.append(name + _SCALAR_TEXT[value])
             continue
-        if money:
-            if len(value) <= _PLAIN_LENGTH and _CANONICAL_AMOUNT.fullmatch(value) is not None:
-                members.append(f'{name}"{value}"')
-                continue
-            text = _money_text(value, key)
-        else:
-            text = _encode_text(value)
-            bits |= bit
-        if "," in text or ":" in text:
-            bits |= _SEPARATOR_IN_TEXT
+        text, bits = _text_and_bits(value, money, bit, key, bits)
         members.append(name + text)
     row = ("{" + ",".join(members) + "}", bits)
     if len(plan.items) >= _ITEM_MEMO_LIMIT:
@@ -488,13 +491,7 @@ def _entry_text(comp: dict[Any, Any], plan: _TextPlan) -> _Row | None:
             texts.sort()
             parts.append("[" + ",".join(texts) + "]")
         elif kind is str:
-            if money:
-                text = _money_text(value, key)
-            else:
-                text = _encode_text(value)
-                bits |= bit
-            if "," in text or ":" in text:
-                bits |= _SEPARATOR_IN_TEXT
+            text, bits = _text_and_bits(value, money, bit, key, bits)
             parts.append(text)
         elif value is None or kind is bool:
             parts.append(_SCALAR_TEXT[value])
