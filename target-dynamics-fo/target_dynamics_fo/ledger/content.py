@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
@@ -16,7 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from target_dynamics_fo.ledger.model import BATCH_NUMBER_LIMIT, HOURS_PLACES
-from target_dynamics_fo.ledger.money import AmountError, canonical_amount, parse_amount
+from target_dynamics_fo.ledger.money import (
+    FO_AMOUNT_LIMIT,
+    AmountError,
+    canonical_amount,
+    parse_amount,
+)
 
 
 def _reused(encoder: json.JSONEncoder) -> Callable[[Any], str]:
@@ -85,6 +91,39 @@ _MONEY_CACHE_LIMIT = 65536
 _money_cache: dict[type, dict[Any, str]] = {str: {}, int: {}, Decimal: {}}
 
 
+# What parse_amount accepts as text (its own pattern): ASCII digits, an optional sign and point.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_AMOUNT_PLACES = HOURS_PLACES + 3
+# At most 28 characters: fewer significant digits than the default context's precision, so
+# Decimal.normalize (which rounds to the context) would keep every digit.
+_PLAIN_LENGTH = 28
+# Digits before the point of the largest amount parse_amount accepts (below FO_AMOUNT_LIMIT).
+_WHOLE_DIGITS = len(str(FO_AMOUNT_LIMIT)) - 1
+
+
+def _plain_amount_text(value: str) -> str | None:
+    """`canonical_amount(parse_amount(value))` of a short plain decimal text, by string work.
+
+    Parsing and normalising a Decimal was most of the cost of the ~35,000 distinct amounts of
+    a 5,000-employee payroll. None when the text is not short and plain (or not an amount):
+    then the Decimal path gives the text or the error mark.
+    """
+    if len(value) > _PLAIN_LENGTH or _PLAIN_DECIMAL.fullmatch(value) is None:
+        return None
+    negative = value[0] == "-"
+    whole, _, fraction = (value[1:] if negative else value).partition(".")
+    fraction = fraction.rstrip("0")
+    if len(fraction) > _AMOUNT_PLACES:
+        return None
+    whole = whole.lstrip("0")
+    if len(whole) > _WHOLE_DIGITS:
+        return None
+    if not whole and not fraction:
+        return "0"
+    text = f"{whole or '0'}.{fraction}" if fraction else whole
+    return f"-{text}" if negative else text
+
+
 def _money(value: Any, key: str) -> str:
     """Canonical text of an amount (or ``!repr`` when it is not one), as `_canonical` gives it."""
     kind = type(value)
@@ -96,10 +135,14 @@ def _money(value: Any, key: str) -> str:
         found = cache.get(value)
         if found is not None:
             return found
-    try:
-        text = canonical_amount(parse_amount(value, where=key, max_places=HOURS_PLACES + 3))
-    except AmountError:
-        text = f"!{value!r}"
+    plain = _plain_amount_text(value) if kind is str else None
+    if plain is not None:
+        text = plain
+    else:
+        try:
+            text = canonical_amount(parse_amount(value, where=key, max_places=HOURS_PLACES + 3))
+        except AmountError:
+            text = f"!{value!r}"
     if cacheable:
         assert cache is not None
         if len(cache) >= _MONEY_CACHE_LIMIT:
@@ -272,20 +315,212 @@ def payroll_content_hash(payroll: AbcMapping[str, Any]) -> str:
     Names, versions, page order and Gusto's status metadata are left out so only a change in
     the accounting content gives a new hash.
     """
-    top: dict[str, Any] = {k: payroll.get(k) for k in _HASHED_TOP if k in payroll}
     money_keys = _money_keys(payroll)
-    # Built canonical in one pass, entry by entry, in the order and form `_canonical` of the
-    # whole would give (keys sorted, the compensation items cut to _HASHED_ITEM).
-    employees = [
-        _employee_entry(comp, money_keys) for comp in payroll.get("employee_compensations") or []
-    ]
-    employees.sort(key=_SORT_KEY)
-    top["employee_compensations"] = employees
-    canonical = {
-        key: employees if key == "employee_compensations" else _canonical(top[key], money_keys, key)
-        for key in sorted(top)
-    }
-    return content_digest(canonical)
+    plan = _plan(money_keys)
+    texts: list[str] = []
+    others: list[Any] = []
+    for comp in payroll.get("employee_compensations") or []:
+        row = _entry_text(comp, plan) if type(comp) is dict else None
+        if row is None:
+            others.append(_employee_entry(comp, money_keys))
+        else:
+            texts.append(row[0])
+    for entry in others:
+        # Its sort key only for the error the first version raised, after making every entry,
+        # on what it cannot encode: compact texts sort as sort keys do (see _entry_text).
+        _SORT_KEY(entry)
+        texts.append(_DIGEST_ENCODE(entry))
+    texts.sort()
+    return content_hash_of_rows(payroll, texts)
+
+
+# -- the texts of a compensation, made directly ----------------------------------------------
+#
+# Making the canonical form above, then its JSON twice (compact for the digest, spaced as the
+# sort key), was most of the hash's cost. For the shape Gusto payrolls have (plain dicts; text,
+# boolean and null values) the compact text is written here directly, each item's once per
+# distinct item (a payroll repeats "Overtime 0.00 / 0.000" thousands of times). Anything else
+# takes the generic path above; tests compare both with a frozen copy of the first version.
+#
+# Compact JSON texts sort in the order of their spaced texts (the sort keys): two texts agree
+# up to their first difference, so they are in the same lexical state there, and spacing (a
+# blank after each separator outside strings) inserts the same blanks into that common prefix
+# and none before the differing characters. Equal texts are equal values. So lists and
+# employees are sorted by compact text, and the spaced sort key is only made where it is
+# stored (the split shape).
+
+
+class _Absent:
+    """A key an item lacks (unlike null, which is a value and is hashed)."""
+
+
+_ABSENT = _Absent()
+_ABSENTS = (_ABSENT,) * len(_HASHED_ITEM_ORDER)
+# Values of these types equal only values of the same type (True == 1 == Decimal(1), but
+# "1" != 1), so a memo keyed by them never gives one value the text of another.
+_EXACT_TYPES = frozenset({str, bool, type(None), _Absent})
+# The C encoder's own string encoding (ensure_ascii): the texts are those json.dumps gives.
+_encode_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
+# A bit per key whose money-ness the text depends on (the split shape records them), and one
+# for "a string holds a separator", when spacing the compact text by replacing is not exact.
+_ASK_BIT = {key: 1 << n for n, key in enumerate(_HASHED_EMPLOYEE_SORTED + _HASHED_ITEM_ORDER)}
+_SEPARATOR_IN_TEXT = 1 << len(_ASK_BIT)
+_COMPACT_ENTRY = "{" + ",".join(f"{_encode_text(k)}:%s" for k in _HASHED_EMPLOYEE_SORTED) + "}"
+_SCALAR_TEXT: dict[Any, str] = {None: "null", True: "true", False: "false"}
+# Bounds of the memos: a payroll of any size keeps at most this many texts (a few MB).
+_ITEM_MEMO_LIMIT = 4096
+_MONEY_TEXT_LIMIT = 16384
+_PLAN_LIMIT = 16
+# Amount texts that are their own canonical text: no sign on zero, no leading or trailing zero,
+# at most _AMOUNT_PLACES places and _WHOLE_DIGITS digits before the point. Most amounts are.
+_CANONICAL_AMOUNT = re.compile(
+    rf"(?:-?[1-9][0-9]{{0,{_WHOLE_DIGITS - 1}}}|0|-0(?=\.))"
+    rf"(?:\.[0-9]{{0,{_AMOUNT_PLACES - 1}}}[1-9])?"
+)
+
+# (compact text, bits) of an item or a compensation.
+_Row = tuple[str, int]
+
+
+class _TextPlan:
+    """The money-ness of each hashed key under one payroll's money keys, and the item memo."""
+
+    __slots__ = ("employee", "items", "older", "slots")
+
+    def __init__(self, money_keys: frozenset[str]) -> None:
+        # frozenset's own test: asking an _Asked would note the key.
+        def money(key: str) -> bool:
+            return frozenset.__contains__(money_keys, key)
+
+        self.employee = tuple((k, money(k), _ASK_BIT[k]) for k in _HASHED_EMPLOYEE_SORTED)
+        self.slots = tuple(
+            (f"{_encode_text(k)}:", money(k), _ASK_BIT[k], k) for k in _HASHED_ITEM_ORDER
+        )
+        self.items: dict[tuple[Any, ...], _Row] = {}
+        self.older: dict[tuple[Any, ...], _Row] = {}
+
+
+_plans: dict[frozenset[str], _TextPlan] = {}
+
+
+def _plan(money_keys: frozenset[str]) -> _TextPlan:
+    plan = _plans.get(money_keys)
+    if plan is None:
+        if len(_plans) >= _PLAN_LIMIT:
+            _plans.clear()
+        plan = _plans[money_keys] = _TextPlan(money_keys)
+    return plan
+
+
+# JSON text of the canonical amount of a text value that is not already canonical, by value.
+_money_texts: dict[str, str] = {}
+
+
+def _money_text(value: str, key: str) -> str:
+    """`_money` of a text value that is not its own canonical text, as JSON."""
+    found = _money_texts.get(value)
+    if found is None:
+        found = _encode_text(_money(value, key))
+        if len(_money_texts) >= _MONEY_TEXT_LIMIT:
+            _money_texts.clear()
+        _money_texts[value] = found
+    return found
+
+
+def _text_and_bits(value: str, money: bool, bit: int, key: str, bits: int) -> tuple[str, int]:
+    """The JSON text of a text value under ``key``, and ``bits`` with what it depends on."""
+    if money:
+        if len(value) <= _PLAIN_LENGTH and _CANONICAL_AMOUNT.fullmatch(value) is not None:
+            return f'"{value}"', bits
+        text = _money_text(value, key)
+    else:
+        text = _encode_text(value)
+        bits |= bit
+    if "," in text or ":" in text:
+        bits |= _SEPARATOR_IN_TEXT
+    return text, bits
+
+
+def _item_row(values: tuple[Any, ...], plan: _TextPlan) -> _Row:
+    """The row of an item cut to its hashed keys (``values``: one per key, in key order)."""
+    found = plan.older.get(values)
+    if found is not None:
+        plan.items[values] = found
+        return found
+    members: list[str] = []
+    bits = 0
+    for (name, money, bit, key), value in zip(plan.slots, values, strict=True):
+        if value is _ABSENT:
+            continue
+        if type(value) is not str:
+            members.append(name + _SCALAR_TEXT[value])
+            continue
+        text, bits = _text_and_bits(value, money, bit, key, bits)
+        members.append(name + text)
+    row = ("{" + ",".join(members) + "}", bits)
+    if len(plan.items) >= _ITEM_MEMO_LIMIT:
+        # Two generations: the items seen in the last one stay known, however many new ones.
+        plan.older = plan.items
+        plan.items = {}
+    plan.items[values] = row
+    return row
+
+
+def _entry_text(comp: dict[Any, Any], plan: _TextPlan) -> _Row | None:
+    """The compact text `_employee_entry` encodes to and its bits, or None when ``comp`` is
+    not of the plain shape (then the generic path makes it)."""
+    parts: list[str] = []
+    bits = 0
+    for key, money, bit in plan.employee:
+        value: Any = comp.get(key)
+        kind = type(value)
+        if kind is list:
+            if not value:
+                parts.append("[]")
+                continue
+            texts: list[str] = []
+            for item in value:
+                if type(item) is not dict:
+                    return None
+                values = tuple(map(item.get, _HASHED_ITEM_ORDER, _ABSENTS))
+                if not _EXACT_TYPES.issuperset(map(type, values)):
+                    return None
+                row = plan.items.get(values) or _item_row(values, plan)
+                texts.append(row[0])
+                bits |= row[1]
+            texts.sort()
+            parts.append("[" + ",".join(texts) + "]")
+        elif kind is str:
+            text, bits = _text_and_bits(value, money, bit, key, bits)
+            parts.append(text)
+        elif value is None or kind is bool:
+            parts.append(_SCALAR_TEXT[value])
+        else:
+            return None
+    return (_COMPACT_ENTRY % tuple(parts), bits)
+
+
+def _canonical_row(row: _Row, hash_keys: str | None) -> CanonicalRow | None:
+    """The split shape's row from a made one: its sort key spaced by replacing, when exact."""
+    text, bits = row
+    if bits & _SEPARATOR_IN_TEXT:
+        return None
+    spaced = text.replace(",", ", ").replace(":", ": ")
+    return CanonicalRow(text, spaced, _asked_text(bits) if hash_keys is None else hash_keys)
+
+
+_asked_texts: dict[int, str] = {}
+
+
+def _asked_text(bits: int) -> str:
+    """`hash_keys` of a row: the JSON list of the keys its bits name, sorted."""
+    text = _asked_texts.get(bits)
+    if text is None:
+        text = _DIGEST_ENCODE(sorted(k for k, bit in _ASK_BIT.items() if bits & bit))
+        if len(_asked_texts) >= _PLAN_LIMIT:
+            _asked_texts.clear()
+        _asked_texts[bits] = text
+    return text
 
 
 # -- the split record shape: the same digest from rows kept one by one ------------------------
@@ -319,6 +554,10 @@ class CanonicalRow:
 
 def canonical_compensation(comp: AbcMapping[str, Any]) -> CanonicalRow:
     """The row's share of the content hash, computed as it arrives (before its payroll)."""
+    made = _entry_text(comp, _plan(_MONEY_KEYS)) if type(comp) is dict else None
+    row = _canonical_row(made, None) if made is not None else None
+    if row is not None:
+        return row
     keys = _Asked(_MONEY_KEYS)
     keys.asked = set()
     entry = _employee_entry(comp, keys)
@@ -336,7 +575,12 @@ def recanonical_compensation(
     payroll: AbcMapping[str, Any], comp: AbcMapping[str, Any]
 ) -> CanonicalRow:
     """`canonical_compensation` with every money key of the payroll known."""
-    entry = _employee_entry(comp, _money_keys(payroll))
+    money_keys = _money_keys(payroll)
+    made = _entry_text(comp, _plan(money_keys)) if type(comp) is dict else None
+    row = _canonical_row(made, "[]") if made is not None else None
+    if row is not None:
+        return row
+    entry = _employee_entry(comp, money_keys)
     return CanonicalRow(_DIGEST_ENCODE(entry), _SORT_KEY(entry), "[]")
 
 
