@@ -16,7 +16,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-import target_dynamics_fo.ledger.content as content
+import target_dynamics_fo.ledger.canonical_text as canonical_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from target_dynamics_fo.ledger import (
@@ -287,14 +287,14 @@ def test_made_rows_space_their_sort_key_only_where_exact() -> None:
 def test_memos_stay_bounded_on_a_payroll_of_many_distinct_items() -> None:
     comps = [
         employee(f"e{n}", taxes=[{"name": f"Tax {n}", "amount": f"{n}.10", "employer": False}])
-        for n in range(2 * content._ITEM_MEMO_LIMIT + 10)
+        for n in range(2 * canonical_text._ITEM_MEMO_LIMIT + 10)
     ]
     record = payroll(comps)
     assert payroll_content_hash(record) == old_payroll_content_hash(record)
-    for plan in content._plans.values():
-        assert len(plan.items) + len(plan.older) <= 2 * content._ITEM_MEMO_LIMIT
-    assert len(content._money_texts) <= content._MONEY_TEXT_LIMIT
-    assert len(content._plans) <= content._PLAN_LIMIT
+    for plan in canonical_text._plans.values():
+        assert len(plan.items) + len(plan.older) <= 2 * canonical_text._ITEM_MEMO_LIMIT
+    assert len(canonical_text._money_texts) <= canonical_text._MONEY_TEXT_LIMIT
+    assert len(canonical_text._plans) <= canonical_text._PLAN_LIMIT
 
 
 @settings(max_examples=100, deadline=None)

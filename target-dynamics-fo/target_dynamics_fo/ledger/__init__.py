@@ -7,8 +7,8 @@ not from its modules.
 from __future__ import annotations
 
 from target_dynamics_fo.ledger.build import CompensationSource, build_journal
+from target_dynamics_fo.ledger.canonical import CanonicalRow
 from target_dynamics_fo.ledger.content import (
-    CanonicalRow,
     canonical_compensation,
     content_digest,
     content_hash_of_rows,
