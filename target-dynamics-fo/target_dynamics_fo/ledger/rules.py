@@ -172,12 +172,13 @@ def _post_employer_tax(
     who: str,
 ) -> None:
     """An employer tax: expense on the first target of `sides`, payable on the second."""
-    expense, liability = sides
-    pair = builder.mapped(
-        builder.mapping.employer_tax_accounts(name), "employer tax", name, value != 0, at
-    )
-    builder.post(_expense(pair), f"ER tax: {name}", value, expense, who)
-    builder.post(_payable(pair), f"ER tax payable: {name}", -value, liability, who)
+    if value:  # a zero amount posts nothing and needs no account
+        expense, liability = sides
+        pair = builder.mapped(
+            builder.mapping.employer_tax_accounts(name), "employer tax", name, True, at
+        )
+        builder.post(_expense(pair), f"ER tax: {name}", value, expense, who)
+        builder.post(_payable(pair), f"ER tax payable: {name}", -value, liability, who)
     builder.sums["employer_taxes"] += value
 
 
@@ -254,7 +255,8 @@ def add_employee(
             reimbursed += value
             continue
         itemised += value
-        _post_earning(builder, name, value, at, target, who=who)
+        if value:  # a zero amount posts nothing and needs no account
+            _post_earning(builder, name, value, at, target, who=who)
     for at, name, item in _named_items(builder, comp, "hourly_compensations", where):
         if item.get("hours") is not None:
             builder.amount(item.get("hours"), (at, ".hours"), HOURS_PLACES)
@@ -263,7 +265,8 @@ def add_employee(
             continue
         value = builder.amount(item.get("amount"), (at, ".amount"))
         itemised += value
-        _post_earning(builder, name, value, at, target, who=who)
+        if value:
+            _post_earning(builder, name, value, at, target, who=who)
     for i, item in builder.items(comp, "paid_time_off", where):
         if item.get("hours") is not None:
             builder.amount(
@@ -279,12 +282,12 @@ def add_employee(
         contribution = builder.amount(
             item.get("company_contribution", 0), (at, ".company_contribution")
         )
-        pair = builder.mapped(
-            mapping.benefit_accounts(name), "benefit", name, deduction != 0 or contribution != 0, at
-        )
-        builder.post(_expense(pair), f"Benefit: {name}", contribution, target, who)
-        builder.post(_payable(pair), f"Benefit payable: {name}", -contribution, liability, who)
-        builder.post(_payable(pair), f"Benefit payable: {name}", -deduction, liability, who)
+        if deduction or contribution:
+            pair = builder.mapped(mapping.benefit_accounts(name), "benefit", name, True, at)
+            builder.post(_expense(pair), f"Benefit: {name}", contribution, target, who)
+            payable = f"Benefit payable: {name}"
+            builder.post(_payable(pair), payable, -contribution, liability, who)
+            builder.post(_payable(pair), payable, -deduction, liability, who)
         builder.sums["benefits"] += contribution
         benefit_deductions += deduction
         if item.get("imputed") is True:
@@ -293,8 +296,9 @@ def add_employee(
     other_deductions = ZERO
     for at, name, item in _named_items(builder, comp, "deductions", where):
         value = builder.amount(item.get("amount"), (at, ".amount"))
-        account = builder.mapped(mapping.deduction_account(name), "deduction", name, value != 0, at)
-        builder.post(account, f"Deduction: {name}", -value, liability, who)
+        if value:
+            account = builder.mapped(mapping.deduction_account(name), "deduction", name, True, at)
+            builder.post(account, f"Deduction: {name}", -value, liability, who)
         other_deductions += value
 
     employee_taxes = ZERO
@@ -304,17 +308,17 @@ def add_employee(
         if not isinstance(employer, bool):
             builder.problem(
                 f"payroll {builder.payroll_uuid}: {where_text(at)}.employer = {employer!r} must be "
-                "true or "
-                "false; fix the source record"
+                "true or false; fix the source record"
             )
             continue
         if employer:
             _post_employer_tax(builder, name, value, at, (target, liability), who=who)
         else:
-            account = builder.mapped(
-                mapping.employee_tax_account(name), "employee tax", name, value != 0, at
-            )
-            builder.post(account, f"EE tax: {name}", -value, liability, who)
+            if value:
+                account = builder.mapped(
+                    mapping.employee_tax_account(name), "employee tax", name, True, at
+                )
+                builder.post(account, f"EE tax: {name}", -value, liability, who)
             employee_taxes += value
 
     builder.post(mapping.other_earnings, "Other earnings", gross - itemised - imputed, target, who)
