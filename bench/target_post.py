@@ -13,7 +13,7 @@ Not a test: `make bench` or `.venv/bin/python bench/target_post.py`.
 BENCH_EMPLOYEES=500,5000,50000 chooses the sizes (default 5000; 50,000 takes minutes),
 BENCH_SHAPES=whole,split the shapes (default both), BENCH_RUNS the runs of each target (default
 3; wall, CPU and peak RSS printed are the medians, CPU without start-up the median of each run's
-difference with an empty-input run just before it).
+difference with an empty-input run just before it); BENCH_KEEP=1 keeps the work directory.
 """
 
 from __future__ import annotations
@@ -141,7 +141,16 @@ def run_target(config: Path, messages: Path, work: Path) -> tuple[int, float, fl
 
 
 def bench_size(employees: int) -> int:
+    # Its audit stores and inputs take hundreds of MB at 50,000 employees; BENCH_KEEP=1 keeps them.
     work = Path(tempfile.mkdtemp(prefix="bench-target-"))
+    try:
+        return _bench_size(employees, work)
+    finally:
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _bench_size(employees: int, work: Path) -> int:
     with GustoSandbox(
         port=0, seed="demo", large_company_employees=employees, today=dt.date(2026, 12, 3)
     ) as gusto:
