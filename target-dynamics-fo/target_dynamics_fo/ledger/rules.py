@@ -83,24 +83,33 @@ class Builder:
     def items(
         self, comp: AbcMapping[str, Any], key: str, where: Where
     ) -> Iterator[tuple[int, AbcMapping[str, Any]]]:
+        for i, item in enumerate(self.item_list(comp, key, where)):
+            # dict first: the abstract Mapping check costs more, and parsed records hold dicts.
+            if type(item) is dict or self.is_object(item, key, where, i):
+                yield i, item
+
+    def item_list(self, comp: AbcMapping[str, Any], key: str, where: Where) -> list[Any]:
+        """The list `key` of `comp` (empty when absent; a problem when it is not a list)."""
         value = comp.get(key)
         if value is None:
-            return
+            return []
         if not isinstance(value, list):
             self.problem(
                 f"payroll {self.payroll_uuid}: {where_text(where)}.{key} must be a list; "
                 "fix the source record"
             )
-            return
-        for i, item in enumerate(value):
-            # dict first: the abstract Mapping check costs more, and parsed records hold dicts.
-            if type(item) is not dict and not isinstance(item, AbcMapping):
-                self.problem(
-                    f"payroll {self.payroll_uuid}: {where_text(where)}.{key}[{i}] must be an "
-                    "object; fix the source record"
-                )
-                continue
-            yield i, item
+            return []
+        return value
+
+    def is_object(self, item: object, key: str, where: Where, i: int) -> bool:
+        """Whether item `i` of list `key` is an object (a problem when it is not)."""
+        if isinstance(item, AbcMapping):
+            return True
+        self.problem(
+            f"payroll {self.payroll_uuid}: {where_text(where)}.{key}[{i}] must be an "
+            "object; fix the source record"
+        )
+        return False
 
     def post(
         self, account: str | None, component: str, signed: Decimal, target: Target, employee: str
@@ -186,10 +195,11 @@ def _named_items(
     builder: Builder, comp: AbcMapping[str, Any], key: str, where: Where
 ) -> Iterator[tuple[Where, str, AbcMapping[str, Any]]]:
     """The items of list `key` with where each is and its name (a problem when it has none)."""
-    for i, item in builder.items(comp, key, where):
-        at = (where, ".", key, "[", i, "]")
-        name = item.get("name")
-        yield at, name if type(name) is str and name else _name(item, builder, at), item
+    for i, item in enumerate(builder.item_list(comp, key, where)):
+        if type(item) is dict or builder.is_object(item, key, where, i):
+            at = (where, ".", key, "[", i, "]")
+            name = item.get("name")
+            yield at, name if type(name) is str and name else _name(item, builder, at), item
 
 
 def _employee_target(
