@@ -129,8 +129,7 @@ class Builder:
             yaml_key, default_key = _ACCOUNT_KEYS[kind]
             self.problem(
                 f"payroll {self.payroll_uuid}: {where_text(where)} (and any later ones): {kind} "
-                f"{name!r} has "
-                "no account; add "
+                f"{name!r} has no account; add "
                 f"{self.mapping.key_path}.accounts.{yaml_key}.{name!r} (or set "
                 f"{self.mapping.key_path}.accounts.{default_key})"
             )
