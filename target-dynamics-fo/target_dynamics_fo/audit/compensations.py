@@ -18,7 +18,7 @@ from typing import Any
 
 from target_dynamics_fo.audit.base import Repository
 from target_dynamics_fo.audit.codec import now as _now
-from target_dynamics_fo.audit.codec import to_json
+from target_dynamics_fo.audit.codec import record_json
 
 # Rows written per transaction, and read per page: a few hundred rows of a few KB each.
 BATCH_ROWS = 500
@@ -50,7 +50,7 @@ class CompensationRepository(Repository):
         self, stream: str, key: str, record: Mapping[str, Any], row: CompensationRow
     ) -> None:
         """Keep a compensation (and its ``records`` entry); written with the next batch."""
-        text = to_json(dict(record))
+        text = record_json(record)
         received_at = _now()
         digest = hashlib.sha256(text.encode()).hexdigest()
         with self._lock:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from target_dynamics_fo.audit.base import Repository
-from target_dynamics_fo.audit.codec import from_json, opt_str, to_json
+from target_dynamics_fo.audit.codec import from_json, opt_str, record_json, to_json
 from target_dynamics_fo.audit.codec import now as _now
 from target_dynamics_fo.audit.outcomes import ALREADY_POSTED, POSTED
 
@@ -38,18 +38,18 @@ class PayrollRepository(Repository):
         self._received: tuple[Mapping[str, Any], str] | None = None
 
     def _record_json(self, record: Mapping[str, Any]) -> str:
-        """to_json(dict(record)), reusing record_received's text for the same record object."""
+        """record_json(record), reusing record_received's text for the same record object."""
         received, self._received = self._received, None
         if received is not None and received[0] is record:
             return received[1]
-        return to_json(dict(record))
+        return record_json(record)
 
     # -- incoming records -------------------------------------------------------------------
 
     def record_received(
         self, stream: str, key: str, record: Mapping[str, Any], company_uuid: str | None
     ) -> str:
-        text = to_json(dict(record))
+        text = record_json(record)
         digest = hashlib.sha256(text.encode()).hexdigest()
         self._received = (record, text)
         self._insert(

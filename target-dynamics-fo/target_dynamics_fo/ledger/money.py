@@ -20,6 +20,7 @@ CENT = Decimal("0.01")
 _PRECISION = 60  # digits; far beyond any payroll, so exact sums never need rounding
 # F&O stores amounts as numeric(32,6): at most 26 digits before the decimal point.
 FO_AMOUNT_LIMIT = Decimal(10) ** 26
+_INT_LIMIT = 10**26
 
 
 @contextmanager
@@ -91,10 +92,47 @@ _parsed: dict[tuple[str, int], Decimal] = {}
 
 
 def known_amount(value: object, max_places: int = 2) -> Decimal | None:
-    """What `parse_amount` returned for this same text before, if it did (else None)."""
+    """What `parse_amount` returns for ``value`` when that takes no checks beyond a glance.
+
+    A text seen before (its cached Decimal), a plain decimal text or a finite Decimal within
+    F&O's magnitude and ``max_places``; None for anything else, which `parse_amount` then
+    checks in full (and names when it refuses it).
+    """
     if type(value) is str:
-        return _parsed.get((value, max_places))
+        key = (value, max_places)
+        known = _parsed.get(key)
+        if known is not None:
+            return known
+        if _plain_within(max_places).fullmatch(value) is None:
+            return None
+        known = Decimal(value)
+        if len(_parsed) >= _PARSED_LIMIT:
+            _parsed.clear()
+        _parsed[key] = known
+        return known
+    if type(value) is Decimal:
+        # adjusted() < 26 is |value| < 10**26 for any non-zero value (zero is checked in full).
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= -max_places and value.adjusted() < 26:
+            return value
+        return None
+    if type(value) is int and -_INT_LIMIT < value < _INT_LIMIT:
+        return Decimal(value)
     return None
+
+
+# Plain decimals that need no other check: at most 26 digits before the point, at most the
+# allowed places after it (the regex per number of places, built once).
+_PLAIN_WITHIN: dict[int, re.Pattern[str]] = {}
+
+
+def _plain_within(max_places: int) -> re.Pattern[str]:
+    pattern = _PLAIN_WITHIN.get(max_places)
+    if pattern is None:
+        fraction = rf"(\.[0-9]{{1,{max_places}}})?" if max_places > 0 else ""
+        pattern = re.compile(rf"-?[0-9]{{1,26}}{fraction}")
+        _PLAIN_WITHIN[max_places] = pattern
+    return pattern
 
 
 def parse_amount(value: object, *, where: str, max_places: int = 2) -> Decimal:
@@ -174,4 +212,11 @@ def dumps(
 
 def loads(text: str | bytes) -> Any:
     """JSON with every non-integer number as an exact Decimal."""
+    if type(text) is str and not text.startswith("\ufeff"):
+        return _DECODER.decode(text)
     return json.loads(text, parse_float=Decimal)
+
+
+# One decoder for every call: json.loads with an argument builds one per call, which costs as
+# much as parsing a small document (a split payroll's rows are read back one by one).
+_DECODER = json.JSONDecoder(parse_float=Decimal)

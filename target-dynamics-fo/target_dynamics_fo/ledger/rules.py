@@ -22,6 +22,19 @@ from target_dynamics_fo.ledger.split import DimKey, Target, allocate_by_wages, t
 from target_dynamics_fo.mapping import CompanyMapping, DimensionShare, MappingError, TaxAccounts
 
 _T = TypeVar("_T")
+# Where a value is, for messages: its text, or the parts of it (texts, indexes, other Wheres)
+# joined only when a message names it. A payroll has some twenty amounts per employee and
+# their paths are almost never shown.
+Where = str | tuple[object, ...]
+
+
+def where_text(where: object) -> str:
+    """The text of a Where."""
+    if isinstance(where, tuple):
+        return "".join(where_text(part) for part in where)
+    return str(where)
+
+
 # Mapping keys naming each kind of account, and the key of its default.
 _ACCOUNT_KEYS: dict[str, tuple[str, str]] = {
     "earning": ("earnings", "earnings_default"),
@@ -55,37 +68,48 @@ class Builder:
     def problem(self, text: str) -> None:
         self.found.setdefault(text, None)
 
-    def amount(self, value: object, where: str, places: int = 2) -> Decimal:
+    def amount(self, value: object, where: Where, places: int = 2) -> Decimal:
         known = known_amount(value, places)
         if known is not None:
             return known
         try:
             return parse_amount(
-                value, where=f"payroll {self.payroll_uuid}: {where}", max_places=places
+                value, where=f"payroll {self.payroll_uuid}: {where_text(where)}", max_places=places
             )
         except AmountError as exc:
             self.problem(str(exc))
             return ZERO
 
     def items(
-        self, comp: AbcMapping[str, Any], key: str, where: str
+        self, comp: AbcMapping[str, Any], key: str, where: Where
     ) -> Iterator[tuple[int, AbcMapping[str, Any]]]:
+        for i, item in enumerate(self.item_list(comp, key, where)):
+            # dict first: the abstract Mapping check costs more, and parsed records hold dicts.
+            if type(item) is dict or self.is_object(item, key, where, i):
+                yield i, item
+
+    def item_list(self, comp: AbcMapping[str, Any], key: str, where: Where) -> list[Any]:
+        """The list `key` of `comp` (empty when absent; a problem when it is not a list)."""
         value = comp.get(key)
         if value is None:
-            return
+            return []
         if not isinstance(value, list):
             self.problem(
-                f"payroll {self.payroll_uuid}: {where}.{key} must be a list; fix the source record"
+                f"payroll {self.payroll_uuid}: {where_text(where)}.{key} must be a list; "
+                "fix the source record"
             )
-            return
-        for i, item in enumerate(value):
-            if not isinstance(item, AbcMapping):
-                self.problem(
-                    f"payroll {self.payroll_uuid}: {where}.{key}[{i}] must be an object;"
-                    " fix the source record"
-                )
-                continue
-            yield i, item
+            return []
+        return value
+
+    def is_object(self, item: object, key: str, where: Where, i: int) -> bool:
+        """Whether item `i` of list `key` is an object (a problem when it is not)."""
+        if isinstance(item, AbcMapping):
+            return True
+        self.problem(
+            f"payroll {self.payroll_uuid}: {where_text(where)}.{key}[{i}] must be an "
+            "object; fix the source record"
+        )
+        return False
 
     def post(
         self, account: str | None, component: str, signed: Decimal, target: Target, employee: str
@@ -96,7 +120,7 @@ class Builder:
         self.entries[key] = self.entries.get(key, ZERO) + signed
 
     def mapped(
-        self, found: _T | None, kind: str, name: str, moves_money: bool, where: str
+        self, found: _T | None, kind: str, name: str, moves_money: bool, where: Where
     ) -> _T | None:
         """`found` (the mapping's account for `name`); a problem, once per name, when it is
         missing for an amount that is not zero."""
@@ -104,8 +128,8 @@ class Builder:
             self.unmapped_names.add((kind, name))
             yaml_key, default_key = _ACCOUNT_KEYS[kind]
             self.problem(
-                f"payroll {self.payroll_uuid}: {where} (and any later ones): {kind} {name!r} has "
-                "no account; add "
+                f"payroll {self.payroll_uuid}: {where_text(where)} (and any later ones): {kind} "
+                f"{name!r} has no account; add "
                 f"{self.mapping.key_path}.accounts.{yaml_key}.{name!r} (or set "
                 f"{self.mapping.key_path}.accounts.{default_key})"
             )
@@ -128,18 +152,19 @@ def _payable(pair: TaxAccounts | None) -> str | None:
     return None if pair is None else pair.payable
 
 
-def _name(item: AbcMapping[str, Any], builder: Builder, where: str) -> str:
+def _name(item: AbcMapping[str, Any], builder: Builder, where: Where) -> str:
     name = item.get("name")
     if not isinstance(name, str) or not name:
         builder.problem(
-            f"payroll {builder.payroll_uuid}: {where}.name is missing; fix the source record"
+            f"payroll {builder.payroll_uuid}: {where_text(where)}.name is missing; "
+            "fix the source record"
         )
         return ""
     return name
 
 
 def _post_earning(
-    builder: Builder, name: str, value: Decimal, at: str, target: Target, *, who: str
+    builder: Builder, name: str, value: Decimal, at: Where, target: Target, *, who: str
 ) -> None:
     account = builder.mapped(builder.mapping.earning_account(name), "earning", name, value != 0, at)
     builder.post(account, f"Wages: {name}", value, target, who)
@@ -149,28 +174,31 @@ def _post_employer_tax(
     builder: Builder,
     name: str,
     value: Decimal,
-    at: str,
+    at: Where,
     sides: tuple[Target, Target],
     *,
     who: str,
 ) -> None:
     """An employer tax: expense on the first target of `sides`, payable on the second."""
-    expense, liability = sides
-    pair = builder.mapped(
-        builder.mapping.employer_tax_accounts(name), "employer tax", name, value != 0, at
-    )
-    builder.post(_expense(pair), f"ER tax: {name}", value, expense, who)
-    builder.post(_payable(pair), f"ER tax payable: {name}", -value, liability, who)
+    if value:  # a zero amount posts nothing and needs no account
+        expense, liability = sides
+        pair = builder.mapped(
+            builder.mapping.employer_tax_accounts(name), "employer tax", name, True, at
+        )
+        builder.post(_expense(pair), f"ER tax: {name}", value, expense, who)
+        builder.post(_payable(pair), f"ER tax payable: {name}", -value, liability, who)
     builder.sums["employer_taxes"] += value
 
 
 def _named_items(
-    builder: Builder, comp: AbcMapping[str, Any], key: str, where: str
-) -> Iterator[tuple[str, str, AbcMapping[str, Any]]]:
+    builder: Builder, comp: AbcMapping[str, Any], key: str, where: Where
+) -> Iterator[tuple[Where, str, AbcMapping[str, Any]]]:
     """The items of list `key` with where each is and its name (a problem when it has none)."""
-    for i, item in builder.items(comp, key, where):
-        at = f"{where}.{key}[{i}]"
-        yield at, _name(item, builder, at), item
+    for i, item in enumerate(builder.item_list(comp, key, where)):
+        if type(item) is dict or builder.is_object(item, key, where, i):
+            at = (where, ".", key, "[", i, "]")
+            name = item.get("name")
+            yield at, name if type(name) is str and name else _name(item, builder, at), item
 
 
 def _employee_target(
@@ -224,47 +252,51 @@ def add_employee(
     liability = builder.liability(target)
     who = euuid if mapping.summary_level == "employee" else ""
 
-    gross = builder.amount(comp.get("gross_pay"), f"{where}.gross_pay")
-    net = builder.amount(comp.get("net_pay"), f"{where}.net_pay")
+    gross = builder.amount(comp.get("gross_pay"), (where, ".gross_pay"))
+    net = builder.amount(comp.get("net_pay"), (where, ".net_pay"))
     for percent, dims in target:
         builder.wages[dims] = builder.wages.get(dims, ZERO) + gross * percent
     itemised = ZERO
     reimbursed = ZERO
     for at, name, item in _named_items(builder, comp, "fixed_compensations", where):
-        value = builder.amount(item.get("amount"), f"{at}.amount")
+        value = builder.amount(item.get("amount"), (at, ".amount"))
         if name == REIMBURSEMENT_EARNING:
             reimbursed += value
             continue
         itemised += value
-        _post_earning(builder, name, value, at, target, who=who)
+        if value:  # a zero amount posts nothing and needs no account
+            _post_earning(builder, name, value, at, target, who=who)
     for at, name, item in _named_items(builder, comp, "hourly_compensations", where):
         if item.get("hours") is not None:
-            builder.amount(item.get("hours"), f"{at}.hours", HOURS_PLACES)
+            builder.amount(item.get("hours"), (at, ".hours"), HOURS_PLACES)
         if item.get("amount") is None:
             # Before calculation Gusto gives hours only; the money then sits in the remainder.
             continue
-        value = builder.amount(item.get("amount"), f"{at}.amount")
+        value = builder.amount(item.get("amount"), (at, ".amount"))
         itemised += value
-        _post_earning(builder, name, value, at, target, who=who)
+        if value:
+            _post_earning(builder, name, value, at, target, who=who)
     for i, item in builder.items(comp, "paid_time_off", where):
         if item.get("hours") is not None:
-            builder.amount(item.get("hours"), f"{where}.paid_time_off[{i}].hours", HOURS_PLACES)
+            builder.amount(
+                item.get("hours"), (where, ".paid_time_off[", i, "].hours"), HOURS_PLACES
+            )
     for i, item in builder.items(comp, "reimbursements", where):
-        reimbursed += builder.amount(item.get("amount"), f"{where}.reimbursements[{i}].amount")
+        reimbursed += builder.amount(item.get("amount"), (where, ".reimbursements[", i, "].amount"))
 
     imputed = ZERO
     benefit_deductions = ZERO
     for at, name, item in _named_items(builder, comp, "benefits", where):
-        deduction = builder.amount(item.get("employee_deduction", 0), f"{at}.employee_deduction")
+        deduction = builder.amount(item.get("employee_deduction", 0), (at, ".employee_deduction"))
         contribution = builder.amount(
-            item.get("company_contribution", 0), f"{at}.company_contribution"
+            item.get("company_contribution", 0), (at, ".company_contribution")
         )
-        pair = builder.mapped(
-            mapping.benefit_accounts(name), "benefit", name, deduction != 0 or contribution != 0, at
-        )
-        builder.post(_expense(pair), f"Benefit: {name}", contribution, target, who)
-        builder.post(_payable(pair), f"Benefit payable: {name}", -contribution, liability, who)
-        builder.post(_payable(pair), f"Benefit payable: {name}", -deduction, liability, who)
+        if deduction or contribution:
+            pair = builder.mapped(mapping.benefit_accounts(name), "benefit", name, True, at)
+            builder.post(_expense(pair), f"Benefit: {name}", contribution, target, who)
+            payable = f"Benefit payable: {name}"
+            builder.post(_payable(pair), payable, -contribution, liability, who)
+            builder.post(_payable(pair), payable, -deduction, liability, who)
         builder.sums["benefits"] += contribution
         benefit_deductions += deduction
         if item.get("imputed") is True:
@@ -272,28 +304,30 @@ def add_employee(
 
     other_deductions = ZERO
     for at, name, item in _named_items(builder, comp, "deductions", where):
-        value = builder.amount(item.get("amount"), f"{at}.amount")
-        account = builder.mapped(mapping.deduction_account(name), "deduction", name, value != 0, at)
-        builder.post(account, f"Deduction: {name}", -value, liability, who)
+        value = builder.amount(item.get("amount"), (at, ".amount"))
+        if value:
+            account = builder.mapped(mapping.deduction_account(name), "deduction", name, True, at)
+            builder.post(account, f"Deduction: {name}", -value, liability, who)
         other_deductions += value
 
     employee_taxes = ZERO
     for at, name, item in _named_items(builder, comp, "taxes", where):
-        value = builder.amount(item.get("amount"), f"{at}.amount")
+        value = builder.amount(item.get("amount"), (at, ".amount"))
         employer = item.get("employer")
         if not isinstance(employer, bool):
             builder.problem(
-                f"payroll {builder.payroll_uuid}: {at}.employer = {employer!r} must be true or "
-                "false; fix the source record"
+                f"payroll {builder.payroll_uuid}: {where_text(at)}.employer = {employer!r} must be "
+                "true or false; fix the source record"
             )
             continue
         if employer:
             _post_employer_tax(builder, name, value, at, (target, liability), who=who)
         else:
-            account = builder.mapped(
-                mapping.employee_tax_account(name), "employee tax", name, value != 0, at
-            )
-            builder.post(account, f"EE tax: {name}", -value, liability, who)
+            if value:
+                account = builder.mapped(
+                    mapping.employee_tax_account(name), "employee tax", name, True, at
+                )
+                builder.post(account, f"EE tax: {name}", -value, liability, who)
             employee_taxes += value
 
     builder.post(mapping.other_earnings, "Other earnings", gross - itemised - imputed, target, who)
@@ -360,7 +394,7 @@ def add_company_taxes(builder: Builder) -> None:
         (f"company_taxes[{i}]", item)
         for i, item in builder.items(builder.payroll, "company_taxes", "(payroll)")
     ]
-    amounts = [builder.amount(item.get("amount"), f"{at}.amount") for at, item in taxes]
+    amounts = [builder.amount(item.get("amount"), (at, ".amount")) for at, item in taxes]
     if not any(amounts):
         return
     target = _company_tax_target(builder)
