@@ -12,7 +12,8 @@ import typing as t
 
 from singer_sdk.io_base import SingerMessageType, SingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
-from singer_sdk.singerlib.json import deserialize_json
+
+from target_dynamics_fo.ledger import loads
 
 SHOWN_CHARACTERS = 40
 
@@ -58,7 +59,9 @@ class PayrollInputReader(SingerReader):
 
     def deserialize_json(self, line: str) -> dict[str, t.Any]:
         try:
-            message: dict[str, t.Any] = deserialize_json(line)
+            # The SDK's deserialize_json (json.loads with parse_float=Decimal) builds a decoder
+            # per line; loads parses the same way with one.
+            message: dict[str, t.Any] = loads(line)
         except json.JSONDecodeError as exc:
             start = line[:SHOWN_CHARACTERS].replace("\n", "")
             raise InvalidInputLine(
