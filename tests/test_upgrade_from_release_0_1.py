@@ -137,11 +137,13 @@ def test_the_trail_of_0_1_is_upgraded_in_place_once(old_audit_db: Path) -> None:
     assert user_version(old_audit_db) == LATEST_VERSION
     upgraded, rows_after = shape(old_audit_db)
     # Step 3 moved both outcome tables' rows into one (so one AUTOINCREMENT counter instead of
-    # two); their names read them as views. Step 4 adds an empty payroll_compensations.
+    # two); their names read them as views. Steps 4 and 5 add an empty payroll_compensations
+    # and its table of pinned references.
     assert rows_after == {
         **rows_before,
         "staged_corrections": 0,
         "payroll_compensations": 0,
+        "payroll_compensation_refs": 0,
         "document_outcomes": rows_before["outcomes"] + rows_before["payment_outcomes"],
         "sqlite_sequence": rows_before["sqlite_sequence"] - 1,
     }

@@ -36,6 +36,7 @@ LATEST_TABLES = (RELEASE_0_1_0_TABLES - {"outcomes", "payment_outcomes"}) | {
     "staged_corrections",
     "document_outcomes",
     "payroll_compensations",
+    "payroll_compensation_refs",
 }
 RELEASE_0_1_0_INDEXES = {
     "records_key",
@@ -85,7 +86,7 @@ def step(version: int) -> migrations.Migration:
 
 def test_the_steps_are_numbered_one_by_one_from_one() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert LATEST_VERSION == MIGRATIONS[-1].version == 4
+    assert LATEST_VERSION == MIGRATIONS[-1].version == 5
 
 
 def test_step_1_creates_the_schema_of_release_0_1_0() -> None:
@@ -236,7 +237,7 @@ def test_a_version_2_store_with_rows_is_upgraded_to_3_keeping_every_row(tmp_path
             "ap_invoice",
         }
     db = sqlite3.connect(path)
-    assert user_version(db) == LATEST_VERSION == 4
+    assert user_version(db) == LATEST_VERSION == 5
     assert db.execute("SELECT COUNT(*) FROM document_outcomes").fetchone()[0] == 4
 
 
@@ -256,7 +257,8 @@ def test_step_4_adds_payroll_compensations_and_keeps_every_row() -> None:
     step(4).apply(db)
     after = schema(db)
     assert {k: v for k, v in after.items() if k in before} == before
-    assert tables(db) - {"payroll_compensations"} == LATEST_TABLES - {"payroll_compensations"}
+    split_tables = {"payroll_compensations", "payroll_compensation_refs"}
+    assert tables(db) - {"payroll_compensations"} == LATEST_TABLES - split_tables
     assert columns(db, "payroll_compensations")[:3] == ["fetch_id", "position", "payroll_uuid"]
     assert {"payroll_compensations_sorted", "payroll_compensations_employee"} <= indexes(db)
     assert db.execute("SELECT payroll_uuid, awaiting_outcome FROM payrolls").fetchall() == [
@@ -273,6 +275,53 @@ def test_step_4_adds_payroll_compensations_and_keeps_every_row() -> None:
     db.execute(row)
     with pytest.raises(sqlite3.IntegrityError):
         db.execute(row)
+
+
+def test_step_5_keeps_a_read_of_step_4_in_order_and_its_pinned_references(
+    tmp_path: Path,
+) -> None:
+    """Rows written under step 4 (sort key stored, references pinned on the rows) read back in
+    the same order and with the same references after step 5; a new build pins in the table."""
+    path = tmp_path / "audit.sqlite"
+    old = sqlite3.connect(path)
+    for version in (1, 2, 3, 4):
+        step(version).apply(old)
+    old.execute(f"PRAGMA user_version = {4}")
+    # Canonical texts whose spaced sort keys order as the texts do; inserted out of order.
+    texts = ['{"a":"b, c"}', '{"a":"b"}', '{"a":"b,"}', '{"a":[]}', '{"a":"b:"}']
+    for position, text in enumerate(texts):
+        old.execute(
+            "INSERT INTO payroll_compensations (fetch_id, position, payroll_uuid, company_uuid, "
+            "employee_uuid, record_json, canonical, sort_key, hash_keys, ref_json, received_at) "
+            "VALUES ('f', ?, 'p', 'c', ?, '{}', ?, ?, '[]', ?, 'n')",
+            (
+                position,
+                f"e{position}",
+                text,
+                text.replace(",", ", ").replace(":", ": "),
+                '{"uuid": "pinned"}' if position == 0 else None,
+            ),
+        )
+    old.execute(
+        "INSERT INTO employee_refs (company_uuid, employee_uuid, ref_json, updated_at) "
+        "VALUES ('c', 'e0', '{\"uuid\": \"latest\"}', 'n')"
+    )
+    old.commit()
+    old.close()
+    with AuditStore(path) as store:
+        assert store.schema_upgraded_from == 4
+        by_sort_key = sorted(texts, key=lambda t: t.replace(",", ", ").replace(":", ": "))
+        assert list(store.canonical_compensations("f")) == by_sort_key == sorted(texts)
+        refs = {p: ref for p, _, ref in store.compensations_with_refs("f", "c")}
+        assert refs[0] == '{"uuid": "pinned"}'
+        store.pin_compensation_refs("f", "c")
+        refs = {p: ref for p, _, ref in store.compensations_with_refs("f", "c")}
+        assert refs[0] == '{"uuid": "latest"}'
+    db = sqlite3.connect(path)
+    pinned_on_rows = "SELECT COUNT(*) FROM payroll_compensations WHERE ref_json IS NOT NULL"
+    assert db.execute(pinned_on_rows).fetchone()[0] == 0
+    assert db.execute("SELECT employee_uuid FROM payroll_compensation_refs").fetchall() == [("e0",)]
+    assert "payroll_compensations_sorted" not in indexes(db)
 
 
 def test_a_new_file_gets_every_step_and_the_latest_version(tmp_path: Path) -> None:

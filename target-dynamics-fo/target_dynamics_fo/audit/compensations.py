@@ -34,7 +34,6 @@ class CompensationRow:
     company_uuid: str | None
     employee_uuid: str | None
     canonical: str
-    sort_key: str
     hash_keys: str
 
 
@@ -64,7 +63,8 @@ class CompensationRepository(Repository):
                     row.employee_uuid,
                     text,
                     row.canonical,
-                    row.sort_key,
+                    # The column of schema step 4; rows are read in canonical order (step 5).
+                    "",
                     row.hash_keys,
                     received_at,
                 )
@@ -136,9 +136,9 @@ class CompensationRepository(Repository):
         self,
         fetch_id: str,
         hash_keys: str,
-        canonical: Callable[[str], tuple[str, str]],
+        canonical: Callable[[str], str],
     ) -> None:
-        """Give the rows with ``hash_keys`` new (canonical, sort key) from their records."""
+        """Give the rows with ``hash_keys`` a new canonical text made from their records."""
         after = -1
         while True:
             page = self._rows(
@@ -148,32 +148,33 @@ class CompensationRepository(Repository):
             )
             if not page:
                 return
-            updates = [(*canonical(str(r["record_json"])), fetch_id, r["position"]) for r in page]
+            updates = [(canonical(str(r["record_json"])), fetch_id, r["position"]) for r in page]
             with self._tx() as db:
                 db.executemany(
-                    "UPDATE payroll_compensations SET canonical=?, sort_key=? "
+                    "UPDATE payroll_compensations SET canonical=?, sort_key='' "
                     "WHERE fetch_id=? AND position=?",
                     updates,
                 )
             after = int(page[-1]["position"])
 
     def canonical_compensations(self, fetch_id: str) -> Iterator[str]:
-        """The read's canonical texts in sort-key order (SQLite's binary text order, which is
-        Python's code-point order for this ASCII text), a page at a time."""
+        """The read's canonical texts in sort-key order, a page at a time.
+
+        Compact canonical texts sort as their sort keys do (ledger/canonical_text.py), and
+        SQLite's binary text order is Python's code-point order for this ASCII text, so one
+        query ordered by the text itself gives that order: SQLite's sorter keeps a bounded
+        amount in memory, spilling to a temporary file, whatever the head count.
+        """
         self.flush_compensations()
-        last: tuple[str, int] = ("", -1)
-        while True:
-            page = self._rows(
-                "SELECT canonical, sort_key, position FROM payroll_compensations "
-                "WHERE fetch_id=? AND (sort_key, position) > (?, ?) "
-                "ORDER BY sort_key, position LIMIT ?",
-                (fetch_id, *last, BATCH_ROWS),
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT canonical FROM payroll_compensations WHERE fetch_id=? "
+                "ORDER BY canonical, position",
+                (fetch_id,),
             )
-            if not page:
-                return
-            for row in page:
-                yield str(row["canonical"])
-            last = (str(page[-1]["sort_key"]), int(page[-1]["position"]))
+            while page := cursor.fetchmany(BATCH_ROWS):
+                for row in page:
+                    yield str(row[0])
 
     def compensations_with_refs(
         self, fetch_id: str, company_uuid: str
@@ -188,7 +189,10 @@ class CompensationRepository(Repository):
         while True:
             page = self._rows(
                 "SELECT c.position AS position, c.record_json AS record_json, "
-                "COALESCE(c.ref_json, r.ref_json) AS ref_json FROM payroll_compensations c "
+                "COALESCE(p.ref_json, c.ref_json, r.ref_json) AS ref_json "
+                "FROM payroll_compensations c "
+                "LEFT JOIN payroll_compensation_refs p ON p.fetch_id = c.fetch_id "
+                "AND p.employee_uuid = c.employee_uuid "
                 "LEFT JOIN employee_refs r ON r.company_uuid = ? "
                 "AND r.employee_uuid = c.employee_uuid "
                 "WHERE c.fetch_id=? AND c.position > ? ORDER BY c.position LIMIT ?",
@@ -202,14 +206,23 @@ class CompensationRepository(Repository):
             after = int(page[-1]["position"])
 
     def pin_compensation_refs(self, fetch_id: str, company_uuid: str) -> None:
-        """Record on each row the employee reference its journal is built with now."""
+        """Record the employee references the read's journal is built with now (replacing an
+        earlier build's); an employee with none known is left to the latest at replay."""
         self.flush_compensations()
         with self._tx() as db:
+            db.execute("DELETE FROM payroll_compensation_refs WHERE fetch_id=?", (fetch_id,))
             db.execute(
-                "UPDATE payroll_compensations SET ref_json = (SELECT r.ref_json FROM "
-                "employee_refs r WHERE r.company_uuid = ? AND "
-                "r.employee_uuid = payroll_compensations.employee_uuid) WHERE fetch_id=?",
+                "INSERT OR REPLACE INTO payroll_compensation_refs (fetch_id, employee_uuid, "
+                "ref_json) SELECT c.fetch_id, c.employee_uuid, r.ref_json FROM "
+                "payroll_compensations c JOIN employee_refs r ON r.company_uuid = ? AND "
+                "r.employee_uuid = c.employee_uuid WHERE c.fetch_id=?",
                 (company_uuid, fetch_id),
+            )
+            # Pins of schema step 4 lived on the rows; this build's replace them.
+            db.execute(
+                "UPDATE payroll_compensations SET ref_json = NULL WHERE fetch_id=? AND "
+                "ref_json IS NOT NULL",
+                (fetch_id,),
             )
 
     def drop_older_reads(self, payroll_uuid: str) -> None:
@@ -218,6 +231,13 @@ class CompensationRepository(Repository):
         a read no record names (a stopped tap) go too."""
         self.flush_compensations()
         with self._tx() as db:
+            db.execute(
+                "DELETE FROM payroll_compensation_refs WHERE fetch_id IN (SELECT DISTINCT "
+                "fetch_id FROM payroll_compensations WHERE payroll_uuid=? AND fetch_id != "
+                "COALESCE((SELECT json_extract(record_json, '$.fetch_id') FROM payrolls "
+                "WHERE payroll_uuid=?), ''))",
+                (payroll_uuid, payroll_uuid),
+            )
             db.execute(
                 "DELETE FROM payroll_compensations WHERE payroll_uuid=? AND fetch_id != "
                 "COALESCE((SELECT json_extract(record_json, '$.fetch_id') FROM payrolls "

@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from target_dynamics_fo.audit.split_schema import V4_PAYROLL_COMPENSATIONS, V5_COMPENSATION_PINS
+
 # The schema release 0.1.0 (commit 144d9d4) created: its CREATE statements verbatim, then the
 # ``awaiting_outcome`` columns its opener added with ALTER TABLE (so a fresh store's tables read
 # column for column like a 0.1.0 store's, which tests compare).
@@ -334,43 +336,12 @@ def _v3_document_outcomes(db: sqlite3.Connection) -> None:
     _execute_all(db, _V3_DOCUMENT_OUTCOMES)
 
 
-# Step 4 (#15): a ``split`` payroll's compensations, one row each as they arrive (raw record,
-# canonical text and sort key for the content hash; ``position`` = index in the read;
-# ``hash_keys`` = keys whose money-ness shaped the canonical text; ``ref_json`` = the employee
-# reference its journal used). Nothing in memory grows with head count (CONTRACTS.md section 7).
-_V4_PAYROLL_COMPENSATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE payroll_compensations (
-        fetch_id TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        payroll_uuid TEXT NOT NULL,
-        company_uuid TEXT,
-        employee_uuid TEXT,
-        record_json TEXT NOT NULL,
-        canonical TEXT NOT NULL,
-        sort_key TEXT NOT NULL,
-        hash_keys TEXT NOT NULL,
-        ref_json TEXT,
-        received_at TEXT NOT NULL,
-        PRIMARY KEY (fetch_id, position)
-    )
-    """,
-    """
-    CREATE INDEX payroll_compensations_sorted
-    ON payroll_compensations(fetch_id, sort_key, position)
-    """,
-    """
-    CREATE INDEX payroll_compensations_employee
-    ON payroll_compensations(fetch_id, employee_uuid)
-    """,
-    """
-    CREATE INDEX payroll_compensations_payroll ON payroll_compensations(payroll_uuid)
-    """,
-)
-
-
 def _v4_payroll_compensations(db: sqlite3.Connection) -> None:
-    _execute_all(db, _V4_PAYROLL_COMPENSATIONS)
+    _execute_all(db, V4_PAYROLL_COMPENSATIONS)
+
+
+def _v5_compensation_pins(db: sqlite3.Connection) -> None:
+    _execute_all(db, V5_COMPENSATION_PINS)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -393,6 +364,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "payroll_compensations: a split payroll's employee compensations, one row each, kept as "
         "they arrive (issue #15)",
         _v4_payroll_compensations,
+    ),
+    Migration(
+        5,
+        "payroll_compensation_refs: the employee references a split payroll's journal was built "
+        "with, in their own table; the sort-key index dropped (rows are read in canonical-text "
+        "order) (issue #15)",
+        _v5_compensation_pins,
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -442,6 +420,8 @@ def adopt_unversioned(db: sqlite3.Connection) -> int:
             f"AND o.outcome IN ({final}))",
             _FINAL_OUTCOMES,
         )
+    if "payroll_compensation_refs" in tables:
+        return 5
     if "document_outcomes" in tables:
         return 4 if "payroll_compensations" in tables else 3
     return 2 if "staged_corrections" in tables else 1

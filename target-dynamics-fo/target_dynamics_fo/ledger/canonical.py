@@ -290,8 +290,11 @@ def _employee_entry(comp: Any, money_keys: frozenset[str]) -> Any:
 
 @dataclass(frozen=True)
 class CanonicalRow:
-    """One compensation's canonical compact JSON, its sort key, and the keys it depends on."""
+    """One compensation's canonical compact JSON and the keys it depends on.
+
+    Rows are ordered by the canonical text itself: compact texts sort as their sort keys
+    (``json.dumps(entry, sort_keys=True)``) do (canonical_text.py).
+    """
 
     canonical: str
-    sort_key: str
     hash_keys: str

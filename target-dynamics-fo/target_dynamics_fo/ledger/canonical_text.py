@@ -45,10 +45,8 @@ _ABSENTS = (_ABSENT,) * len(_HASHED_ITEM_ORDER)
 _EXACT_TYPES = frozenset({str, bool, type(None), _Absent})
 # The C encoder's own string encoding (ensure_ascii): the texts are those json.dumps gives.
 _encode_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
-# A bit per key whose money-ness the text depends on (the split shape records them), and one
-# for "a string holds a separator", when spacing the compact text by replacing is not exact.
+# A bit per key whose money-ness the text depends on (the split shape records them).
 _ASK_BIT = {key: 1 << n for n, key in enumerate(_HASHED_EMPLOYEE_SORTED + _HASHED_ITEM_ORDER)}
-_SEPARATOR_IN_TEXT = 1 << len(_ASK_BIT)
 _COMPACT_ENTRY = "{" + ",".join(f"{_encode_text(k)}:%s" for k in _HASHED_EMPLOYEE_SORTED) + "}"
 _SCALAR_TEXT: dict[Any, str] = {None: "null", True: "true", False: "false"}
 # Bounds of the memos: a payroll of any size keeps at most this many texts (a few MB).
@@ -120,8 +118,6 @@ def _text_and_bits(value: str, money: bool, bit: int, key: str, bits: int) -> tu
     else:
         text = _encode_text(value)
         bits |= bit
-    if "," in text or ":" in text:
-        bits |= _SEPARATOR_IN_TEXT
     return text, bits
 
 
@@ -184,13 +180,10 @@ def _entry_text(comp: dict[Any, Any], plan: _TextPlan) -> _Row | None:
     return (_COMPACT_ENTRY % tuple(parts), bits)
 
 
-def _canonical_row(row: _Row, hash_keys: str | None) -> CanonicalRow | None:
-    """The split shape's row from a made one: its sort key spaced by replacing, when exact."""
+def _canonical_row(row: _Row, hash_keys: str | None) -> CanonicalRow:
+    """The split shape's row from a made one (``hash_keys`` None: the keys its bits name)."""
     text, bits = row
-    if bits & _SEPARATOR_IN_TEXT:
-        return None
-    spaced = text.replace(",", ", ").replace(":", ": ")
-    return CanonicalRow(text, spaced, _asked_text(bits) if hash_keys is None else hash_keys)
+    return CanonicalRow(text, _asked_text(bits) if hash_keys is None else hash_keys)
 
 
 _asked_texts: dict[int, str] = {}

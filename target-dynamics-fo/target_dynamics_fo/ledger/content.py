@@ -96,13 +96,15 @@ class _Asked(frozenset[str]):
 def canonical_compensation(comp: AbcMapping[str, Any]) -> CanonicalRow:
     """The row's share of the content hash, computed as it arrives (before its payroll)."""
     made = _entry_text(comp, _plan(_MONEY_KEYS)) if type(comp) is dict else None
-    row = _canonical_row(made, None) if made is not None else None
-    if row is not None:
-        return row
+    if made is not None:
+        return _canonical_row(made, None)
     keys = _Asked(_MONEY_KEYS)
     keys.asked = set()
     entry = _employee_entry(comp, keys)
-    return CanonicalRow(_DIGEST_ENCODE(entry), _SORT_KEY(entry), _DIGEST_ENCODE(sorted(keys.asked)))
+    # The sort key is not kept, but made for the error the whole shape's sort raises on what
+    # it cannot encode.
+    _SORT_KEY(entry)
+    return CanonicalRow(_DIGEST_ENCODE(entry), _DIGEST_ENCODE(sorted(keys.asked)))
 
 
 def rows_need_recanonical(payroll: AbcMapping[str, Any], hash_keys: str) -> bool:
@@ -118,11 +120,11 @@ def recanonical_compensation(
     """`canonical_compensation` with every money key of the payroll known."""
     money_keys = _money_keys(payroll)
     made = _entry_text(comp, _plan(money_keys)) if type(comp) is dict else None
-    row = _canonical_row(made, "[]") if made is not None else None
-    if row is not None:
-        return row
+    if made is not None:
+        return _canonical_row(made, "[]")
     entry = _employee_entry(comp, money_keys)
-    return CanonicalRow(_DIGEST_ENCODE(entry), _SORT_KEY(entry), "[]")
+    _SORT_KEY(entry)
+    return CanonicalRow(_DIGEST_ENCODE(entry), "[]")
 
 
 def content_hash_of_rows(header: AbcMapping[str, Any], canonical_rows: Iterable[str]) -> str:

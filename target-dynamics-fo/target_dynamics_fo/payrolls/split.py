@@ -61,7 +61,6 @@ class CompensationIntake:
                 company_uuid=None if company is None else str(company),
                 employee_uuid=str(employee) if employee else None,
                 canonical=canonical.canonical,
-                sort_key=canonical.sort_key,
                 hash_keys=canonical.hash_keys,
             ),
         )
@@ -98,9 +97,8 @@ class StoredCompensations:
                 self.audit.recanonicalise_compensations(self.fetch_id, hash_keys, self._again)
         return content_hash_of_rows(self.header, self.audit.canonical_compensations(self.fetch_id))
 
-    def _again(self, record_json: str) -> tuple[str, str]:
-        row = recanonical_compensation(self.header, from_json(record_json))
-        return row.canonical, row.sort_key
+    def _again(self, record_json: str) -> str:
+        return recanonical_compensation(self.header, from_json(record_json)).canonical
 
     def __iter__(self) -> Iterator[tuple[int, AbcMapping[str, Any], EmployeeRef | None]]:
         for position, text, ref in self.audit.compensations_with_refs(
