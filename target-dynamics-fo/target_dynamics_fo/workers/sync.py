@@ -1,8 +1,10 @@
 """Workers and employments written to Dynamics: reads, the reconcile engine, the audit trail.
 
-:class:`PeopleSync` reads Dynamics once a run, plans each Gusto employee with
-:func:`~target_dynamics_fo.workers.plan.plan_worker`, and writes through the master-data engine
-(:mod:`target_dynamics_fo.masterdata`): a write whose answer is lost, or that finds the record
+:class:`PeopleSync` reads Dynamics once a run (into the audit store's scratch tables, so
+memory does not grow with head count: :mod:`target_dynamics_fo.audit.people`), plans each Gusto
+employee with :func:`~target_dynamics_fo.workers.plan.plan_worker`, and writes through the
+master-data engine (:mod:`target_dynamics_fo.masterdata`): a write whose answer is lost, or that
+finds the record
 already there, is followed by a fresh look-up and a new plan, which is empty if the write
 committed. Every decision is recorded in the audit store.
 """
