@@ -6,9 +6,12 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from target_dynamics_fo.audit import AuditStore
 from target_dynamics_fo.fo import ODataError, WriteOutcomeUnknownError
 from target_dynamics_fo.mapping import MappingError
 from target_dynamics_fo.masterdata import (
@@ -308,6 +311,46 @@ def test_pending_records_sync_later_each_in_its_own_document() -> None:
     ]
     sync.sync_pending()
     assert len(opened) == 9
+
+
+def test_a_long_queue_is_read_back_from_the_store_page_by_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("target_dynamics_fo.masterdata.sync.PAGE", 2)
+    opened: list[str] = []
+    sync = Recorder(StubClient(), opened)
+    sync.audit = AuditStore(tmp_path / "audit.sqlite")
+    for uuid in ("a", "b", "c", "d", "e"):
+        sync.remember({"uuid": uuid, "amount": Decimal("0.10")})
+    assert sync.audit.master_queue_end(sync.label) == 4  # the fifth is still in memory
+    sync.sync_pending()
+    assert [o for o in opened if o.startswith("sync")] == [f"sync {u}" for u in "abcde"]
+    assert sync.audit.master_queue_end(sync.label) == 0
+
+
+def test_a_stop_inside_the_queue_empties_it_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("target_dynamics_fo.masterdata.sync.PAGE", 2)
+    sync = Recorder(StubClient(), [])
+    sync.audit = AuditStore(tmp_path / "audit.sqlite")
+
+    @contextmanager
+    def document() -> Iterator[None]:
+        if len(sync.opened) == 2:
+            raise KeyboardInterrupt
+        yield
+
+    sync.document = document
+    for uuid in ("a", "b", "c", "d"):
+        sync.remember({"uuid": uuid})
+    with pytest.raises(KeyboardInterrupt):
+        sync.sync_pending()
+    assert sync.opened == ["sync a", "sync b"]
+    sync.remember({"uuid": "later"})
+    sync.opened.clear()
+    sync.sync_pending()
+    assert sync.opened == ["sync later"]
 
 
 def test_legal_entities_are_read_once_a_run() -> None:

@@ -179,3 +179,35 @@ def test_a_terminated_employee_without_a_date_fails_alone(
     assert len(sync.summary.failures) == 1
     assert EMP in sync.summary.failures[0][0]
     assert worker(dyn) == [] and len(worker(dyn, "GUS-AA000000")) == 1
+
+
+def test_a_queue_longer_than_a_page_goes_through_the_store_in_order(
+    dyn: DynamicsSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("target_dynamics_fo.masterdata.sync.PAGE", 2)
+    others = [
+        employee(uuid=f"7{n}2a9c1e-0000-4000-8000-000000000001", last_name=f"Other{n}")
+        for n in range(3)
+    ]
+    renamed = employee(last_name="Stone-Reyes", department="Residential Service")
+    # The same employee three times in one run: each time planned against the run's copy of
+    # Dynamics as the previous writes left it, so the repeat is unchanged and the rename and
+    # the new department are one update each.
+    sync = run(dyn, tmp_path, employee(), *others, employee(), renamed)
+    assert sync.summary.failures == []
+    assert sync.summary.counts == {
+        "create_employment": 4,
+        "create_worker": 4,
+        "unchanged": 1,
+        "update_employment": 1,
+        "update_worker": 1,
+    }
+    [w] = worker(dyn)
+    assert w["Name"] == "Avery Stone-Reyes"
+    [e] = employments(dyn)
+    assert e["DimensionDisplayValue"] == "200-220-"
+    assert {w["LastName"] for w in dyn.entities["Workers"]} >= {"Other0", "Other1", "Other2"}
+    # Every queued record was consumed: nothing is left for a later sync_pending.
+    assert sync.audit.master_queue_end(sync.label) == 0
+    sync.sync_pending()
+    assert sum(sync.summary.counts.values()) == 11

@@ -3,7 +3,8 @@
 Master records arrive with the run's other streams but are written after its payrolls (a
 payroll never waits for a rename), so each sync queues them and :meth:`MasterDataSync.
 sync_pending` brings them in at the end, every record one document for a stop signal
-(target_dynamics_fo.interrupt).
+(target_dynamics_fo.interrupt). The queue is in the audit store's scratch tables, read back a
+page at a time, so a company of 50,000 employees costs no more memory than one of 500.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping as AbcMapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar, Generic, TypeVar
 
-from target_dynamics_fo.audit import AuditStore
+from target_dynamics_fo.audit import AuditStore, from_json, to_json
 from target_dynamics_fo.fo import LEGAL_ENTITIES, ODataClient, ODataError, ReferenceData
 from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
 from target_dynamics_fo.masterdata.engine import MasterRecord, Patience, Reconciled, reconcile
@@ -24,6 +25,9 @@ from target_dynamics_fo.masterdata.summary import SyncSummary
 Current = TypeVar("Current")
 Plan = TypeVar("Plan")
 Outcome = TypeVar("Outcome")  # what syncing one record returns (a plan, or None)
+
+# Records queued in memory before they go to the store, and read back from it, at a time.
+PAGE = 500
 
 
 class MasterDataSync(ABC, Generic[Outcome]):
@@ -50,7 +54,9 @@ class MasterDataSync(ABC, Generic[Outcome]):
         self.document = document
         self.sleep = sleep or client.sleep
         self._gaps: dict[str, list[str]] = {}
-        self._pending: list[dict[str, Any]] = []
+        # Queued records not yet written to the store's queue (at most PAGE).
+        self._pending: list[str] = []
+        self._queued = False  # some are in the store's queue (audit.people)
         self._legal_entities: set[str] | None = None
 
     @abstractmethod
@@ -70,13 +76,39 @@ class MasterDataSync(ABC, Generic[Outcome]):
 
     def remember(self, record: AbcMapping[str, Any]) -> None:
         """Queue a record; :meth:`sync_pending` runs after the payrolls are posted."""
-        self._pending.append(dict(record))
+        self._pending.append(to_json(dict(record)))
+        if len(self._pending) >= PAGE:
+            self.audit.queue_master_records(self.label, self._pending)
+            self._pending = []
+            self._queued = True
 
     def sync_pending(self) -> None:
+        """Bring in every record queued so far, in the order received, a page at a time.
+
+        The queue is emptied up to its current end even when a record raises (a stop signal),
+        as it always was: records queued meanwhile wait for the next call. Fewer than a page
+        never leave memory.
+        """
         pending, self._pending = self._pending, []
-        for record in pending:
+        if not self._queued:
+            self._sync_page(pending)
+            return
+        if pending:
+            self.audit.queue_master_records(self.label, pending)
+        self._queued = False
+        end = self.audit.master_queue_end(self.label)
+        after = 0
+        try:
+            while page := self.audit.queued_master_records(self.label, after, end, PAGE):
+                after = page[-1][0]
+                self._sync_page([text for _, text in page])
+        finally:
+            self.audit.unqueue_master_records(self.label, end)
+
+    def _sync_page(self, texts: list[str]) -> None:
+        for text in texts:
             with self.document():
-                self.sync_record(record)
+                self.sync_record(from_json(text))
 
     def reconcile(self, record: MasterRecord[Current, Plan]) -> Reconciled[Plan]:
         """Plan and write one record (nothing in a dry run); see :mod:`.engine`."""

@@ -47,7 +47,11 @@ class PayrollProcessor(CorrectingProcessor):
     def remember_employee(self, record: AbcMapping[str, Any]) -> None:
         company_uuid = str(record.get("company_uuid") or "")
         ref = employee_ref(record)
-        self._company_refs(company_uuid)[ref.uuid] = ref
+        # The store is the company's list; it is read into memory only for a whole-shape
+        # payroll (_refs_for), so the employees stream alone holds no reference per employee.
+        known = self._refs.get(company_uuid)
+        if known is not None:
+            known[ref.uuid] = ref
         self.audit.save_employee_ref(company_uuid, ref.uuid, ref_dict(ref))
 
     def _company_refs(self, company_uuid: str) -> dict[str, EmployeeRef]:

@@ -1,8 +1,10 @@
 """Workers and employments written to Dynamics: reads, the reconcile engine, the audit trail.
 
-:class:`PeopleSync` reads Dynamics once a run, plans each Gusto employee with
-:func:`~target_dynamics_fo.workers.plan.plan_worker`, and writes through the master-data engine
-(:mod:`target_dynamics_fo.masterdata`): a write whose answer is lost, or that finds the record
+:class:`PeopleSync` reads Dynamics once a run (into the audit store's scratch tables, so
+memory does not grow with head count: :mod:`target_dynamics_fo.audit.people`), plans each Gusto
+employee with :func:`~target_dynamics_fo.workers.plan.plan_worker`, and writes through the
+master-data engine (:mod:`target_dynamics_fo.masterdata`): a write whose answer is lost, or that
+finds the record
 already there, is followed by a fresh look-up and a new plan, which is empty if the write
 committed. Every decision is recorded in the audit store.
 """
@@ -14,6 +16,7 @@ from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from typing import Any
 
+from target_dynamics_fo.audit import from_json, to_json
 from target_dynamics_fo.fo import (
     EMPLOYMENTS,
     WORKERS,
@@ -54,6 +57,9 @@ LOGGER = logging.getLogger("target_dynamics_fo.people")
 
 # What Dynamics holds for one personnel number: the worker (None: none) and its employments.
 Held = tuple[dict[str, Any] | None, list[Employment]]
+# The run's copy of Dynamics in the audit store's scratch tables (audit.people), by kind.
+_WORKER = "worker"
+_EMPLOYMENT = "employment"
 
 
 class PeopleSync(MasterDataSync[WorkerPlan | None]):
@@ -61,41 +67,56 @@ class PeopleSync(MasterDataSync[WorkerPlan | None]):
 
     label = "workers and employments"
     logger = LOGGER
-    # The run's copy of Dynamics, read by _load on first use (None: not read yet).
-    _workers: dict[str, dict[str, Any]] | None = None
-    _employments: dict[str, list[Employment]]
+    # Dynamics has been read into the audit store's scratch tables this run (see _load).
+    _loaded = False
 
     # -- reading Dynamics -----------------------------------------------------------------
 
-    def _load(self) -> dict[str, dict[str, Any]]:
-        if self._workers is None:
-            workers = self.client.get_all(WORKERS, select=list(WORKER_FIELDS))
-            self._workers = {str(w.get("PersonnelNumber")).casefold(): w for w in workers}
-            self._employments = {}
-            for row in self.client.get_all(
-                EMPLOYMENTS, cross_company=True, select=list(EMPLOYMENT_FIELDS)
-            ):
-                emp = Employment.from_row(row)
-                self._employments.setdefault(emp.personnel_number.casefold(), []).append(emp)
-        return self._workers
+    def _load(self) -> None:
+        """Read every worker and employment once a run, into the store's scratch tables rather
+        than dicts: a read of any size streams through (one server page at a time)."""
+        if self._loaded:
+            return
+        audit = self.audit
+        audit.drop_master_rows(_WORKER)
+        audit.drop_master_rows(_EMPLOYMENT)
+        audit.hold_master_rows(
+            _WORKER,
+            (
+                (str(w.get("PersonnelNumber")).casefold(), to_json(w))
+                for w in self.client.iter_all(WORKERS, select=list(WORKER_FIELDS))
+            ),
+        )
+        audit.hold_master_rows(
+            _EMPLOYMENT,
+            (
+                (str(row.get("PersonnelNumber") or "").casefold(), to_json(row))
+                for row in self.client.iter_all(
+                    EMPLOYMENTS, cross_company=True, select=list(EMPLOYMENT_FIELDS)
+                )
+            ),
+        )
+        self._loaded = True
 
     def _held(self, personnel_number: str) -> Held:
+        self._load()
         key = personnel_number.casefold()
-        return self._load().get(key), self._employments.get(key, [])
+        workers = self.audit.held_master_rows(_WORKER, key)
+        # Two workers whose numbers differ only in case: the last one read stands, as in a dict.
+        worker = from_json(workers[-1]) if workers else None
+        rows = self.audit.held_master_rows(_EMPLOYMENT, key)
+        return worker, [Employment.from_row(from_json(text)) for text in rows]
 
     def _refresh(self, personnel_number: str) -> Held:
-        workers = self._load()
+        self._load()
         literal = odata_literal(personnel_number)
         found = self.client.get_all(WORKERS, filter=f"PersonnelNumber eq {literal}")
         key = personnel_number.casefold()
-        if found:
-            workers[key] = found[0]
-        else:
-            workers.pop(key, None)
+        self.audit.replace_master_rows(_WORKER, key, [to_json(found[0])] if found else [])
         rows = self.client.get_all(
             EMPLOYMENTS, cross_company=True, filter=f"PersonnelNumber eq {literal}"
         )
-        self._employments[key] = [Employment.from_row(r) for r in rows]
+        self.audit.replace_master_rows(_EMPLOYMENT, key, [to_json(r) for r in rows])
         return self._held(personnel_number)
 
     def gaps_for(self, company: CompanyMapping) -> list[str]:
@@ -255,25 +276,20 @@ class PeopleSync(MasterDataSync[WorkerPlan | None]):
     def _remember(self, personnel_number: str, action: Action) -> None:
         """Apply a confirmed write to the run's copy of Dynamics (no re-read per person)."""
         key = personnel_number.casefold()
-        workers = self._load()
+        worker, employments = self._held(personnel_number)
         if action.entity == WORKERS:
-            workers[key] = {**workers.get(key, {}), **action.body}
+            row = {**(worker or {}), **action.body}
+            self.audit.replace_master_rows(_WORKER, key, [to_json(row)])
             return
-        employments = self._employments.setdefault(key, [])
+        rows = [_row(e) for e in employments]
         if action.key is None:
-            employments.append(Employment.from_row(action.body))
-            return
-        for index, old in enumerate(employments):
-            if old.key() == action.key:
-                row = {
-                    "PersonnelNumber": old.personnel_number,
-                    "LegalEntityId": old.legal_entity,
-                    "EmploymentStartDate": old.raw_start,
-                    "EmploymentEndDate": old.raw_end,
-                    "DimensionDisplayValue": old.dimension_display,
-                    **action.body,
-                }
-                employments[index] = Employment.from_row(row)
+            rows.append(dict(action.body))
+        else:
+            rows = [
+                {**row, **action.body} if old.key() == action.key else row
+                for old, row in zip(employments, rows, strict=True)
+            ]
+        self.audit.replace_master_rows(_EMPLOYMENT, key, [to_json(row) for row in rows])
 
     def _record(
         self, desired: DesiredWorker, action: Action, outcome: str, detail: str, counted: str = ""
@@ -333,6 +349,17 @@ class PeopleSync(MasterDataSync[WorkerPlan | None]):
             fix,
         )
         LOGGER.error("employee %s not synchronised: %s", employee_uuid, why)
+
+
+def _row(employment: Employment) -> dict[str, Any]:
+    """The fields of an employment the planner reads, as F&O returns them."""
+    return {
+        "PersonnelNumber": employment.personnel_number,
+        "LegalEntityId": employment.legal_entity,
+        "EmploymentStartDate": employment.raw_start,
+        "EmploymentEndDate": employment.raw_end,
+        "DimensionDisplayValue": employment.dimension_display,
+    }
 
 
 def _opt(value: Any) -> str | None:
