@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
-from target_post import bench_mapping, run_target, write_messages
+from target_post import bench_mapping, run_target, write_messages, write_target_config
 
 SIZES = [int(n) for n in os.environ.get("BENCH_EMPLOYEES", "500,5000").split(",") if n.strip()]
 RUNS = [r.strip() for r in os.environ.get("BENCH_PEOPLE_RUNS", "first,steady").split(",")]
@@ -119,20 +119,7 @@ def bench_size(employees: int) -> dict[str, float]:
     for run in RUNS:
         with DynamicsSandbox(port=0) as dyn:
             config = work / f"{run}.json"
-            config.write_text(
-                json.dumps(
-                    {
-                        "environment_url": dyn.url,
-                        "tenant_id": dyn.tenant_id,
-                        "client_id": dyn.client_id,
-                        "client_secret": dyn.client_secret,
-                        "authority_host": dyn.url,
-                        "ca_bundle": dyn.ca_bundle,
-                        "mapping_file": str(mapping_file),
-                        "audit_db": str(work / f"{run}.sqlite"),
-                    }
-                )
-            )
+            write_target_config(config, dyn, mapping_file, work / f"{run}.sqlite")
             if run == "steady":
                 seed_workers(dyn, config, people, big["uuid"])
             before = dyn.stats

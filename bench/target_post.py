@@ -65,6 +65,26 @@ def bench_mapping(
     return {"version": 1, "companies": {company_uuid: company}}
 
 
+def write_target_config(
+    path: Path, dyn: DynamicsSandbox, mapping_file: Path, audit_db: Path
+) -> None:
+    """The target's config for the Dynamics sandbox ``dyn`` (its Entra side over TLS)."""
+    path.write_text(
+        json.dumps(
+            {
+                "environment_url": dyn.url,
+                "tenant_id": dyn.tenant_id,
+                "client_id": dyn.client_id,
+                "client_secret": dyn.client_secret,
+                "authority_host": dyn.url,
+                "ca_bundle": dyn.ca_bundle,
+                "mapping_file": str(mapping_file),
+                "audit_db": str(audit_db),
+            }
+        )
+    )
+
+
 def schema_message(stream: str, keys: list[str]) -> str:
     schema = {"type": "object", "properties": {}}
     return json.dumps(
@@ -193,20 +213,7 @@ def _bench_size(employees: int, work: Path) -> int:
             shutil.copyfile(seeded, audit_db)
             with DynamicsSandbox(port=0) as dyn:
                 config = work / f"{shape}.json"
-                config.write_text(
-                    json.dumps(
-                        {
-                            "environment_url": dyn.url,
-                            "tenant_id": dyn.tenant_id,
-                            "client_id": dyn.client_id,
-                            "client_secret": dyn.client_secret,
-                            "authority_host": dyn.url,
-                            "ca_bundle": dyn.ca_bundle,
-                            "mapping_file": str(mapping_file),
-                            "audit_db": str(audit_db),
-                        }
-                    )
-                )
+                write_target_config(config, dyn, mapping_file, audit_db)
                 _, _, startup_cpu, _ = run_target(config, empty, work)
                 code, elapsed, cpu, peak_mb = run_target(config, messages, work)
                 stats = dyn.stats
