@@ -38,6 +38,7 @@ bench: venv
 	@$(BIN)/python -m compileall -q -j 0 $(PACKAGES) >/dev/null
 	@$(BIN)/python bench/tap_extract.py
 	@$(BIN)/python bench/target_post.py
+	@BENCH_PEOPLE_RUNS=steady $(BIN)/python bench/target_people.py
 	@$(BIN)/python bench/corrections_detect.py
 	@$(BIN)/python bench/companies_parallel.py
 
