@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -82,6 +83,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    try:
+        return _main(argv, out)
+    except BrokenPipeError:
+        # The reader stopped early (`... | head`): no traceback. Python's own recipe: point
+        # stdout at /dev/null so the flush at exit does not fail again, and exit 1.
+        if out is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None, out: TextIO) -> int:
     args = _parser().parse_args(argv)
     config: dict[str, Any] = {}
     if getattr(args, "config", None):
