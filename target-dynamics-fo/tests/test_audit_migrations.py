@@ -3,6 +3,7 @@ its version number or not at all."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -277,6 +278,11 @@ def test_step_4_adds_payroll_compensations_and_keeps_every_row() -> None:
         db.execute(row)
 
 
+def spaced(canonical: str) -> str:
+    """The sort key step 4 stored for a canonical text: its json.dumps with sort_keys."""
+    return json.dumps(json.loads(canonical), sort_keys=True)
+
+
 def test_step_5_keeps_a_read_of_step_4_in_order_and_its_pinned_references(
     tmp_path: Path,
 ) -> None:
@@ -286,7 +292,7 @@ def test_step_5_keeps_a_read_of_step_4_in_order_and_its_pinned_references(
     old = sqlite3.connect(path)
     for version in (1, 2, 3, 4):
         step(version).apply(old)
-    old.execute(f"PRAGMA user_version = {4}")
+    old.execute("PRAGMA user_version = 4")
     # Canonical texts whose spaced sort keys order as the texts do; inserted out of order.
     texts = ['{"a":"b, c"}', '{"a":"b"}', '{"a":"b,"}', '{"a":[]}', '{"a":"b:"}']
     for position, text in enumerate(texts):
@@ -298,7 +304,7 @@ def test_step_5_keeps_a_read_of_step_4_in_order_and_its_pinned_references(
                 position,
                 f"e{position}",
                 text,
-                text.replace(",", ", ").replace(":", ": "),
+                spaced(text),
                 '{"uuid": "pinned"}' if position == 0 else None,
             ),
         )
@@ -310,13 +316,16 @@ def test_step_5_keeps_a_read_of_step_4_in_order_and_its_pinned_references(
     old.close()
     with AuditStore(path) as store:
         assert store.schema_upgraded_from == 4
-        by_sort_key = sorted(texts, key=lambda t: t.replace(",", ", ").replace(":", ": "))
+        by_sort_key = sorted(texts, key=spaced)
         assert list(store.canonical_compensations("f")) == by_sort_key == sorted(texts)
         refs = {p: ref for p, _, ref in store.compensations_with_refs("f", "c")}
         assert refs[0] == '{"uuid": "pinned"}'
         store.pin_compensation_refs("f", "c")
+        # A later change of the employee does not change what the built journal used.
+        store.save_employee_ref("c", "e0", {"uuid": "changed later"})
         refs = {p: ref for p, _, ref in store.compensations_with_refs("f", "c")}
         assert refs[0] == '{"uuid": "latest"}'
+        assert refs[1] is None
     db = sqlite3.connect(path)
     pinned_on_rows = "SELECT COUNT(*) FROM payroll_compensations WHERE ref_json IS NOT NULL"
     assert db.execute(pinned_on_rows).fetchone()[0] == 0
