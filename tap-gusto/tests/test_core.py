@@ -14,20 +14,40 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_gusto.tap import TapGusto
 from tapgusto_support import SANDBOX_TODAY, connect_companies
 
+
 # The config must exist when the class is built; the store it names is filled (and the sandbox
 # started) by the class-scoped fixture below, before the SDK's runner syncs.
-STORE = Path(tempfile.mkdtemp(prefix="tap-gusto-core-")) / "vault.enc"
-CONFIG: dict[str, object] = {
-    "credentials_store": str(STORE),
-    "start_date": (SANDBOX_TODAY - dt.timedelta(days=400)).isoformat(),
-}
+def standard_config(prefix: str, **extra: object) -> dict[str, object]:
+    store = Path(tempfile.mkdtemp(prefix=prefix)) / "vault.enc"
+    return {
+        "credentials_store": str(store),
+        "start_date": (SANDBOX_TODAY - dt.timedelta(days=400)).isoformat(),
+        **extra,
+    }
+
+
+def connected_sandbox(config: dict[str, object], only: str | None) -> Iterator[GustoSandbox]:
+    """The Gusto sandbox with every company connected in ``config``'s store; with ``only``,
+    the tap extracts that company alone."""
+    mp = pytest.MonkeyPatch()
+    key = generate_key()
+    mp.setenv("GUSTO_DYNAMICS_VAULT_KEY", key.decode() if isinstance(key, bytes) else key)
+    with GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as gusto:
+        connect_companies(Vault.open(Path(str(config["credentials_store"]))), gusto)
+        if only is not None:
+            config["company_ids"] = [gusto.company(only).uuid]
+        yield gusto
+    mp.undo()
+
+
+CONFIG = standard_config("tap-gusto-core-")
 
 _StandardTests = get_tap_test_class(
     tap_class=TapGusto,
     config=CONFIG,
     # The small company has no contractors; test_sandbox_sync.py checks both contractor
     # streams against the large one. payroll_compensations has records only with
-    # payroll_record_shape split (test_payroll_split.py), not with the default whole.
+    # payroll_record_shape split (TestTapGustoSplit below), not with the default whole.
     suite_config=SuiteConfig(
         ignore_no_records_for_streams=[
             "contractors",
@@ -41,27 +61,15 @@ _StandardTests = get_tap_test_class(
 class TestTapGusto(_StandardTests):  # type: ignore[misc, valid-type]
     @pytest.fixture(scope="class", autouse=True)
     def gusto_sandbox(self) -> Iterator[GustoSandbox]:
-        mp = pytest.MonkeyPatch()
-        key = generate_key()
-        mp.setenv("GUSTO_DYNAMICS_VAULT_KEY", key.decode() if isinstance(key, bytes) else key)
-        with GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as gusto:
-            connect_companies(Vault.open(STORE), gusto)
-            # Only the small company: keeps the suite fast; multi-company runs are covered
-            # by test_sandbox_sync.py.
-            CONFIG["company_ids"] = [gusto.company("Summit Bakery Co").uuid]
-            yield gusto
-        mp.undo()
+        # Only the small company: keeps the suite fast; multi-company runs are covered by
+        # test_sandbox_sync.py and by TestTapGustoSplit.
+        yield from connected_sandbox(CONFIG, "Summit Bakery Co")
 
 
 # The same standard tests with payroll_record_shape split, where payroll_compensations has
 # records (the project's meltano.yml runs the tap so), over every company: each stream, the
 # contractor ones too, has records and is checked.
-SPLIT_STORE = Path(tempfile.mkdtemp(prefix="tap-gusto-core-split-")) / "vault.enc"
-SPLIT_CONFIG: dict[str, object] = {
-    "credentials_store": str(SPLIT_STORE),
-    "start_date": (SANDBOX_TODAY - dt.timedelta(days=400)).isoformat(),
-    "payroll_record_shape": "split",
-}
+SPLIT_CONFIG = standard_config("tap-gusto-core-split-", payroll_record_shape="split")
 
 _SplitStandardTests = get_tap_test_class(
     tap_class=TapGusto,
@@ -73,10 +81,4 @@ _SplitStandardTests = get_tap_test_class(
 class TestTapGustoSplit(_SplitStandardTests):  # type: ignore[misc, valid-type]
     @pytest.fixture(scope="class", autouse=True)
     def gusto_sandbox(self) -> Iterator[GustoSandbox]:
-        mp = pytest.MonkeyPatch()
-        key = generate_key()
-        mp.setenv("GUSTO_DYNAMICS_VAULT_KEY", key.decode() if isinstance(key, bytes) else key)
-        with GustoSandbox(port=0, seed="demo", today=SANDBOX_TODAY) as gusto:
-            connect_companies(Vault.open(SPLIT_STORE), gusto)
-            yield gusto
-        mp.undo()
+        yield from connected_sandbox(SPLIT_CONFIG, None)
