@@ -14,11 +14,13 @@ venv: $(STAMP)
 # Bytecode is compiled at install (--compile-bytecode for the dependencies, compileall for the
 # editable packages and anything installed before): otherwise every run of the tap and the target compiles the SDK again
 # whenever bytecode cannot be written (read-only installs, PYTHONDONTWRITEBYTECODE), ~0.6 s CPU.
+COMPILE = $(BIN)/python -m compileall -q -j 0 $(PACKAGES)
+
 $(STAMP): requirements-dev.txt $(PYPROJECTS) Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	@$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-dev.txt $(foreach p,$(PACKAGES),-e ./$(p))
-	@$(BIN)/python -m compileall -q -j 0 $(PACKAGES) $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') >/dev/null
+	@$(COMPILE) $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') >/dev/null
 	@touch $(STAMP)
 
 demo: venv
@@ -35,7 +37,7 @@ chaos: venv
 bench: venv
 	@# The working tree's own sources change after install: their bytecode too is made first, or
 	@# each measured run would compile them again (where bytecode is not written) and count it.
-	@$(BIN)/python -m compileall -q -j 0 $(PACKAGES) >/dev/null
+	@$(COMPILE) >/dev/null
 	@$(BIN)/python bench/tap_extract.py
 	@$(BIN)/python bench/target_post.py
 	@BENCH_PEOPLE_RUNS=steady $(BIN)/python bench/target_people.py
