@@ -6,7 +6,7 @@ One store (:class:`AuditStore`) over per-domain repositories, at a numbered sche
 
 from __future__ import annotations
 
-from target_dynamics_fo.audit.codec import from_json, record_sha256, to_json
+from target_dynamics_fo.audit.codec import from_json, record_json, record_sha256, to_json
 from target_dynamics_fo.audit.compensations import BATCH_ROWS, CompensationRow
 from target_dynamics_fo.audit.migrations import (
     LATEST_VERSION,
@@ -72,6 +72,7 @@ __all__ = [
     "Migration",
     "StoredPayroll",
     "from_json",
+    "record_json",
     "record_sha256",
     "to_json",
 ]

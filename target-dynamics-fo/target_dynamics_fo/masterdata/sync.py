@@ -16,7 +16,7 @@ from collections.abc import Mapping as AbcMapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar, Generic, TypeVar
 
-from target_dynamics_fo.audit import AuditStore, from_json, to_json
+from target_dynamics_fo.audit import AuditStore, from_json, record_json
 from target_dynamics_fo.fo import LEGAL_ENTITIES, ODataClient, ODataError, ReferenceData
 from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError
 from target_dynamics_fo.masterdata.engine import MasterRecord, Patience, Reconciled, reconcile
@@ -76,7 +76,8 @@ class MasterDataSync(ABC, Generic[Outcome]):
 
     def remember(self, record: AbcMapping[str, Any]) -> None:
         """Queue a record; :meth:`sync_pending` runs after the payrolls are posted."""
-        self._pending.append(to_json(dict(record)))
+        # The audit trail's own writer of received records (the C encoder; to_json's bytes).
+        self._pending.append(record_json(record))
         if len(self._pending) >= PAGE:
             self.audit.queue_master_records(self.label, self._pending)
             self._pending = []
