@@ -20,99 +20,51 @@ BENCH_EMPLOYEES=500,5000,50000 chooses the sizes (default 500,5000); BENCH_PEOPL
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import json
 import os
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import yaml
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
-from target_post import bench_mapping, run_target, write_messages, write_target_config
+from target_post import (
+    TODAY,
+    bench_mapping,
+    payroll_messages,
+    run_target,
+    tap_messages,
+    write_target_config,
+)
 
 SIZES = [int(n) for n in os.environ.get("BENCH_EMPLOYEES", "500,5000").split(",") if n.strip()]
 RUNS = [r.strip() for r in os.environ.get("BENCH_PEOPLE_RUNS", "first,steady").split(",")]
-TODAY = dt.date(2026, 12, 3)
 
 
 def employees_messages(gusto: GustoSandbox, company_uuid: str, path: Path) -> int:
     """tap-gusto's SCHEMA and RECORD messages of the ``employees`` stream, written to ``path``."""
-    from gd_vault import Vault, generate_key  # noqa: PLC0415 - after the sandbox is up
-    from tap_gusto.tap import TapGusto  # noqa: PLC0415
-
-    key = generate_key()
-    os.environ["GUSTO_DYNAMICS_VAULT_KEY"] = key.decode() if isinstance(key, bytes) else key
-    store = path.parent / "vault.enc"
-    vault = Vault.open(store)
-    token = gusto.mint_refresh_token(company_uuid)
-
-    def write(data: dict[str, Any]) -> None:
-        data["gusto"] = {
-            "app": {"client_id": gusto.client_id, "client_secret": gusto.client_secret},
-            "companies": {
-                company_uuid: {
-                    "company_uuid": company_uuid,
-                    "refresh_token": token,
-                    "access_token": None,
-                    "expires_at": 0,
-                    "api_url": gusto.url,
-                }
-            },
-        }
-
-    vault.update(write)
-    config = {
-        "credentials_store": str(store),
-        "company_ids": [company_uuid],
-        "start_date": (TODAY - dt.timedelta(days=15)).isoformat(),
-        "max_requests_per_minute": 1_000_000,
-        "status_file": str(path.parent / "run-status.json"),
-    }
-    catalog = TapGusto(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if not meta["breadcrumb"]:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] == "employees"
-    tap = TapGusto(config=config, catalog=catalog, parse_env_config=False)
-    counts: Counter[str] = Counter()
-    with path.open("w") as out, contextlib.redirect_stdout(out):
-        tap.extract()
-    kept = []
-    with path.open() as lines:
-        for line in lines:
-            message = json.loads(line)
-            if message.get("type") in ("SCHEMA", "RECORD") and message["stream"] == "employees":
-                kept.append(line)
-                counts[message["type"]] += 1
-    path.write_text("".join(kept))
-    return counts["RECORD"]
+    tap_messages(gusto, company_uuid, {"employees"}, path)
+    return sum(json.loads(line)["type"] == "RECORD" for line in path.read_text().splitlines())
 
 
 def bench_size(employees: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="bench-people-"))
     with GustoSandbox(port=0, seed="demo", large_company_employees=employees, today=TODAY) as gusto:
         big = next(c for c in gusto.info()["companies"] if c["employees"] == employees)
-        payroll_uuid = next(p["uuid"] for p in big["payrolls"] if p["processed"])
-        record = gusto.payroll_expected(payroll_uuid)
-        record["employee_compensations_count"] = len(record["employee_compensations"])
-        record["payroll_type"] = "off_cycle" if record.get("off_cycle") else "regular"
         staff = list(gusto.company(big["uuid"]).employees)
         people = work / "employees.jsonl"
         count = employees_messages(gusto, big["uuid"], people)
+        payroll = work / "split.jsonl"
+        payroll_messages(gusto, big["uuid"], "split", payroll)
     titles = sorted({e.department.title for e in staff if e.department})
     locations = sorted({e.location.uuid for e in staff})
     mapping_file = work / "mapping.yml"
     mapping_file.write_text(yaml.safe_dump(bench_mapping(big["uuid"], titles, locations)))
-    payroll = work / "split.jsonl"
-    write_messages(payroll, record, "split")
     messages = work / "messages.jsonl"
     messages.write_text(people.read_text() + payroll.read_text())
-    del record, staff
+    del staff
     size_mb = messages.stat().st_size / 1e6
     print(f"== {employees} employees ({count} employee records, input {size_mb:.1f} MB)")
     peaks: dict[str, float] = {}

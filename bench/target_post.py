@@ -18,6 +18,7 @@ difference with an empty-input run just before it); BENCH_KEEP=1 keeps the work 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -27,14 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import yaml
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
-from target_dynamics_fo.audit import AuditStore, to_json
+from target_dynamics_fo.audit import AuditStore
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -43,6 +43,7 @@ SIZES = [int(n) for n in os.environ.get("BENCH_EMPLOYEES", "5000").split(",") if
 # shared machine).
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SHAPES = [s.strip() for s in os.environ.get("BENCH_SHAPES", "whole,split").split(",") if s.strip()]
+TODAY = dt.date(2026, 12, 3)
 RIDGELINE = "0c991fcc-d01e-50c4-90c6-d27026b49396"
 # One Entra token, six reference reads (delimiter, formats, accounts, dimension values,
 # operating units, journal names of the one legal entity), one lookup, one $batch.
@@ -85,37 +86,89 @@ def write_target_config(
     )
 
 
-def schema_message(stream: str, keys: list[str]) -> str:
-    schema = {"type": "object", "properties": {}}
-    return json.dumps(
-        {"type": "SCHEMA", "stream": stream, "schema": schema, "key_properties": keys}
-    )
+def tap_messages(
+    gusto: GustoSandbox,
+    company_uuid: str,
+    streams: set[str],
+    path: Path,
+    settings: dict[str, Any] | None = None,
+) -> None:
+    """tap-gusto's SCHEMA and RECORD messages of ``streams`` for one company of the sandbox,
+    written to ``path``: the tap runs in this process, with only those streams selected."""
+    from gd_vault import Vault, generate_key  # noqa: PLC0415 - after the sandbox is up
+    from tap_gusto.tap import TapGusto  # noqa: PLC0415
+
+    key = generate_key()
+    os.environ["GUSTO_DYNAMICS_VAULT_KEY"] = key.decode() if isinstance(key, bytes) else key
+    store = path.parent / "vault.enc"
+    store.unlink(missing_ok=True)
+    vault = Vault.open(store)
+    token = gusto.mint_refresh_token(company_uuid)
+
+    def write(data: dict[str, Any]) -> None:
+        data["gusto"] = {
+            "app": {"client_id": gusto.client_id, "client_secret": gusto.client_secret},
+            "companies": {
+                company_uuid: {
+                    "company_uuid": company_uuid,
+                    "refresh_token": token,
+                    "access_token": None,
+                    "expires_at": 0,
+                    "api_url": gusto.url,
+                }
+            },
+        }
+
+    vault.update(write)
+    config = {
+        "credentials_store": str(store),
+        "company_ids": [company_uuid],
+        "start_date": (TODAY - dt.timedelta(days=15)).isoformat(),
+        "max_requests_per_minute": 1_000_000,
+        "status_file": str(path.parent / "run-status.json"),
+        **(settings or {}),
+    }
+    catalog = TapGusto(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if not meta["breadcrumb"]:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    tap = TapGusto(config=config, catalog=catalog, parse_env_config=False)
+    with path.open("w") as out, contextlib.redirect_stdout(out):
+        tap.extract()
+    kept = []
+    with path.open() as lines:
+        for line in lines:
+            message = json.loads(line)
+            if message.get("type") in ("SCHEMA", "RECORD") and message["stream"] in streams:
+                kept.append(line)
+    path.write_text("".join(kept))
 
 
-def write_messages(path: Path, record: dict[str, Any], shape: str) -> None:
-    """The tap's output for one payroll read, in ``shape``."""
-    with path.open("w") as out:
-        if shape == "whole":
-            out.write(schema_message("payrolls", ["payroll_uuid"]) + "\n")
-            out.write(to_json({"type": "RECORD", "stream": "payrolls", "record": record}) + "\n")
-            return
-        fetch_id = str(uuid.uuid4())
-        out.write(schema_message("payroll_compensations", ["payroll_uuid", "employee_uuid"]))
-        out.write("\n")
-        for comp in record["employee_compensations"]:
-            row = {
-                **comp,
-                "payroll_uuid": record["payroll_uuid"],
-                "company_uuid": record["company_uuid"],
-                "fetch_id": fetch_id,
-            }
-            out.write(
-                to_json({"type": "RECORD", "stream": "payroll_compensations", "record": row}) + "\n"
-            )
-        header = {k: v for k, v in record.items() if k != "employee_compensations"}
-        header["fetch_id"] = fetch_id
-        out.write(schema_message("payrolls", ["payroll_uuid"]) + "\n")
-        out.write(to_json({"type": "RECORD", "stream": "payrolls", "record": header}) + "\n")
+def payroll_messages(gusto: GustoSandbox, company_uuid: str, shape: str, path: Path) -> str:
+    """tap-gusto's output for the company's latest processed payroll in ``shape`` (its
+    schemas, Decimal amounts as JSON numbers, and for ``split`` one record per compensation
+    before the payroll's), written to ``path``; returns the payroll's uuid."""
+    streams = {"payrolls", "payroll_compensations"} if shape == "split" else {"payrolls"}
+    tap_messages(gusto, company_uuid, streams, path, {"payroll_record_shape": shape})
+    messages = [json.loads(line) for line in path.read_text().splitlines()]
+    chosen = [
+        m["record"]
+        for m in messages
+        if m["type"] == "RECORD" and m["stream"] == "payrolls" and m["record"].get("processed")
+    ][-1]
+    payroll_uuid = str(chosen["payroll_uuid"])
+    kept = [
+        line
+        for line, m in zip(path.read_text().splitlines(), messages, strict=True)
+        if m["type"] == "SCHEMA"
+        or (
+            m["record"].get("payroll_uuid") == payroll_uuid
+            and m["record"].get("fetch_id") == chosen.get("fetch_id")
+        )
+    ]
+    path.write_text("\n".join(kept) + "\n")
+    return payroll_uuid
 
 
 # Runs the command given in its arguments and writes its exit status, CPU and peak RSS to the
@@ -171,16 +224,13 @@ def bench_size(employees: int) -> int:
 
 
 def _bench_size(employees: int, work: Path) -> int:
-    with GustoSandbox(
-        port=0, seed="demo", large_company_employees=employees, today=dt.date(2026, 12, 3)
-    ) as gusto:
+    payrolls: dict[str, str] = {}
+    with GustoSandbox(port=0, seed="demo", large_company_employees=employees, today=TODAY) as gusto:
         big = next(c for c in gusto.info()["companies"] if c["employees"] == employees)
-        payroll_uuid = next(p["uuid"] for p in big["payrolls"] if p["processed"])
-        record = gusto.payroll_expected(payroll_uuid)
-        record["employee_compensations_count"] = len(record["employee_compensations"])
-        record["payroll_type"] = "off_cycle" if record.get("off_cycle") else "regular"
         company = gusto.company(big["uuid"])
         staff = list(company.employees)
+        for shape in SHAPES:
+            payrolls[shape] = payroll_messages(gusto, big["uuid"], shape, work / f"{shape}.jsonl")
     titles = sorted({e.department.title for e in staff if e.department})
     locations = sorted({e.location.uuid for e in staff})
     mapping_file = work / "mapping.yml"
@@ -203,7 +253,7 @@ def _bench_size(employees: int, work: Path) -> int:
     failed = 0
     for shape in SHAPES:
         messages = work / f"{shape}.jsonl"
-        write_messages(messages, record, shape)
+        payroll_uuid = payrolls[shape]
         size_mb = messages.stat().st_size / 1e6
         runs: list[tuple[int, float, float, float, float]] = []
         for _ in range(RUNS):
