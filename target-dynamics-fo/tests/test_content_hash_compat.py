@@ -220,6 +220,54 @@ PLAIN_PAYROLL = st.fixed_dictionaries(
 )
 
 
+# Amounts as tap-gusto sends them: JSON numbers, read as Decimal (also integral, signed zero,
+# exponent forms, beyond the places or the magnitude an amount may have, and not numbers),
+# in the same slots as booleans (True == Decimal(1): the item memo must keep them apart).
+DECIMAL = st.one_of(
+    st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False),
+    st.decimals(min_value=-(10**27), max_value=10**27, places=7, allow_nan=False),
+    st.sampled_from(
+        [
+            Decimal("0"),
+            Decimal("1"),
+            Decimal("0.00"),
+            Decimal("-0.00"),
+            Decimal("1.50"),
+            Decimal("1.5"),
+            Decimal("1E+2"),
+            Decimal("1E0"),
+            Decimal("1.0000001"),
+            Decimal("1.000000"),
+            Decimal("1E+30"),
+            Decimal("1.0E+30"),
+            Decimal("NaN"),
+            Decimal("-Infinity"),
+            Decimal("sNaN"),
+        ]
+    ),
+)
+NUMERIC = st.one_of(DECIMAL, TEXT, st.booleans(), st.none())
+NUMERIC_ITEM = st.dictionaries(
+    st.sampled_from([*sorted(_OLD_ITEM), "job_uuid", "compensation_multiplier"]),
+    NUMERIC,
+    max_size=7,
+)
+NUMERIC_EMPLOYEE = st.fixed_dictionaries(
+    {},
+    optional={
+        **{k: NUMERIC for k in _OLD_EMPLOYEE},
+        **{k: st.lists(NUMERIC_ITEM, max_size=4) for k in _OLD_EMPLOYEE[5:]},
+    },
+)
+NUMERIC_PAYROLL = st.fixed_dictionaries(
+    {"employee_compensations": st.lists(NUMERIC_EMPLOYEE, max_size=6)},
+    optional={
+        "payroll_uuid": st.text(max_size=4),
+        "totals": st.dictionaries(TOTALS_KEYS, st.one_of(TEXT, DECIMAL), max_size=3),
+    },
+)
+
+
 PINNED = "c34634ffa1de5f1859bf33ecef936254ba2de99c6c296dba066a320fafae284b"
 
 
@@ -243,8 +291,18 @@ def test_new_hash_equals_the_stamped_hash_for_plain_payrolls(record: dict[str, A
     assert outcome(payroll_content_hash, record) == outcome(old_payroll_content_hash, record)
 
 
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(NUMERIC_PAYROLL)
+def test_new_hash_equals_the_stamped_hash_for_decimal_amounts(record: dict[str, Any]) -> None:
+    assert outcome(payroll_content_hash, record) == outcome(old_payroll_content_hash, record)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(PLAIN_EMPLOYEE, EMPLOYEE.filter(lambda comp: isinstance(comp, dict))))
+@given(
+    st.one_of(
+        PLAIN_EMPLOYEE, NUMERIC_EMPLOYEE, EMPLOYEE.filter(lambda comp: isinstance(comp, dict))
+    )
+)
 def test_made_rows_equal_the_generic_rows(comp: dict[str, Any]) -> None:
     # A mapping that is not a dict takes the generic path: the row made directly must equal
     # it in all three texts, the sort key and the keys it depends on included.
@@ -284,6 +342,34 @@ def test_made_rows_with_separators_in_their_text_equal_the_generic_path() -> Non
     assert row.canonical == compact
     # A MappingProxyType is not a dict: the generic path makes that row.
     assert row == canonical_compensation(MappingProxyType(comp))
+
+
+def test_an_item_memo_never_gives_a_boolean_the_text_of_an_equal_decimal() -> None:
+    # True == Decimal(1) and False == Decimal(0), with equal hashes: the same item with either
+    # must still get its own text, in whichever order they come.
+    for values in (
+        (Decimal(1), True),
+        (True, Decimal(1)),
+        (Decimal(0), False),
+        (False, Decimal(0)),
+    ):
+        for value in values:
+            comp = {"employee_uuid": "e", "taxes": [{"name": "T", "amount": value}]}
+            assert canonical_compensation(comp) == canonical_compensation(MappingProxyType(comp))
+
+
+def test_decimal_amounts_make_the_text_of_their_value() -> None:
+    # tap-gusto's records hold Decimals: their rows are made directly (not by the generic
+    # path), with the canonical text the same amounts have as text.
+    as_text = {"employee_uuid": "e", "gross_pay": "1780.20", "taxes": [{"amount": "0.00"}]}
+    as_decimal = {
+        "employee_uuid": "e",
+        "gross_pay": Decimal("1780.20"),
+        "taxes": [{"amount": Decimal("0.00")}],
+    }
+    made = canonical_text._entry_text(as_decimal, canonical_text._plan(_OLD_MONEY_KEYS))
+    assert made is not None
+    assert canonical_compensation(as_decimal) == canonical_compensation(as_text)
 
 
 def test_memos_stay_bounded_on_a_payroll_of_many_distinct_items() -> None:

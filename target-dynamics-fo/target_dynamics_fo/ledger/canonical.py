@@ -122,6 +122,9 @@ def _money(value: Any, key: str) -> str:
             text = canonical_amount(parse_amount(value, where=key, max_places=HOURS_PLACES + 3))
         except AmountError:
             text = f"!{value!r}"
+            # Equal Decimals need not have equal digits ("1E+30", "1.0E+30"): a text naming
+            # them would carry the first one's digits to the next.
+            cacheable = cacheable and kind is not Decimal
     if cacheable:
         assert cache is not None
         if len(cache) >= _MONEY_CACHE_LIMIT:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from target_dynamics_fo.ledger.canonical import (
@@ -16,15 +17,17 @@ from target_dynamics_fo.ledger.canonical import (
     _WHOLE_DIGITS,
     CanonicalRow,
     _money,
+    _plain_amount_text,
 )
 
 # -- the texts of a compensation, made directly ----------------------------------------------
 #
 # Making the canonical form above, then its JSON twice (compact for the digest, spaced as the
 # sort key), was most of the hash's cost. For the shape Gusto payrolls have (plain dicts; text,
-# boolean and null values) the compact text is written here directly, each item's once per
-# distinct item (a payroll repeats "Overtime 0.00 / 0.000" thousands of times). Anything else
-# takes the generic path above; tests compare both with a frozen copy of the first version.
+# boolean and null values, and amounts as Decimal, as tap-gusto sends them) the compact text
+# is written here directly, each item's once per distinct item (a payroll repeats "Overtime
+# 0.00 / 0.000" thousands of times). Anything else takes the generic path; tests compare both
+# with a frozen copy of the first version.
 #
 # Compact JSON texts sort in the order of their spaced texts (the sort keys): two texts agree
 # up to their first difference, so they are in the same lexical state there, and spacing (a
@@ -40,9 +43,11 @@ class _Absent:
 
 _ABSENT = _Absent()
 _ABSENTS = (_ABSENT,) * len(_HASHED_ITEM_ORDER)
-# Values of these types equal only values of the same type (True == 1 == Decimal(1), but
-# "1" != 1), so a memo keyed by them never gives one value the text of another.
-_EXACT_TYPES = frozenset({str, bool, type(None), _Absent})
+# The value types the texts are made for here: what a parsed Singer record holds (tap-gusto
+# writes amounts as JSON numbers, read as Decimal). True == Decimal(1), so the item memo is
+# keyed by the values' types as well as the values: equal keys then hold equal values of the
+# same types, which have the same text (an amount's canonical text depends on its value only).
+_FAST_TYPES = frozenset({str, bool, type(None), _Absent, Decimal})
 # The C encoder's own string encoding (ensure_ascii): the texts are those json.dumps gives.
 _encode_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
 # A bit per key whose money-ness the text depends on (the split shape records them).
@@ -62,6 +67,8 @@ _CANONICAL_AMOUNT = re.compile(
 
 # (compact text, bits) of an item or a compensation.
 _Row = tuple[str, int]
+# An item's memo key: the types of its values, and the values (one per hashed item key).
+_ItemKey = tuple[tuple[type, ...], tuple[Any, ...]]
 
 
 class _TextPlan:
@@ -78,8 +85,8 @@ class _TextPlan:
         self.slots = tuple(
             (f"{_encode_text(k)}:", money(k), _ASK_BIT[k], k) for k in _HASHED_ITEM_ORDER
         )
-        self.items: dict[tuple[Any, ...], _Row] = {}
-        self.older: dict[tuple[Any, ...], _Row] = {}
+        self.items: dict[_ItemKey, _Row] = {}
+        self.older: dict[_ItemKey, _Row] = {}
 
 
 _plans: dict[frozenset[str], _TextPlan] = {}
@@ -109,6 +116,27 @@ def _money_text(value: str, key: str) -> str:
     return found
 
 
+def _decimal_money_text(value: Decimal, key: str) -> str | None:
+    """The JSON text `_money` gives a Decimal under a money key; None when it is not a valid
+    amount (then the generic path makes the row: its text names the value's own digits).
+
+    A Decimal's own text is a plain decimal unless it has an exponent, and a plain decimal
+    text has the canonical text of its value, made by string work as for a text amount.
+    """
+    text = str(value)
+    if len(text) <= _PLAIN_LENGTH and _CANONICAL_AMOUNT.fullmatch(text) is not None:
+        return f'"{text}"'
+    plain = _plain_amount_text(text)
+    if plain is None:
+        if not value.is_finite():
+            return None
+        plain = _money(value, key)
+        if plain.startswith("!"):
+            return None
+    # A canonical amount is digits, a sign and a point: its JSON text needs no escaping.
+    return f'"{plain}"'
+
+
 def _text_and_bits(value: str, money: bool, bit: int, key: str, bits: int) -> tuple[str, int]:
     """The JSON text of a text value under ``key``, and ``bits`` with what it depends on."""
     if money:
@@ -121,28 +149,35 @@ def _text_and_bits(value: str, money: bool, bit: int, key: str, bits: int) -> tu
     return text, bits
 
 
-def _item_row(values: tuple[Any, ...], plan: _TextPlan) -> _Row:
-    """The row of an item cut to its hashed keys (``values``: one per key, in key order)."""
-    found = plan.older.get(values)
+def _item_row(item_key: _ItemKey, plan: _TextPlan) -> _Row | None:
+    """The row of an item cut to its hashed keys (``item_key``: the types and the values, one
+    per key, in key order); None when the generic path must make it."""
+    found = plan.older.get(item_key)
     if found is not None:
-        plan.items[values] = found
+        plan.items[item_key] = found
         return found
     members: list[str] = []
     bits = 0
-    for (name, money, bit, key), value in zip(plan.slots, values, strict=True):
+    for (name, money, bit, key), value in zip(plan.slots, item_key[1], strict=True):
         if value is _ABSENT:
             continue
-        if type(value) is not str:
-            members.append(name + _SCALAR_TEXT[value])
-            continue
-        text, bits = _text_and_bits(value, money, bit, key, bits)
+        kind = type(value)
+        if kind is str:
+            text, bits = _text_and_bits(value, money, bit, key, bits)
+        elif kind is Decimal:
+            made = _decimal_money_text(value, key) if money else None
+            if made is None:
+                return None
+            text = made
+        else:
+            text = _SCALAR_TEXT[value]
         members.append(name + text)
     row = ("{" + ",".join(members) + "}", bits)
     if len(plan.items) >= _ITEM_MEMO_LIMIT:
         # Two generations: the items seen in the last one stay known, however many new ones.
         plan.older = plan.items
         plan.items = {}
-    plan.items[values] = row
+    plan.items[item_key] = row
     return row
 
 
@@ -163,9 +198,16 @@ def _entry_text(comp: dict[Any, Any], plan: _TextPlan) -> _Row | None:
                 if type(item) is not dict:
                     return None
                 values = tuple(map(item.get, _HASHED_ITEM_ORDER, _ABSENTS))
-                if not _EXACT_TYPES.issuperset(map(type, values)):
+                types = tuple(map(type, values))
+                if not _FAST_TYPES.issuperset(types):
                     return None
-                row = plan.items.get(values) or _item_row(values, plan)
+                item_key = (types, values)
+                try:
+                    row = plan.items.get(item_key) or _item_row(item_key, plan)
+                except TypeError:  # a signalling NaN cannot be hashed
+                    return None
+                if row is None:
+                    return None
                 texts.append(row[0])
                 bits |= row[1]
             texts.sort()
@@ -173,6 +215,11 @@ def _entry_text(comp: dict[Any, Any], plan: _TextPlan) -> _Row | None:
         elif kind is str:
             text, bits = _text_and_bits(value, money, bit, key, bits)
             parts.append(text)
+        elif kind is Decimal:
+            made = _decimal_money_text(value, key) if money else None
+            if made is None:
+                return None
+            parts.append(made)
         elif value is None or kind is bool:
             parts.append(_SCALAR_TEXT[value])
         else:
