@@ -34,17 +34,28 @@ chaos: venv
 	@$(BIN)/python -m pytest -m chaos -s $(PYTEST_ARGS)
 	@$(BIN)/python scripts/fault_table.py
 
-bench: venv
+# The plugins as Meltano installs them, each with only its own dependencies (the development
+# environment also holds the connector's report libraries: numpy, which singer-sdk's joblib then
+# imports at every start). The benchmarks run the tap and the target processes from here.
+PLUGINS_VENV := .venv-plugins
+PLUGINS_STAMP := $(PLUGINS_VENV)/.installed
+
+$(PLUGINS_STAMP): $(STAMP) vault/pyproject.toml tap-gusto/pyproject.toml target-dynamics-fo/pyproject.toml
+	@test -x $(PLUGINS_VENV)/bin/python || $(BIN)/uv venv --quiet --python $(BIN)/python $(PLUGINS_VENV)
+	@$(BIN)/uv pip install --quiet --compile-bytecode --python $(PLUGINS_VENV)/bin/python -e ./vault -e ./tap-gusto -e ./target-dynamics-fo
+	@touch $@
+
+bench: venv $(PLUGINS_STAMP)
 	@# The working tree's own sources change after install: their bytecode too is made first, or
 	@# each measured run would compile them again (where bytecode is not written) and count it.
 	@$(COMPILE) >/dev/null
 	@$(BIN)/python bench/tap_extract.py
-	@$(BIN)/python bench/target_post.py
-	@BENCH_PEOPLE_RUNS=steady $(BIN)/python bench/target_people.py
+	@BENCH_PLUGIN_BIN=$(PLUGINS_VENV)/bin $(BIN)/python bench/target_post.py
+	@BENCH_PLUGIN_BIN=$(PLUGINS_VENV)/bin BENCH_PEOPLE_RUNS=steady $(BIN)/python bench/target_people.py
 	@$(BIN)/python bench/corrections_detect.py
 	@# Every grant waits on its budget (as companies of thousands of employees do at Gusto's 200/min):
 	@# without that, five processes on a small machine measure its cores, not the grants.
-	@$(BIN)/python bench/companies_parallel.py --employees 500 --sandbox-limit 40
+	@BENCH_PLUGIN_BIN=$(PLUGINS_VENV)/bin $(BIN)/python bench/companies_parallel.py --employees 500 --sandbox-limit 40
 
 lint: venv
 	@$(BIN)/ruff check .
@@ -57,7 +68,7 @@ sandbox: venv
 	@$(BIN)/python -m gd_sandbox up
 
 clean:
-	rm -rf $(VENV) .meltano .sandbox output .gusto-dynamics $(foreach p,$(PACKAGES),$(p)/build $(p)/dist)
+	rm -rf $(VENV) $(PLUGINS_VENV) .meltano .sandbox output .gusto-dynamics $(foreach p,$(PACKAGES),$(p)/build $(p)/dist)
 
 # Rewrite the README's table of faults survived and bad inputs tried from the last test run.
 resilience-table: venv

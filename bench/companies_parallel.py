@@ -36,7 +36,8 @@ from typing import Any
 from gd_sandbox.gusto import GustoSandbox
 from gd_vault import Vault, generate_key
 
-BIN = Path(sys.executable).parent
+# The tap processes come from BENCH_PLUGIN_BIN (`make bench`: the plugins' own environment).
+BIN = Path(os.environ.get("BENCH_PLUGIN_BIN") or Path(sys.executable).parent)
 BENCH_TODAY = dt.date(2026, 12, 3)
 WINDOW_SECONDS = 60.0  # Gusto's (and the sandbox's) rolling rate-limit window
 

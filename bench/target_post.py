@@ -37,7 +37,9 @@ from gd_sandbox.gusto import GustoSandbox
 from target_dynamics_fo.audit import AuditStore
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+# Where the measured plugin processes come from: BENCH_PLUGIN_BIN (`make bench` gives the
+# plugins' own environment, as Meltano installs them), else this interpreter's.
+PLUGIN_BIN = Path(os.environ.get("BENCH_PLUGIN_BIN") or Path(sys.executable).parent)
 SIZES = [int(n) for n in os.environ.get("BENCH_EMPLOYEES", "5000").split(",") if n.strip()]
 # Each target is run this many times; the figures printed are the medians (CPU is noisy on a
 # shared machine).
@@ -191,9 +193,10 @@ def run_target(config: Path, messages: Path, work: Path) -> tuple[int, float, fl
     """(exit status, wall s, CPU s, peak RSS MB) of one target process on ``messages``."""
     # BENCH_PROFILE=<file> writes a cProfile of the target there (CPU then includes it).
     profile = os.environ.get("BENCH_PROFILE")
-    command = [sys.executable, str(BIN / "target-dynamics-fo")]
+    python = str(PLUGIN_BIN / "python")
+    command = [python, str(PLUGIN_BIN / "target-dynamics-fo")]
     if profile:
-        command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "target_dynamics_fo"]
+        command = [python, "-m", "cProfile", "-o", profile, "-m", "target_dynamics_fo"]
     started = time.monotonic()
     with (
         messages.open() as stdin,

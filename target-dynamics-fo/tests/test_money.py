@@ -11,6 +11,7 @@ from target_dynamics_fo.ledger import (
     loads,
     parse_amount,
 )
+from target_dynamics_fo.ledger.money import known_amount
 
 
 @pytest.mark.parametrize(
@@ -110,3 +111,22 @@ def test_decimal_json_stored_form_keeps_its_spaces_and_order() -> None:
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=6))
 def test_decimal_json_round_trip(value: Decimal) -> None:
     assert loads(dumps({"v": value}))["v"] == value
+
+
+@given(
+    st.one_of(
+        st.decimals(),
+        st.decimals(places=2, allow_nan=False),
+        st.decimals(places=3, allow_nan=False),
+        st.sampled_from([Decimal("1E+26"), Decimal("-1.00E+26"), Decimal("0E+30")]),
+    ),
+    st.integers(min_value=0, max_value=8),
+)
+def test_known_amount_of_a_decimal_is_what_its_exponent_and_magnitude_allow(
+    value: Decimal, places: int
+) -> None:
+    # The quick glance parse_amount takes before its full checks: a finite Decimal with at
+    # most ``places`` places and under 10**26 is taken as it is; anything else is checked.
+    exponent = value.as_tuple().exponent
+    allowed = isinstance(exponent, int) and exponent >= -places and value.adjusted() < 26
+    assert known_amount(value, places) is (value if allowed else None)

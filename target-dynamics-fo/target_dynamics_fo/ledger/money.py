@@ -88,6 +88,8 @@ class _PrecisionError(AmountError):
 # from a string does not depend on the context, and Decimals are immutable, so one is shared.
 # Kept small: 65,536 entries cost 15 MB of peak memory for no less CPU.
 _PARSED_LIMIT = 4096
+# The quantum of an amount with exactly 0 to 6 places (money 2, hours 3).
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(7)}
 _parsed: dict[tuple[str, int], Decimal] = {}
 
 
@@ -112,6 +114,11 @@ def known_amount(value: object, max_places: int = 2) -> Decimal | None:
         return known
     if type(value) is Decimal:
         # adjusted() < 26 is |value| < 10**26 for any non-zero value (zero is checked in full).
+        # Most amounts have exactly the places allowed: same_quantum tells that without the
+        # digit tuple as_tuple builds.
+        quantum = _QUANTA.get(max_places)
+        if quantum is not None and value.same_quantum(quantum):
+            return value if value.adjusted() < 26 else None
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and exponent >= -max_places and value.adjusted() < 26:
             return value
