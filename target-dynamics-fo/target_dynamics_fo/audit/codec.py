@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ from typing import Any
 
 import simplejson
 
-from target_dynamics_fo.ledger import loads
+from target_dynamics_fo.ledger import loads, reused_encode
 
 
 def now() -> str:
@@ -37,27 +38,17 @@ def record_json(record: Mapping[str, Any]) -> str:
     Such a record's objects have string keys only, where the standard library's C encoder
     writes byte for byte what ``to_json`` writes, except Decimals, which it cannot write as
     numbers: they go through it as marked strings whose quotes and marks are then removed.
-    Text in which a mark could be ambiguous (a string of the record starting with NUL or
-    ending with SOH) is written by ``to_json`` instead.
+    The marks hold a random token made at start-up, so no string of a record can look like
+    one. Anything else (a key that is not a string, a type no JSON has) is written by
+    ``to_json`` instead.
     """
-    marked = 0
-
-    def default(value: Any) -> Any:
-        nonlocal marked
-        if isinstance(value, Decimal):
-            marked += 1
-            return _OPEN + _decimal_text(value) + _CLOSE
-        return _default(value)
-
-    encoder = json.JSONEncoder(sort_keys=True, allow_nan=False, default=default)
+    value = record if type(record) is dict else dict(record)
     try:
-        text = encoder.encode(dict(record))
+        text = _RECORD_ENCODE(value)
     except TypeError:
-        return to_json(dict(record))
-    if marked == 0:
+        return to_json(value)
+    if _OPENED not in text:
         return text
-    if text.count(_OPENED) != marked or text.count(_CLOSED) != marked:
-        return to_json(dict(record))
     return text.replace(_OPENED, "").replace(_CLOSED, "")
 
 
@@ -67,12 +58,24 @@ def from_json(text: str) -> Any:
 
 
 # How record_json passes a Decimal's text through the C encoder: as a string between NUL and
-# SOH, which ensure_ascii writes as the six characters \u0000 after the opening quote and
-# \u0001 before the closing one.
-_OPEN = "\x00"
-_CLOSE = "\x01"
-_OPENED = '"\\u0000'
-_CLOSED = '\\u0001"'
+# SOH with the token, which ensure_ascii writes as \u0000<token> after the opening quote and
+# <token>\u0001 before the closing one. The token is unguessable, and never written anywhere.
+_TOKEN = secrets.token_hex(8)
+_OPEN = "\x00" + _TOKEN
+_CLOSE = _TOKEN + "\x01"
+_OPENED = '"\\u0000' + _TOKEN
+_CLOSED = _TOKEN + '\\u0001"'
+
+
+def _marked(value: Any) -> Any:
+    if type(value) is Decimal or isinstance(value, Decimal):
+        return _OPEN + _decimal_text(value) + _CLOSE
+    return _default(value)
+
+
+# One C encoder for every record (json.JSONEncoder.encode makes one per call). Without the
+# circular-reference check: a record parsed from JSON holds no cycle.
+_RECORD_ENCODE = reused_encode(json.JSONEncoder(sort_keys=True, allow_nan=False, default=_marked))
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -82,12 +85,14 @@ def _decimal_text(value: Decimal) -> str:
     back as the int 5. A parsed record never holds one (its ``5`` is an int, its ``5.0`` keeps
     the point), so the text of received records is what it always was.
     """
-    if not value.is_finite():
-        raise ValueError(f"Out of range float values are not JSON compliant: {value}")
     text = str(value)
-    if text.lstrip("-").isdigit():
-        return text + "E0"
-    return text
+    # A finite Decimal's text ends in a digit ("NaN", "Infinity" do not); an integral one
+    # without exponent has neither a point nor an E.
+    if not "0" <= text[-1] <= "9":
+        raise ValueError(f"Out of range float values are not JSON compliant: {value}")
+    if "." in text or "E" in text:
+        return text
+    return text + "E0"
 
 
 def _raw_default(value: Any) -> Any:

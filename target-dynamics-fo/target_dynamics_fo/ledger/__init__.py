@@ -51,6 +51,7 @@ from target_dynamics_fo.ledger.money import (
     format_amount,
     loads,
     parse_amount,
+    reused_encode,
     rounding_arithmetic,
 )
 from target_dynamics_fo.ledger.split import allocate_by_wages, split_amount
@@ -92,6 +93,7 @@ __all__ = [
     "parse_amount",
     "payroll_content_hash",
     "recanonical_compensation",
+    "reused_encode",
     "rounding_arithmetic",
     "rows_need_recanonical",
     "signed_line",

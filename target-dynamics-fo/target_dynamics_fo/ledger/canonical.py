@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,48 +19,19 @@ from target_dynamics_fo.ledger.money import (
     AmountError,
     canonical_amount,
     parse_amount,
+    reused_encode,
 )
-
-
-def _reused(encoder: json.JSONEncoder) -> Callable[[Any], str]:
-    """``encoder.encode`` without making its C encoder again on every call.
-
-    The hash encodes about fifteen values per employee, and ``encode`` builds the C encoder
-    anew each time (a third of the cost). The text is the same: the same C encoder with the
-    same settings; only the circular-reference check is left out, because the values encoded
-    here are fresh canonical copies (a cycle in a record fails while copying it).
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None or encoder.indent is not None or not encoder.ensure_ascii:
-        return encoder.encode
-    run = make(
-        None,
-        encoder.default,
-        json.encoder.encode_basestring_ascii,
-        None,
-        encoder.key_separator,
-        encoder.item_separator,
-        encoder.sort_keys,
-        encoder.skipkeys,
-        encoder.allow_nan,
-    )
-
-    def encode(value: Any) -> str:
-        return "".join(run(value, 0))
-
-    return encode
-
 
 # The digest's encoder, built once: json.dumps with arguments builds a new encoder per call.
 # content_digest takes any caller's value, so it keeps the circular-reference check.
 _DIGEST_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
-_DIGEST_ENCODE = _reused(_DIGEST_ENCODER)
+_DIGEST_ENCODE = reused_encode(_DIGEST_ENCODER)
 
 
 # Sort key of list items: the text json.dumps(item, sort_keys=True) gives, which fixed the
 # order of every hash stamped so far. One encoder is reused: json.dumps with arguments builds a
 # new JSONEncoder per call, and the hash sorts tens of thousands of lists.
-_SORT_KEY = _reused(json.JSONEncoder(sort_keys=True))
+_SORT_KEY = reused_encode(json.JSONEncoder(sort_keys=True))
 # Types _canonical returns unchanged when they are not under a money key.
 _PLAIN = (str, int, float, type(None))
 _MONEY_CACHE_LIMIT = 65536

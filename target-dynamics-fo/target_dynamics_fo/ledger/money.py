@@ -217,6 +217,35 @@ def dumps(
     )
 
 
+def reused_encode(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """``encoder.encode`` without making its C encoder again on every call.
+
+    The hash encodes about fifteen values per employee, and ``encode`` builds the C encoder
+    anew each time (a third of the cost). The text is the same: the same C encoder with the
+    same settings; only the circular-reference check is left out, so it is for values that
+    cannot hold a cycle (fresh canonical copies, records parsed from JSON).
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None or encoder.indent is not None or not encoder.ensure_ascii:
+        return encoder.encode
+    run = make(
+        None,
+        encoder.default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(run(value, 0))
+
+    return encode
+
+
 def loads(text: str | bytes) -> Any:
     """JSON with every non-integer number as an exact Decimal."""
     if type(text) is str and not text.startswith("\ufeff"):
