@@ -31,6 +31,7 @@ import yaml
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from target_post import (
+    SANDBOX_LIMIT,
     TODAY,
     bench_mapping,
     payroll_messages,
@@ -51,7 +52,13 @@ def employees_messages(gusto: GustoSandbox, company_uuid: str, path: Path) -> in
 
 def bench_size(employees: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="bench-people-"))
-    with GustoSandbox(port=0, seed="demo", large_company_employees=employees, today=TODAY) as gusto:
+    with GustoSandbox(
+        port=0,
+        seed="demo",
+        large_company_employees=employees,
+        today=TODAY,
+        rate_limit_per_minute=SANDBOX_LIMIT,
+    ) as gusto:
         big = next(c for c in gusto.info()["companies"] if c["employees"] == employees)
         staff = list(gusto.company(big["uuid"]).employees)
         people = work / "employees.jsonl"
