@@ -15,13 +15,14 @@ Prints, per size and run: requests to Dynamics (data requests, and operations in
 wall and CPU time of the target, and its peak RSS; then the ratio of the peaks between the
 largest and the smallest size. Not a test: `.venv/bin/python bench/target_people.py`.
 BENCH_EMPLOYEES=500,5000,50000 chooses the sizes (default 500,5000); BENCH_PEOPLE_RUNS the runs
-(default first,steady; at 50,000 use steady).
+(default first,steady; at 50,000 use steady); BENCH_KEEP=1 keeps the work directory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -51,7 +52,16 @@ def employees_messages(gusto: GustoSandbox, company_uuid: str, path: Path) -> in
 
 
 def bench_size(employees: int) -> dict[str, float]:
+    # Its inputs and audit stores take hundreds of MB at 50,000 employees; BENCH_KEEP=1 keeps them.
     work = Path(tempfile.mkdtemp(prefix="bench-people-"))
+    try:
+        return _bench_size(employees, work)
+    finally:
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _bench_size(employees: int, work: Path) -> dict[str, float]:
     with GustoSandbox(
         port=0,
         seed="demo",
