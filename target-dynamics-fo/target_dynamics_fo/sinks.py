@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.sinks import BatchSink, RecordSink, Sink
 
 from target_dynamics_fo.faults import hit
+from target_dynamics_fo.validation import CompiledSchemaValidator
 
 if TYPE_CHECKING:
     from singer_sdk.target_base import Target
@@ -75,6 +76,15 @@ class TargetSink(Sink):
         # a copy of the schema without those formats (its public ``schema`` attribute); the
         # validator was already built from the full schema and formats are not validated.
         self.schema = without_date_formats(self.schema)
+
+    def get_validator(self) -> CompiledSchemaValidator | None:
+        # The SDK's own validator interprets the schema at every value; this one is compiled
+        # once per schema (validation.py). Same setting: validate_records.
+        if not self.validate_schema:
+            return None
+        return CompiledSchemaValidator(
+            self.schema, validate_formats=self.validate_field_string_format
+        )
 
     @property
     def unwired(self) -> bool:
