@@ -301,6 +301,9 @@ class TargetDynamicsFO(Target):
                 self._emit_state(state)
 
     def _emit_state(self, state: dict[str, Any]) -> None:
+        # What the STATE covers is in the audit store before the STATE is written.
+        if self.runtime.started("audit"):
+            self.runtime.audit.flush_deferred()
         hit("target.state.before")
         # Bookmarks keep their exact digits (stdlib json cannot write Decimal).
         sys.stdout.write(dumps(state, compact=False) + "\n")

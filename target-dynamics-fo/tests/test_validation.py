@@ -110,8 +110,10 @@ JSON_VALUES = st.recursive(
     | st.integers(min_value=-(10**6), max_value=10**6)
     | st.decimals(allow_nan=False, allow_infinity=False, places=2)
     | st.text(max_size=4),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(["uuid", "title", "rate", "primary"]), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["uuid", "title", "rate", "primary"]), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 RECORDS = st.dictionaries(st.sampled_from(sorted(SCHEMA["properties"])), JSON_VALUES, max_size=9)

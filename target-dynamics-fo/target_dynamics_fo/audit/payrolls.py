@@ -52,15 +52,10 @@ class PayrollRepository(Repository):
         text = record_json(record)
         digest = hashlib.sha256(text.encode()).hexdigest()
         self._received = (record, text)
-        self._insert(
-            "records",
-            {
-                "received_at": _now(),
-                "stream": stream,
-                "record_key": key,
-                "company_uuid": company_uuid,
-                "sha256": digest,
-            },
+        self._defer(
+            "INSERT INTO records (received_at, stream, record_key, company_uuid, sha256) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (_now(), stream, key, company_uuid, digest),
         )
         return digest
 
@@ -127,13 +122,12 @@ class PayrollRepository(Repository):
         )
 
     def save_employee_ref(self, company_uuid: str, employee_uuid: str, ref: dict[str, Any]) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO employee_refs (company_uuid, employee_uuid, ref_json, updated_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(company_uuid, employee_uuid) DO UPDATE SET "
-                "ref_json=excluded.ref_json, updated_at=excluded.updated_at",
-                (company_uuid, employee_uuid, to_json(ref), _now()),
-            )
+        self._defer(
+            "INSERT INTO employee_refs (company_uuid, employee_uuid, ref_json, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(company_uuid, employee_uuid) DO UPDATE SET "
+            "ref_json=excluded.ref_json, updated_at=excluded.updated_at",
+            (company_uuid, employee_uuid, to_json(ref), _now()),
+        )
 
     def employee_refs(self, company_uuid: str) -> dict[str, dict[str, Any]]:
         rows = self._rows(

@@ -81,6 +81,7 @@ class AuditStore(
 
     def close(self) -> None:
         with self._lock:
+            self.flush_deferred()
             self.flush_compensations()
             self._db.close()
 
