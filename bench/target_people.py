@@ -32,9 +32,9 @@ import yaml
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
 from target_post import (
-    SANDBOX_LIMIT,
-    TODAY,
     bench_mapping,
+    large_company,
+    large_sandbox,
     payroll_messages,
     run_target,
     tap_messages,
@@ -62,14 +62,8 @@ def bench_size(employees: int) -> dict[str, float]:
 
 
 def _bench_size(employees: int, work: Path) -> dict[str, float]:
-    with GustoSandbox(
-        port=0,
-        seed="demo",
-        large_company_employees=employees,
-        today=TODAY,
-        rate_limit_per_minute=SANDBOX_LIMIT,
-    ) as gusto:
-        big = next(c for c in gusto.info()["companies"] if c["employees"] == employees)
+    with large_sandbox(employees) as gusto:
+        big = large_company(gusto, employees)
         staff = list(gusto.company(big["uuid"]).employees)
         people = work / "employees.jsonl"
         count = employees_messages(gusto, big["uuid"], people)

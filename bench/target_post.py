@@ -91,6 +91,22 @@ def write_target_config(
     )
 
 
+def large_sandbox(employees: int) -> GustoSandbox:
+    """The Gusto sandbox with a large company of ``employees``, serving without a rate limit."""
+    return GustoSandbox(
+        port=0,
+        seed="demo",
+        large_company_employees=employees,
+        today=TODAY,
+        rate_limit_per_minute=SANDBOX_LIMIT,
+    )
+
+
+def large_company(gusto: GustoSandbox, employees: int) -> dict[str, Any]:
+    """The sandbox's company of ``employees`` (its summary from the sandbox's info)."""
+    return next(c for c in gusto.info()["companies"] if c["employees"] == employees)
+
+
 def tap_messages(
     gusto: GustoSandbox,
     company_uuid: str,
@@ -231,14 +247,8 @@ def bench_size(employees: int) -> int:
 
 def _bench_size(employees: int, work: Path) -> int:
     payrolls: dict[str, str] = {}
-    with GustoSandbox(
-        port=0,
-        seed="demo",
-        large_company_employees=employees,
-        today=TODAY,
-        rate_limit_per_minute=SANDBOX_LIMIT,
-    ) as gusto:
-        big = next(c for c in gusto.info()["companies"] if c["employees"] == employees)
+    with large_sandbox(employees) as gusto:
+        big = large_company(gusto, employees)
         company = gusto.company(big["uuid"])
         staff = list(company.employees)
         for shape in SHAPES:
