@@ -50,6 +50,11 @@ class Repository:
             if not self._deferred:
                 return
             rows, self._deferred = self._deferred, []
+            if self._db.in_transaction:
+                # Inside a caller's transaction: they commit with it (never commit it early).
+                for sql, params in rows:
+                    self._db.execute(sql, params)
+                return
             with self._db:
                 for sql, params in rows:
                     self._db.execute(sql, params)
