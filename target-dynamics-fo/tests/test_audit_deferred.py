@@ -1,10 +1,12 @@
-"""Receipts and employee references written in batches: never lost to a read, a STATE or a close."""
+"""Opening the audit store, and the receipts and employee references it writes in batches."""
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import target_dynamics_fo.audit.base as base
 from target_dynamics_fo.audit import AuditStore
@@ -62,3 +64,29 @@ def test_a_read_inside_a_transaction_does_not_commit_it(tmp_path: Path) -> None:
             assert set(store.employee_refs("c")) == {"x", "e1"}
             assert _rows_on_disk(path, "employee_refs") == 0  # still the caller's transaction
         assert _rows_on_disk(path, "employee_refs") == 2
+
+
+def _open_and_close(path: Path, barrier: Any, results: Any) -> None:
+    barrier.wait()
+    try:
+        AuditStore(path).close()
+        results.put("ok")
+    except Exception as exc:  # whatever it is, the parent reports it
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_new_store_at_once_all_open_it(tmp_path: Path) -> None:
+    # Two pipelines started together open a store that does not exist yet. Without the setup
+    # lock, about one round in four had a process told "database is locked" at once.
+    context = multiprocessing.get_context("fork")
+    for round_ in range(20):
+        path = tmp_path / f"r{round_}" / "audit.sqlite"
+        barrier, results = context.Barrier(4), context.Queue()
+        processes = [
+            context.Process(target=_open_and_close, args=(path, barrier, results)) for _ in range(4)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=60)
+        assert [results.get(timeout=5) for _ in processes] == ["ok"] * 4

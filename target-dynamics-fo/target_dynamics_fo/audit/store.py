@@ -8,8 +8,13 @@ carry a bearer token.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from gd_vault.private import private_file
@@ -34,19 +39,55 @@ def open_database(path: Path) -> tuple[sqlite3.Connection, int | None]:
     """
     # SQLite gives its -wal and -shm files the database file's mode.
     private_file(path)
-    db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-    try:
-        db.row_factory = sqlite3.Row
-        # Takes effect only on a new file (before its first table): a split payroll's rows are
-        # about 4 KB each and would spill out of SQLite's default 4 KB pages.
-        db.execute("PRAGMA page_size=16384")
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        upgraded_from = migrate(db, path)
-    except BaseException:
-        db.close()
-        raise
+    with _opening(path):
+        db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        try:
+            db.row_factory = sqlite3.Row
+            # Takes effect only on a new file (before its first table): a split payroll's rows
+            # are about 4 KB each and would spill out of SQLite's default 4 KB pages.
+            db.execute("PRAGMA page_size=16384")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            upgraded_from = migrate(db, path)
+        except BaseException:
+            db.close()
+            raise
     return db, upgraded_from
+
+
+@contextmanager
+def _opening(path: Path) -> Iterator[None]:
+    """One process at a time sets a store up (its pragmas and migrations).
+
+    Two processes opening a new file at once (two pipelines started together) can deadlock
+    while both switch it to WAL: SQLite then answers one of them "database is locked" at once,
+    without waiting. The lock file is held for those few statements only; on a store already
+    set up they take no write lock.
+    """
+    fd = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + OPEN_LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise AuditStoreBusyError(
+                        f"Another process has been opening the audit store {path} for "
+                        f"{OPEN_LOCK_SECONDS}s (upgrading its schema?). Let it finish, then rerun."
+                    ) from None
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+class AuditStoreBusyError(RuntimeError):
+    """The audit store stayed busy being set up by another process."""
+
+
+OPEN_LOCK_SECONDS = 120
 
 
 class AuditStore(
