@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -21,7 +19,6 @@ import re
 import secrets
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gd_vault.errors import VaultError
 from gd_vault.keys import decode_key, resolve_key
+from gd_vault.locks import file_lock
 from gd_vault.redact import VaultData, register_secret, wrap
 
 PATH_ENV = "GUSTO_DYNAMICS_VAULT"
@@ -42,8 +40,6 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 _TMP_PREFIX = "."
 _TMP_SUFFIX = ".tmp"
-_LOCK_POLL_SECONDS = 0.02
-
 # Which lock files this process holds per thread: flock does exclude two threads of one
 # process (each open() is its own lock), so a nested acquire of the same name by the same
 # thread would wait forever. We detect that and raise instead.
@@ -286,33 +282,16 @@ class Vault:
                 "re-entrant. Restructure the code so the lock is taken once."
             )
         self._ensure_dir()
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            self._acquire(fd, label, timeout)
+
+        def timed_out() -> VaultError:
+            return VaultError(
+                f"Timed out after {timeout}s waiting for the {label} of {self._path}: another "
+                "gusto-dynamics process holds it. Let it finish, then retry."
+            )
+
+        with file_lock(lock_path, timeout=timeout, timed_out=timed_out):
             held.add(key)
             try:
                 yield
             finally:
                 held.discard(key)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
-    def _acquire(self, fd: int, label: str, timeout: float | None) -> None:
-        if timeout is None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            return
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-            if time.monotonic() >= deadline:
-                raise VaultError(
-                    f"Timed out after {timeout}s waiting for the {label} of {self._path}: another "
-                    "gusto-dynamics process holds it. Let it finish, then retry."
-                )
-            time.sleep(_LOCK_POLL_SECONDS)

@@ -8,15 +8,12 @@ carry a bearer token.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from gd_vault.locks import file_lock
 from gd_vault.private import private_file
 
 from target_dynamics_fo.audit.compensations import CompensationRepository
@@ -55,8 +52,7 @@ def open_database(path: Path) -> tuple[sqlite3.Connection, int | None]:
     return db, upgraded_from
 
 
-@contextmanager
-def _opening(path: Path) -> Iterator[None]:
+def _opening(path: Path) -> AbstractContextManager[None]:
     """One process at a time sets a store up (its pragmas and migrations).
 
     Two processes opening a new file at once (two pipelines started together) can deadlock
@@ -64,23 +60,16 @@ def _opening(path: Path) -> Iterator[None]:
     without waiting. The lock file is held for those few statements only; on a store already
     set up they take no write lock.
     """
-    fd = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + OPEN_LOCK_SECONDS
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise AuditStoreBusyError(
-                        f"Another process has been opening the audit store {path} for "
-                        f"{OPEN_LOCK_SECONDS}s (upgrading its schema?). Let it finish, then rerun."
-                    ) from None
-                time.sleep(0.01)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+
+    def timed_out() -> AuditStoreBusyError:
+        return AuditStoreBusyError(
+            f"Another process has been opening the audit store {path} for "
+            f"{OPEN_LOCK_SECONDS}s (upgrading its schema?). Let it finish, then rerun."
+        )
+
+    return file_lock(
+        path.with_name(f"{path.name}.lock"), timeout=OPEN_LOCK_SECONDS, timed_out=timed_out
+    )
 
 
 class AuditStoreBusyError(RuntimeError):
