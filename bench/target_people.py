@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ from target_post import (
     payroll_messages,
     run_target,
     tap_messages,
+    work_directory,
     write_target_config,
 )
 
@@ -52,13 +51,8 @@ def employees_messages(gusto: GustoSandbox, company_uuid: str, path: Path) -> in
 
 
 def bench_size(employees: int) -> dict[str, float]:
-    # Its inputs and audit stores take hundreds of MB at 50,000 employees; BENCH_KEEP=1 keeps them.
-    work = Path(tempfile.mkdtemp(prefix="bench-people-"))
-    try:
+    with work_directory("bench-people-") as work:
         return _bench_size(employees, work)
-    finally:
-        if not os.environ.get("BENCH_KEEP"):
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def _bench_size(employees: int, work: Path) -> dict[str, float]:

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +79,7 @@ def write_target_config(
     path.write_text(
         json.dumps(
             {
-                "environment_url": dyn.url,
-                "tenant_id": dyn.tenant_id,
-                "client_id": dyn.client_id,
-                "client_secret": dyn.client_secret,
-                "authority_host": dyn.url,
-                "ca_bundle": dyn.ca_bundle,
+                **dyn.client_settings(),
                 "mapping_file": str(mapping_file),
                 "audit_db": str(audit_db),
             }
@@ -235,14 +231,21 @@ def run_target(config: Path, messages: Path, work: Path) -> tuple[int, float, fl
     return int(code), elapsed, float(cpu), peak_kb / 1024
 
 
-def bench_size(employees: int) -> int:
-    # Its audit stores and inputs take hundreds of MB at 50,000 employees; BENCH_KEEP=1 keeps them.
-    work = Path(tempfile.mkdtemp(prefix="bench-target-"))
+@contextlib.contextmanager
+def work_directory(prefix: str) -> Iterator[Path]:
+    """A new directory for one size's inputs and audit stores (hundreds of MB at 50,000
+    employees), removed afterwards unless BENCH_KEEP=1."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        return _bench_size(employees, work)
+        yield work
     finally:
         if not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_size(employees: int) -> int:
+    with work_directory("bench-target-") as work:
+        return _bench_size(employees, work)
 
 
 def _bench_size(employees: int, work: Path) -> int:

@@ -52,14 +52,9 @@ def fill_store(data: dict[str, Any], gusto: Any, dyn: Any) -> None:
             "pending_refresh_token": None,
         }
     data.setdefault("dynamics", {}).setdefault("environments", {})[DYNAMICS_ENVIRONMENT] = {
-        "environment_url": dyn.url,
-        "tenant_id": dyn.tenant_id,
-        "client_id": dyn.client_id,
-        "client_secret": dyn.client_secret,
+        **dyn.client_settings(),
         "certificate_pem": None,
         "certificate_thumbprint": None,
-        "authority_host": dyn.url,
-        "ca_bundle": dyn.ca_bundle,
     }
 
 

@@ -339,14 +339,9 @@ def own_configs(
         data["dynamics"] = {
             "environments": {
                 DYNAMICS_ENVIRONMENT: {
-                    "environment_url": dyn.url,
-                    "tenant_id": dyn.tenant_id,
-                    "client_id": dyn.client_id,
-                    "client_secret": dyn.client_secret,
+                    **dyn.client_settings(),
                     "certificate_pem": None,
                     "certificate_thumbprint": None,
-                    "authority_host": dyn.url,
-                    "ca_bundle": dyn.ca_bundle,
                 }
             }
         }

@@ -77,12 +77,7 @@ def store(
             for uuid in gusto.company_uuids
         }
         data.setdefault("dynamics", {}).setdefault("environments", {})[DYNAMICS_ENVIRONMENT] = {
-            "environment_url": dyn.url,
-            "tenant_id": dyn.tenant_id,
-            "client_id": dyn.client_id,
-            "client_secret": dyn.client_secret,
-            "authority_host": dyn.url,
-            "ca_bundle": dyn.ca_bundle,
+            **dyn.client_settings(),
         }
 
     Vault.open(path).update(fill)

@@ -50,12 +50,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
             for c in gusto.company_uuids
         }
         environment = {
-            "environment_url": dyn.url,
-            "tenant_id": dyn.tenant_id,
-            "client_id": dyn.client_id,
-            "client_secret": dyn.client_secret,
-            "authority_host": dyn.url,
-            "ca_bundle": str(dyn.ca_bundle),
+            **dyn.client_settings(),
             "certificate_pem": None,
             "certificate_thumbprint": None,
         }

@@ -109,14 +109,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, vault_key_env: str) -> Itera
             data["dynamics"] = {
                 "environments": {
                     DYNAMICS_ENVIRONMENT: {
-                        "environment_url": dyn.url,
-                        "tenant_id": dyn.tenant_id,
-                        "client_id": dyn.client_id,
-                        "client_secret": dyn.client_secret,
+                        **dyn.client_settings(),
                         "certificate_pem": None,
                         "certificate_thumbprint": None,
-                        "authority_host": dyn.url,
-                        "ca_bundle": dyn.ca_bundle,
                     }
                 }
             }

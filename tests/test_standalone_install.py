@@ -214,12 +214,7 @@ def test_target_alone_posts_a_hand_written_stream(
     ]
     with DynamicsSandbox(port=0) as dyn:
         config = {
-            "environment_url": dyn.url,
-            "tenant_id": dyn.tenant_id,
-            "client_id": dyn.client_id,
-            "client_secret": dyn.client_secret,
-            "authority_host": dyn.url,
-            "ca_bundle": dyn.ca_bundle,
+            **dyn.client_settings(),
             "mapping_file": str(tmp_path / "mapping.yml"),
             "audit_db": str(tmp_path / "audit.sqlite"),
         }

@@ -60,12 +60,7 @@ def run(
     audit = AuditStore(tmp_path / "audit.sqlite")
     client = build_client(
         {
-            "environment_url": dyn.url,
-            "tenant_id": dyn.tenant_id,
-            "client_id": dyn.client_id,
-            "client_secret": dyn.client_secret,
-            "authority_host": dyn.url,
-            "ca_bundle": dyn.ca_bundle,
+            **dyn.client_settings(),
             "request_deadline_seconds": 30,
         },
         audit,

@@ -190,6 +190,19 @@ class DynamicsSandbox(ServedSandbox):
             self._rate_window.clear()
         self._stats.clear()
 
+    def client_settings(self) -> dict[str, str]:
+        """What a client needs to reach this sandbox, named as the target's settings: the
+        environment, the app registration, and Entra on the sandbox's own URL over TLS with
+        the certificate authority it made at start-up."""
+        return {
+            "environment_url": self.url,
+            "tenant_id": self.tenant_id,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "authority_host": self.url,
+            "ca_bundle": self.ca_bundle,
+        }
+
     def info(self) -> dict[str, Any]:
         cert = self.certificate
         return {
