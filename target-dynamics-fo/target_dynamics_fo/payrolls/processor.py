@@ -86,7 +86,8 @@ class PayrollProcessor(CorrectingProcessor):
         if fetch_id_of(record) is not None:
             # Split shape: the rows are in the store; nothing per employee is held here.
             try:
-                return self._run(record, {}, StoredCompensations(self.audit, record, pin=True))
+                stored = StoredCompensations(self.audit, record, pin=True, intake=self.intake)
+                return self._run(record, {}, stored)
             finally:
                 self.audit.drop_older_reads(payroll_uuid)
         with paused_gc():
