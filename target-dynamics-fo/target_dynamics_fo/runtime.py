@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from target_dynamics_fo.audit import DEFAULT_AUDIT_DB, AuditStore
 from target_dynamics_fo.interrupt import Progress, StopGate
-from target_dynamics_fo.mapping import CompanyMapping, Mapping, MappingError, load_mapping
+from target_dynamics_fo.mapping import load_mapping
 from target_dynamics_fo.payables import PayablesSync
 from target_dynamics_fo.payrolls import CompensationIntake, PayrollProcessor
 from target_dynamics_fo.settings import build_client, correction_policy
@@ -39,32 +39,20 @@ class Runtime:
         return AuditStore(self.config.get("audit_db") or DEFAULT_AUDIT_DB)
 
     @cached_property
-    def mapping(self) -> Mapping:
-        return load_mapping(self.config["mapping_file"])
-
-    @cached_property
     def compensations(self) -> CompensationIntake:
-        return CompensationIntake(self.audit, self._mapped_company)
-
-    def _mapped_company(self, company_uuid: str) -> CompanyMapping | None:
-        """The company's mapping for the sums kept as a split payroll's rows arrive; None when
-        there is none (the processor reports why when the payroll is built)."""
-        try:
-            return self.mapping.company(company_uuid)
-        except MappingError:
-            return None
+        return CompensationIntake(self.audit)
 
     @cached_property
     def processor(self) -> PayrollProcessor:
+        mapping = load_mapping(self.config["mapping_file"])
         client = build_client(self.config, self.audit)
         return PayrollProcessor(
-            self.mapping,
+            mapping,
             self.audit,
             client,
             dry_run=self.dry_run,
             dry_run_output=self.config.get("dry_run_output"),
             corrections=correction_policy(self.config),
-            intake=self.compensations,
         )
 
     @cached_property

@@ -4,7 +4,6 @@ employee references it was mapped with, and the journals built from it."""
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import threading
 from collections.abc import Mapping
@@ -37,8 +36,6 @@ class PayrollRepository(Repository):
         # (or payment) right after receiving it, and serialising a 5,000-employee record is
         # most of the audit trail's cost. Used once, only for that same object.
         self._received: tuple[Mapping[str, Any], str] | None = None
-        # Employee references this connection has written (see employee_refs_version).
-        self._employee_refs_saved = 0
 
     def _record_json(self, record: Mapping[str, Any]) -> str:
         """record_json(record), reusing record_received's text for the same record object."""
@@ -125,30 +122,12 @@ class PayrollRepository(Repository):
         )
 
     def save_employee_ref(self, company_uuid: str, employee_uuid: str, ref: dict[str, Any]) -> None:
-        self._employee_refs_saved += 1
         self._defer(
             "INSERT INTO employee_refs (company_uuid, employee_uuid, ref_json, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT(company_uuid, employee_uuid) DO UPDATE SET "
             "ref_json=excluded.ref_json, updated_at=excluded.updated_at",
             (company_uuid, employee_uuid, to_json(ref), _now()),
         )
-
-    def employee_refs_version(self) -> tuple[int, int]:
-        """A value that changes whenever an employee reference may have changed since: a write
-        through this store, or any other connection's commit (SQLite's ``data_version``).
-        Equal values read at two moments prove the references read in between are unchanged."""
-        with self._lock:
-            other = self._db.execute("PRAGMA data_version").fetchone()[0]
-            return self._employee_refs_saved, int(other)
-
-    def employee_refs_of(self, company_uuid: str, employee_uuids: list[str]) -> dict[str, str]:
-        """The stored reference JSON of each of ``employee_uuids`` the company has one for."""
-        rows = self._rows(
-            "SELECT employee_uuid, ref_json FROM employee_refs WHERE company_uuid=? AND "
-            "employee_uuid IN (SELECT value FROM json_each(?))",
-            (company_uuid, json.dumps(employee_uuids)),
-        )
-        return {str(r["employee_uuid"]): str(r["ref_json"]) for r in rows}
 
     def employee_refs(self, company_uuid: str) -> dict[str, dict[str, Any]]:
         rows = self._rows(

@@ -6,7 +6,7 @@ not from its modules.
 
 from __future__ import annotations
 
-from target_dynamics_fo.ledger.build import ArrivedSums, CompensationSource, build_journal
+from target_dynamics_fo.ledger.build import CompensationSource, build_journal
 from target_dynamics_fo.ledger.canonical import CanonicalRow
 from target_dynamics_fo.ledger.content import (
     canonical_compensation,
@@ -67,7 +67,6 @@ __all__ = [
     "TEXT_LIMIT",
     "ZERO",
     "AmountError",
-    "ArrivedSums",
     "Balanced",
     "CanonicalRow",
     "CompensationSource",

@@ -6,7 +6,7 @@ written for accountants in docs/accounting.md; keep the two in step.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from collections.abc import Mapping as AbcMapping
 from datetime import date
 from decimal import Decimal
@@ -193,32 +193,6 @@ class CompensationSource(Protocol):
         """(index in the read, compensation, the employee's reference if known)."""
         ...
 
-    def arrived_sums(self) -> ArrivedSums | None:
-        """The sums kept as these compensations arrived, if they were added in this order with
-        the employee references this build uses (else None: the builder reads them back)."""
-        ...
-
-
-class ArrivedSums:
-    """A split payroll's employees added as their compensations arrive, before its record.
-
-    The builder takes these over instead of reading the rows back (docs/CONTRACTS.md section 7)
-    when they are exactly what it would add: the same rows in the same order (counted here),
-    the same mapping and payroll, and, vouched for by the source, the same employee references.
-    """
-
-    def __init__(self, mapping: CompanyMapping, payroll_uuid: str) -> None:
-        self.mapping = mapping
-        self.builder = Builder({}, mapping, payroll_uuid or "(no uuid)")
-        self.rows = 0
-
-    def add(self, arrived: Iterable[tuple[int, AbcMapping[str, Any], EmployeeRef | None]]) -> None:
-        """Add (index in the read, compensation, employee reference) in arrival order."""
-        with exact_arithmetic():
-            for index, comp, ref in arrived:
-                _add_arrived(self.builder, index, comp, ref)
-                self.rows += 1
-
 
 def build_journal(
     payroll: AbcMapping[str, Any],
@@ -288,26 +262,11 @@ def _add_streamed(
         )
     for euuid, first, later in compensations.duplicates():
         _twice(builder, euuid, first, later)
-    kept = compensations.arrived_sums()
-    if (
-        kept is not None
-        and kept.mapping is builder.mapping
-        and kept.builder.payroll_uuid == pid
-        and kept.rows == arrived
-    ):
-        builder.take_over(kept.builder)
-        return
     for index, comp, ref in compensations:
-        _add_arrived(builder, index, comp, ref)
-
-
-def _add_arrived(
-    builder: Builder, index: int, comp: AbcMapping[str, Any], ref: EmployeeRef | None
-) -> None:
-    if comp.get("excluded") is True:
-        return
-    euuid = str(comp.get("employee_uuid") or "")
-    add_employee(builder, index, comp, {euuid: ref} if ref is not None else {})
+        if comp.get("excluded") is True:
+            continue
+        euuid = str(comp.get("employee_uuid") or "")
+        add_employee(builder, index, comp, {euuid: ref} if ref is not None else {})
 
 
 def _announced(payroll: AbcMapping[str, Any]) -> Any:

@@ -68,20 +68,6 @@ class Builder:
     def problem(self, text: str) -> None:
         self.found.setdefault(text, None)
 
-    def take_over(self, earlier: Builder) -> None:
-        """Continue from ``earlier``, which added the payroll's employees (nothing has been
-        added here yet; problems found here so far stay first, as they would have been)."""
-        if self.entries or self.wages or any(self.sums.values()):
-            raise ValueError("take_over: this builder has added amounts already")
-        for text in earlier.found:
-            self.problem(text)
-        self.issues.extend(earlier.issues)
-        self.warnings.extend(earlier.warnings)
-        self.unmapped_names |= earlier.unmapped_names
-        self.sums = earlier.sums
-        self.entries = earlier.entries
-        self.wages = earlier.wages
-
     def amount(self, value: object, where: Where, places: int = 2) -> Decimal:
         known = known_amount(value, places)
         if known is not None:

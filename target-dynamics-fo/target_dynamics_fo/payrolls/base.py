@@ -39,7 +39,7 @@ from target_dynamics_fo.payrolls.summary import RunSummary
 from target_dynamics_fo.posting import PostResult
 
 if TYPE_CHECKING:
-    from target_dynamics_fo.payrolls.split import CompensationIntake, StoredCompensations
+    from target_dynamics_fo.payrolls.split import StoredCompensations
 
 LOGGER = logging.getLogger("target_dynamics_fo")
 
@@ -134,11 +134,8 @@ class ProcessorBase:
         dry_run: bool = False,
         dry_run_output: str | Path | None = None,
         corrections: CorrectionPolicy | None = None,
-        intake: CompensationIntake | None = None,
     ) -> None:
         self.mapping = mapping
-        # Where a live run's split payrolls find the sums kept as their rows arrived.
-        self.intake = intake
         # Default manual: no correction moves money before a person approved it.
         self.corrections = corrections or CorrectionPolicy()
         self.audit = audit

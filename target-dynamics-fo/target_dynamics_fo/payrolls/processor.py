@@ -86,8 +86,7 @@ class PayrollProcessor(CorrectingProcessor):
         if fetch_id_of(record) is not None:
             # Split shape: the rows are in the store; nothing per employee is held here.
             try:
-                stored = StoredCompensations(self.audit, record, pin=True, intake=self.intake)
-                return self._run(record, {}, stored)
+                return self._run(record, {}, StoredCompensations(self.audit, record, pin=True))
             finally:
                 self.audit.drop_older_reads(payroll_uuid)
         with paused_gc():
