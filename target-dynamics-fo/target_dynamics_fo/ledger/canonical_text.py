@@ -37,16 +37,21 @@ from target_dynamics_fo.ledger.canonical import (
 # stored (the split shape).
 
 
-class _Absent:
-    """A key an item lacks (unlike null, which is a value and is hashed)."""
+class _Absent(str):
+    """A key an item lacks (unlike null, which is a value and is hashed).
+
+    A text only so that the item memo's key, made of the values' texts, gets one in C.
+    """
 
 
-_ABSENT = _Absent()
+_ABSENT = _Absent("")
 _ABSENTS = (_ABSENT,) * len(_HASHED_ITEM_ORDER)
 # The value types the texts are made for here: what a parsed Singer record holds (tap-gusto
-# writes amounts as JSON numbers, read as Decimal). True == Decimal(1), so the item memo is
-# keyed by the values' types as well as the values: equal keys then hold equal values of the
-# same types, which have the same text (an amount's canonical text depends on its value only).
+# writes amounts as JSON numbers, read as Decimal). The item memo is keyed by the values'
+# types and their texts (str()), not by the values: hashing a Decimal is costly and is done
+# afresh for every amount read, while the text of a value of these types names it exactly.
+# Equal keys then hold the same values of the same types, which have the same canonical text
+# (True == Decimal(1) and Decimal("1.5") == Decimal("1.50") get keys of their own).
 _FAST_TYPES = frozenset({str, bool, type(None), _Absent, Decimal})
 # The C encoder's own string encoding (ensure_ascii): the texts are those json.dumps gives.
 _encode_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
@@ -67,8 +72,8 @@ _CANONICAL_AMOUNT = re.compile(
 
 # (compact text, bits) of an item or a compensation.
 _Row = tuple[str, int]
-# An item's memo key: the types of its values, and the values (one per hashed item key).
-_ItemKey = tuple[tuple[type, ...], tuple[Any, ...]]
+# An item's memo key: the types of its values, and their texts (one per hashed item key).
+_ItemKey = tuple[tuple[type, ...], tuple[str, ...]]
 
 
 class _TextPlan:
@@ -149,29 +154,40 @@ def _text_and_bits(value: str, money: bool, bit: int, key: str, bits: int) -> tu
     return text, bits
 
 
-def _item_row(item_key: _ItemKey, plan: _TextPlan) -> _Row | None:
-    """The row of an item cut to its hashed keys (``item_key``: the types and the values, one
-    per key, in key order); None when the generic path must make it."""
+def _item_row(item_key: _ItemKey, values: tuple[Any, ...], plan: _TextPlan) -> _Row | None:
+    """The row of an item cut to its hashed keys (``values``: one per key, in key order;
+    ``item_key``: their memo key); None when the generic path must make it."""
     found = plan.older.get(item_key)
     if found is not None:
         plan.items[item_key] = found
         return found
     members: list[str] = []
     bits = 0
-    for (name, money, bit, key), value in zip(plan.slots, item_key[1], strict=True):
-        if value is _ABSENT:
+    types = item_key[0]
+    # Inlined for the common kinds (a name, an amount): most of a large payroll's items are
+    # distinct, and this runs once for each.
+    for (name, money, bit, key), kind, value in zip(plan.slots, types, values, strict=True):
+        if kind is _Absent:
             continue
-        kind = type(value)
-        if kind is str:
-            text, bits = _text_and_bits(value, money, bit, key, bits)
-        elif kind is Decimal:
-            made = _decimal_money_text(value, key) if money else None
+        if kind is Decimal:
+            if not money:
+                return None
+            amount = str(value)
+            if len(amount) <= _PLAIN_LENGTH and _CANONICAL_AMOUNT.fullmatch(amount) is not None:
+                members.append(f'{name}"{amount}"')
+                continue
+            made = _decimal_money_text(value, key)
             if made is None:
                 return None
-            text = made
+            members.append(name + made)
+        elif kind is str and not money:
+            members.append(name + _encode_text(value))
+            bits |= bit
+        elif kind is str:
+            text, bits = _text_and_bits(value, money, bit, key, bits)
+            members.append(name + text)
         else:
-            text = _SCALAR_TEXT[value]
-        members.append(name + text)
+            members.append(name + _SCALAR_TEXT[value])
     row = ("{" + ",".join(members) + "}", bits)
     if len(plan.items) >= _ITEM_MEMO_LIMIT:
         # Two generations: the items seen in the last one stay known, however many new ones.
@@ -201,11 +217,8 @@ def _entry_text(comp: dict[Any, Any], plan: _TextPlan) -> _Row | None:
                 types = tuple(map(type, values))
                 if not _FAST_TYPES.issuperset(types):
                     return None
-                item_key = (types, values)
-                try:
-                    row = plan.items.get(item_key) or _item_row(item_key, plan)
-                except TypeError:  # a signalling NaN cannot be hashed
-                    return None
+                item_key = (types, tuple(map(str, values)))
+                row = plan.items.get(item_key) or _item_row(item_key, values, plan)
                 if row is None:
                     return None
                 texts.append(row[0])
