@@ -1,23 +1,11 @@
-"""The ``target-dynamics-fo`` command: its start-up imports run without the cyclic GC.
-
-Start-up allocates hundreds of thousands of objects that live as long as the process (modules,
-classes, the SDK's and pydantic's tables); collections during the imports free nothing and took
-about 0.05 s of every start. The collector resumes before any input is read, with those objects
-frozen out of it (``gcpause.keep_start_up_out_of_gc``). Only the command does this, never code
-that imports the target as a library.
-"""
+"""The ``target-dynamics-fo`` command: its start-up imports run without the cyclic GC
+(``gd_vault.startup``); the objects they made are then frozen out of later collections
+(``gcpause.keep_start_up_out_of_gc``, called before any input is read)."""
 
 from __future__ import annotations
 
-import gc
+from gd_vault.startup import run_imported_without_gc
 
 
 def main() -> None:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        from target_dynamics_fo.target import main as target_main  # noqa: PLC0415
-    finally:
-        if enabled:
-            gc.enable()
-    target_main()
+    run_imported_without_gc("target_dynamics_fo.target")
