@@ -27,6 +27,7 @@ demo: venv
 	@$(BIN)/python scripts/demo.py
 
 test: venv
+	@scripts/ensure_chromium.sh
 	@$(BIN)/python -m pytest -m "not chaos" $(PYTEST_ARGS)
 	@$(BIN)/python scripts/fault_table.py
 

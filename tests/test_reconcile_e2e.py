@@ -441,6 +441,14 @@ def test_html_report_renders_in_headless_chromium(
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            # Nothing of its own on the network (these machines have none beyond the package
+            # registries: Chromium would flood it with refused connections), a profile of its own.
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}",
             "--enable-logging=stderr",
             "--v=0",
             "--virtual-time-budget=5000",
