@@ -7,8 +7,9 @@ a small launcher process) on one payroll shaped like tap-gusto's output, in each
 naming the read). Employee departments/locations are put in the audit store beforehand, as a
 previous run's employees stream would have left them, so the numbers are those of posting.
 
-Prints requests to Dynamics against the minimum, wall and CPU time (with and without the
-target's start-up, measured on an empty input) and the target's peak RSS, per size and shape.
+Prints the machine's reference CPU first (bench/machine.py), then requests to Dynamics against
+the minimum, wall and CPU time (with and without the target's start-up, measured on an empty
+input) and the target's peak RSS, per size and shape.
 Not a test: `make bench` or `.venv/bin/python bench/target_post.py`.
 BENCH_EMPLOYEES=500,5000,50000 chooses the sizes (default 5000; 50,000 takes minutes),
 BENCH_SHAPES=whole,split the shapes (default both), BENCH_RUNS the runs of each target (default
@@ -35,6 +36,7 @@ from typing import Any
 import yaml
 from gd_sandbox.dynamics import DynamicsSandbox
 from gd_sandbox.gusto import GustoSandbox
+from machine import reference_line
 from target_dynamics_fo.audit import AuditStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -335,6 +337,7 @@ def _bench_size(employees: int, work: Path) -> int:
 
 
 def main() -> int:
+    print(reference_line(PLUGIN_BIN / "python"))
     return 1 if sum(bench_size(n) for n in SIZES) else 0
 
 
