@@ -9,8 +9,10 @@ done
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian's chromium for the browser test (apt-get, once)..."
     export DEBIAN_FRONTEND=noninteractive
-    if apt-get install -y -q chromium >/dev/null 2>&1 \
-        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; then
+    # Bounded: a machine without a reachable mirror must not hold `make test` up for long.
+    if timeout 300 apt-get install -y -q chromium >/dev/null 2>&1 \
+        || { timeout 300 apt-get update -q >/dev/null 2>&1 \
+            && timeout 300 apt-get install -y -q chromium >/dev/null 2>&1; }; then
         exit 0
     fi
     echo "could not install chromium; the browser test will be skipped" >&2
