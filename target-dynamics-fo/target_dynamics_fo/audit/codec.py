@@ -1,7 +1,8 @@
 """How values become audit-trail text: exact Decimals, ISO dates, sorted keys.
 
-The trail's JSON and hashes are compared across releases (a payroll read again after an upgrade
-must hash the same, or it would look "changed after posting"), so this encoding is a contract.
+The trail's JSON is read again across releases (a replay, the next run's settling, the audit
+CLI), and a payroll read back must hash as it did when posted, or it would look "changed after
+posting": so what a text parses back to is a contract, its spacing is not.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import hashlib
 import json
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import simplejson
 
 from target_dynamics_fo.ledger import loads, reused_encode
@@ -33,16 +35,19 @@ def to_json(value: Any) -> str:
 
 
 def record_json(record: Mapping[str, Any]) -> str:
-    """``to_json(dict(record))`` for a record parsed from a Singer message, in less time.
+    """The JSON text a record parsed from a Singer message is kept as in the audit trail.
 
-    Such a record's objects have string keys only, where the standard library's C encoder
-    writes byte for byte what ``to_json`` writes, except Decimals, which it cannot write as
-    numbers: they go through it as marked strings whose quotes and marks are then removed.
-    The marks hold a random token made at start-up, so no string of a record can look like
-    one. Anything else (a key that is not a string, a type no JSON has) is written by
-    ``to_json`` instead.
+    The text is parsed again (``from_json``), never compared as text: it holds every value
+    exactly (Decimals with their digits and exponent, dates as ISO dates, keys sorted), and its
+    spacing is not part of it. Records of plain values (`_plain_record`) are written compactly
+    by msgspec, about twice as fast; anything else as ``to_json`` writes it.
     """
     value = record if type(record) is dict else dict(record)
+    if _plain_record(value):
+        try:
+            return _FAST_ENCODE(value).decode()
+        except (msgspec.EncodeError, TypeError, ValueError, OverflowError):
+            pass
     try:
         text = _RECORD_ENCODE(value)
     except TypeError:
@@ -50,6 +55,39 @@ def record_json(record: Mapping[str, Any]) -> str:
     if _OPENED not in text:
         return text
     return text.replace(_OPENED, "").replace(_CLOSED, "")
+
+
+# Writes what ``to_json`` would for the values `_plain_record` lets through, but compactly and
+# without escaping non-ASCII text: a Decimal as its own text, a date as its ISO date.
+_FAST_ENCODE = msgspec.json.Encoder(order="sorted", decimal_format="number").encode
+_PLAIN_LEAVES = frozenset({str, int, bool, type(None), date})
+
+
+def _plain_record(value: Any) -> bool:
+    """Whether ``value`` holds only what parsing JSON gives, as msgspec writes it exactly.
+
+    Dicts, lists, text, ints, booleans, null, dates (written as their ISO date, as ``str``
+    gives it) and Decimals whose text has a point or an exponent (read back as the same
+    Decimal; ``5E0`` would be written ``5`` and read back as an int). A parsed Singer record
+    almost always; anything else (a datetime, which msgspec writes with Z for UTC, a float, a
+    set, NaN) is written as ``to_json`` writes it.
+    """
+    stack: list[Any] = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+        elif kind is Decimal:
+            text = str(item)
+            if "." not in text and "E" not in text:
+                return False
+        elif kind not in _PLAIN_LEAVES:
+            return False
+    return True
 
 
 def from_json(text: str) -> Any:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from decimal import Decimal, Inexact, InvalidOperation, Rounded, localcontext
 from typing import Any
 
+import msgspec
 import simplejson
 
 ZERO = Decimal("0")
@@ -247,12 +248,24 @@ def reused_encode(encoder: json.JSONEncoder) -> Callable[[Any], str]:
 
 
 def loads(text: str | bytes) -> Any:
-    """JSON with every non-integer number as an exact Decimal."""
+    """JSON with every non-integer number as an exact Decimal.
+
+    msgspec parses what it accepts about twice as fast as the standard library, with the same
+    result: the same Decimals (it hands each number with a point or an exponent to Decimal as
+    its text), ints of any size, the last of repeated keys. What it refuses (NaN, a byte order
+    mark, a lone surrogate escape, broken JSON) is read by the standard library as before, which
+    parses it or raises its own JSONDecodeError naming the place.
+    """
+    try:
+        return _FAST_DECODE(text)
+    except (msgspec.DecodeError, ValueError):
+        pass
     if type(text) is str and not text.startswith("\ufeff"):
         return _DECODER.decode(text)
     return json.loads(text, parse_float=Decimal)
 
 
+_FAST_DECODE: Callable[[str | bytes], Any] = msgspec.json.Decoder(float_hook=Decimal).decode
 # One decoder for every call: json.loads with an argument builds one per call, which costs as
 # much as parsing a small document (a split payroll's rows are read back one by one).
 _DECODER = json.JSONDecoder(parse_float=Decimal)
