@@ -13,7 +13,7 @@ BENCH_PROFILE=<file> writes a cProfile of the extraction there.
 
     .venv/bin/python bench/tap_extract.py [--employees 5000] [--sandbox-limit 200]
 
-``--memory`` instead prints the tap's peak RSS for both ``payroll_record_shape`` values at each
+``--memory`` instead prints the tap's peak RSS for each ``payroll_record_shape`` value at each
 company size of ``BENCH_TAP_SIZES`` (default ``500,5000,50000``; 50,000 takes minutes), every
 run in a fresh process so that each peak is its own, without rate limits, over the payrolls of
 the last ``--days`` days (default 45 with ``--memory``: one payroll's size is what matters).
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 PER_PAGE = 100
-SHAPES = ("whole", "split")
+SHAPES = ("whole", "split", "auto")
 DEFAULT_SIZES = "500,5000,50000"
 # --memory: no rate limit on either side, so the runs measure the tap, not the limiter.
 UNLIMITED_PER_MINUTE = 1_000_000
@@ -117,7 +117,7 @@ def main() -> None:
     # bigger companies (e.g. --employees 20000 --sandbox-limit 600).
     parser.add_argument("--sandbox-limit", type=int, default=200, help="requests/minute")
     parser.add_argument("--tap-limit", type=int, help="default: 95%% of the sandbox limit")
-    parser.add_argument("--memory", action="store_true", help="peak RSS of both record shapes")
+    parser.add_argument("--memory", action="store_true", help="peak RSS of each record shape")
     parser.add_argument("--days", type=int, help="payrolls paid in the last N days (default 365)")
     parser.add_argument("--shape", choices=SHAPES, default="whole", help="payroll_record_shape")
     args = parser.parse_args()

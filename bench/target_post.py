@@ -2,19 +2,22 @@
 
 Runs the real target as a subprocess (its own peak memory and CPU, read with ``os.wait4`` in
 a small launcher process) on one payroll shaped like tap-gusto's output, in each record shape
-(docs/CONTRACTS.md section 7): ``whole`` (one record, every compensation page merged) and
+(docs/CONTRACTS.md section 7): ``whole`` (one record, every compensation page merged),
 ``split`` (one ``payroll_compensations`` record per employee, then the ``payrolls`` record
-naming the read). Employee departments/locations are put in the audit store beforehand, as a
-previous run's employees stream would have left them, so the numbers are those of posting.
+naming the read) and ``auto`` (this project's pipeline: whole up to the tap's
+``payroll_split_above``, 5,000 employees, split above). Employee departments/locations are put
+in the audit store beforehand, as a previous run's employees stream would have left them, so
+the numbers are those of posting.
 
 Prints the machine's reference CPU first (bench/machine.py), then requests to Dynamics against
 the minimum, wall and CPU time (with and without the target's start-up, measured on an empty
 input) and the target's peak RSS, per size and shape.
 Not a test: `make bench` or `.venv/bin/python bench/target_post.py`.
 BENCH_EMPLOYEES=500,5000,50000 chooses the sizes (default 5000; 50,000 takes minutes),
-BENCH_SHAPES=whole,split the shapes (default both), BENCH_RUNS the runs of each target (default
-3; wall, CPU and peak RSS printed are the medians, CPU without start-up the median of each run's
-difference with an empty-input run just before it); BENCH_KEEP=1 keeps the work directory.
+BENCH_SHAPES=whole,split,auto the shapes (default all three), BENCH_RUNS the runs of each target
+(default 3; wall, CPU and peak RSS printed are the medians, CPU without start-up the median of
+each run's difference with an empty-input run just before it); BENCH_KEEP=1 keeps the work
+directory.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ SIZES = [int(n) for n in os.environ.get("BENCH_EMPLOYEES", "5000").split(",") if
 # Each target is run this many times; the figures printed are the medians (CPU is noisy on a
 # shared machine).
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-SHAPES = [s.strip() for s in os.environ.get("BENCH_SHAPES", "whole,split").split(",") if s.strip()]
+SHAPES = [
+    s.strip() for s in os.environ.get("BENCH_SHAPES", "whole,split,auto").split(",") if s.strip()
+]
 TODAY = dt.date(2026, 12, 3)
 # The tap's output is the input of these benchmarks, not what they measure: the Gusto sandbox
 # lets it read as fast as it can (the tap then does too: max_requests_per_minute below).
@@ -166,9 +171,9 @@ def tap_messages(
 
 def payroll_messages(gusto: GustoSandbox, company_uuid: str, shape: str, path: Path) -> str:
     """tap-gusto's output for the company's latest processed payroll in ``shape`` (its
-    schemas, Decimal amounts as JSON numbers, and for ``split`` one record per compensation
+    schemas, Decimal amounts as JSON numbers, and when split one record per compensation
     before the payroll's), written to ``path``; returns the payroll's uuid."""
-    streams = {"payrolls", "payroll_compensations"} if shape == "split" else {"payrolls"}
+    streams = {"payrolls", "payroll_compensations"} if shape != "whole" else {"payrolls"}
     tap_messages(gusto, company_uuid, streams, path, {"payroll_record_shape": shape})
     messages = [json.loads(line) for line in path.read_text().splitlines()]
     chosen = [

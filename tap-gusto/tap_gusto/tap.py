@@ -24,7 +24,7 @@ from tap_gusto.faults import hit
 from tap_gusto.limiter import RateLimiter
 from tap_gusto.plain_store import PlainTokenStore
 from tap_gusto.run_status import record_runs, status_path
-from tap_gusto.streams import SPLIT, STREAM_TYPES, WHOLE
+from tap_gusto.streams import AUTO, DEFAULT_SPLIT_ABOVE, SPLIT, STREAM_TYPES, WHOLE
 from tap_gusto.tokens import TokenManager, now_iso, resolve_app_credentials
 
 DEFAULT_LOOKBACK_DAYS = 31
@@ -219,15 +219,25 @@ class TapGusto(Tap):
         ),
         th.Property(
             "payroll_record_shape",
-            th.StringType(allowed_values=[WHOLE, SPLIT]),
+            th.StringType(allowed_values=[WHOLE, SPLIT, AUTO]),
             default=WHOLE,
             description=(
                 "whole: one payrolls record per payroll holding every employee compensation. "
                 "split: each page of compensations is emitted as it is read, as "
                 "payroll_compensations records (one per employee, with the read's fetch_id), "
                 "then the payrolls record without them, with employee_compensations_count and "
-                "fetch_id; memory no longer grows with head count. The target must support "
-                "split before it is used. See docs/extraction.md."
+                "fetch_id; memory no longer grows with head count. auto: whole for payrolls of "
+                "at most payroll_split_above employees, split for larger ones. The target must "
+                "support split before split or auto is used. See docs/extraction.md."
+            ),
+        ),
+        th.Property(
+            "payroll_split_above",
+            th.IntegerType(minimum=0),
+            default=DEFAULT_SPLIT_ABOVE,
+            description=(
+                "With payroll_record_shape auto: payrolls of more employee compensations than "
+                "this are emitted split, smaller ones whole (memory is bounded by it)."
             ),
         ),
         th.Property(
@@ -398,6 +408,10 @@ class TapGusto(Tap):
 
     def payroll_record_shape(self) -> str:
         return str(self.config.get("payroll_record_shape") or WHOLE)
+
+    def payroll_split_above(self) -> int:
+        value = self.config.get("payroll_split_above")
+        return DEFAULT_SPLIT_ABOVE if value is None else max(int(value), 0)
 
     def include_unprocessed(self) -> bool:
         return bool(self.config.get("include_unprocessed"))

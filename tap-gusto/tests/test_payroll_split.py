@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,73 @@ def test_a_read_failing_on_a_later_page_emits_no_payroll_record(
     assert payroll not in {h["payroll_uuid"] for h in headers}
 
 
+# Between the head counts of the demo's companies, and more than a page (PAGE_SIZE).
+SPLIT_ABOVE = 60
+
+
+def _check_auto(env: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+    """Payrolls of more than SPLIT_ABOVE compensations came split, the others whole, each
+    with exactly what the whole shape gives."""
+    whole = {p["payroll_uuid"]: p for p in records(env["whole"], "payrolls")}
+    auto = {p["payroll_uuid"]: p for p in records(messages, "payrolls")}
+    assert auto.keys() == whole.keys()
+    rows = _rows_by_fetch(messages)
+    shapes = set()
+    for uuid, record in whole.items():
+        header = auto[uuid]
+        large = len(record["employee_compensations"]) > SPLIT_ABOVE
+        shapes.add(large)
+        if not large:
+            assert header == record
+            continue
+        assert "employee_compensations" not in header
+        mine = rows.pop(header["fetch_id"])
+        compensations = [{k: v for k, v in row.items() if k not in ROW_KEYS} for row in mine]
+        assert compensations == record["employee_compensations"]
+        assert header["employee_compensations_count"] == len(mine)
+        others = {k: v for k, v in header.items() if k != "fetch_id"}
+        assert others == {k: v for k, v in record.items() if k != "employee_compensations"}
+    assert not rows  # no row of a read that no payroll names
+    assert shapes == {True, False}
+
+
+def test_auto_splits_only_the_payrolls_above_the_limit(env: dict[str, Any]) -> None:
+    config = {**env["config"], "payroll_record_shape": "auto", "payroll_split_above": SPLIT_ABOVE}
+    messages, _ = run_tap(config, streams=STREAMS)
+    _check_auto(env, messages)
+
+
+def test_auto_without_gustos_count_splits_when_the_pages_pass_the_limit(
+    env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetch = PayrollsStream.fetch
+    pages_read: dict[str, int] = {}
+
+    def uncounted(
+        self: PayrollsStream, context: Any, path: str, params: dict[str, Any]
+    ) -> requests.Response:
+        response = fetch(self, context, path, params)
+        if "/payrolls/" in path:
+            response.headers.pop("X-Total-Count", None)
+            pages_read[path] = pages_read.get(path, 0) + 1
+        return response
+
+    monkeypatch.setattr(PayrollsStream, "fetch", uncounted)
+    config = {**env["config"], "payroll_record_shape": "auto", "payroll_split_above": SPLIT_ABOVE}
+    messages, _ = run_tap(config, streams=STREAMS)
+    # The pages read to decide are emitted first, then the rest: the same rows, in order.
+    _check_auto(env, messages)
+    assert max(pages_read.values()) > 2
+
+
+def test_auto_at_the_limit_stays_whole(env: dict[str, Any]) -> None:
+    largest = max(len(p["employee_compensations"]) for p in records(env["whole"], "payrolls"))
+    config = {**env["config"], "payroll_record_shape": "auto", "payroll_split_above": largest}
+    messages, _ = run_tap(config, streams=STREAMS)
+    assert records(messages, "payrolls") == records(env["whole"], "payrolls")
+    assert not records(messages, "payroll_compensations")
+
+
 def _page(employees: list[str], total: str | None) -> tuple[requests.Response, Any]:
     response = requests.Response()
     if total is not None:
@@ -238,3 +306,23 @@ def test_split_rows_come_after_their_companys_employees(env: dict[str, Any]) -> 
     first_row = order.index(("payroll_compensations", company))
     assert ("employees", company) in order[:first_row]
     assert hired["uuid"] in {r["uuid"] for r in records(messages, "employees")}
+
+
+def _shape_of(pages: list[tuple[requests.Response, Any]]) -> tuple[str, int, int]:
+    """(shape, compensations taken to decide, pages left) for ``pages`` under SPLIT_ABOVE."""
+    stream = types.SimpleNamespace(
+        gusto_tap=types.SimpleNamespace(payroll_split_above=lambda: SPLIT_ABOVE)
+    )
+    left = iter(pages)
+    shape, taken = PayrollsStream._shape_of(stream, PayrollFetch("c", "p"), left)  # type: ignore[arg-type]
+    return shape, len(taken), len(list(left))
+
+
+def test_auto_decides_on_gustos_count_before_reading_further() -> None:
+    names = [f"e{n}" for n in range(150)]
+    counted = [_page(names[i : i + 50], "150") for i in range(0, 150, 50)]
+    assert _shape_of(counted) == ("split", 50, 2)
+    uncounted = [_page(names[i : i + 50], None) for i in range(0, 150, 50)]
+    assert _shape_of(uncounted) == ("split", 100, 1)
+    small = [_page(names[:50], "60"), _page(names[50:60], "60")]
+    assert _shape_of(small) == ("whole", 60, 0)

@@ -13,7 +13,14 @@ from tap_gusto.streams.company import (
     PaySchedulesStream,
 )
 from tap_gusto.streams.contractors import ContractorPaymentsStream, ContractorsStream
-from tap_gusto.streams.payroll_detail import COMPENSATION_FIELDS, SPLIT, WHOLE, PayrollFetch
+from tap_gusto.streams.payroll_detail import (
+    AUTO,
+    COMPENSATION_FIELDS,
+    DEFAULT_SPLIT_ABOVE,
+    SPLIT,
+    WHOLE,
+    PayrollFetch,
+)
 from tap_gusto.streams.payroll_listing import (
     EMITTED_KEY,
     FINGERPRINTS_KEY,
@@ -40,7 +47,9 @@ STREAM_TYPES: tuple[type[GustoStream], ...] = (
 )
 
 __all__ = [
+    "AUTO",
     "COMPENSATION_FIELDS",
+    "DEFAULT_SPLIT_ABOVE",
     "EMITTED_KEY",
     "FINGERPRINTS_KEY",
     "SPLIT",

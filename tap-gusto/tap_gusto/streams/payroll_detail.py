@@ -1,11 +1,14 @@
 """One payroll read in full: every page of its ``employee_compensations``, checked complete.
 
-Two record shapes (setting ``payroll_record_shape``, docs/CONTRACTS.md section 7):
+Record shapes (setting ``payroll_record_shape``, docs/CONTRACTS.md section 7):
 
 * ``whole`` (default): the pages are merged into the ``payrolls`` record;
 * ``split``: each page is emitted as it is read, as ``payroll_compensations`` records that carry
   the read's ``fetch_id``, and the ``payrolls`` record follows without the list, with
   ``employee_compensations_count`` and the same ``fetch_id``. Only one page is in memory.
+* ``auto``: per payroll, ``whole`` up to ``payroll_split_above`` compensations and ``split``
+  above: decided on the first page's ``X-Total-Count``, or, without it, when the pages read
+  pass the limit (those are then emitted first). Memory is bounded by the limit.
 
 Either way the read is checked by counters (``PayrollFetch``), not on a merged list: as many
 compensations as Gusto's ``X-Total-Count`` announced, each employee once. A read that fails or
@@ -17,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 import uuid as uuid_module
+from itertools import chain
 
 from tap_gusto import schemas
 from tap_gusto.client import GustoStream
@@ -33,7 +37,10 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
-WHOLE, SPLIT = "whole", "split"
+WHOLE, SPLIT, AUTO = "whole", "split", "auto"
+#: ``auto``'s default limit: a whole record of 5,000 compensations is about 10 MB of JSON, which
+#: keeps each plugin's peak under about 200 MB (docs/CONTRACTS.md section 7).
+DEFAULT_SPLIT_ABOVE = 5000
 COMPENSATIONS_STREAM = "payroll_compensations"
 
 #: The converted fields of one employee compensation (paths inside it).
@@ -161,15 +168,19 @@ class PayrollDetail(PayrollListing):
             {"include": "benefits,deductions,taxes"},
             key_list("employee_compensations"),
         )
-        if self.gusto_tap.payroll_record_shape() == SPLIT:
-            self._emit_compensations(context, fetch, pages)
+        shape = self.gusto_tap.payroll_record_shape()
+        taken: list[dict[str, t.Any]] = []
+        if shape == AUTO:
+            shape, taken = self._shape_of(fetch, pages)
+        if shape == SPLIT:
+            self._emit_compensations(context, fetch, pages, taken)
             record = fetch.header
             assert record is not None
             record["fetch_id"] = fetch.fetch_id
         else:
             # Pages of thousands of employees parse into millions of objects (paused_gc).
             with paused_gc():
-                compensations = [c for page in pages for c in fetch.take(*page)]
+                compensations = taken + [c for page in pages for c in fetch.take(*page)]
             record = fetch.header
             assert record is not None
             record["employee_compensations"] = compensations
@@ -181,28 +192,47 @@ class PayrollDetail(PayrollListing):
         record["payroll_type"] = "off_cycle" if record.get("off_cycle") else "regular"
         return record
 
+    def _shape_of(
+        self, fetch: PayrollFetch, pages: Iterator[tuple[requests.Response, t.Any]]
+    ) -> tuple[str, list[dict[str, t.Any]]]:
+        """``auto``: the shape of this read, and the compensations read to decide it.
+
+        Pages are read until Gusto's count or the compensations read pass the limit (split),
+        or until the last page (whole); the rest of ``pages`` is left for the shape chosen.
+        """
+        limit = self.gusto_tap.payroll_split_above()
+        taken: list[dict[str, t.Any]] = []
+        with paused_gc():
+            for page in pages:
+                taken.extend(fetch.take(*page))
+                if (fetch.announced or 0) > limit or len(taken) > limit:
+                    return SPLIT, taken
+        return WHOLE, taken
+
     def _emit_compensations(
         self,
         context: Context | None,
         fetch: PayrollFetch,
         pages: Iterator[tuple[requests.Response, t.Any]],
+        taken: list[dict[str, t.Any]],
     ) -> None:
+        """Emit the compensations already ``taken``, then each page's as it is read."""
         stream = self.gusto_tap.streams.get(COMPENSATIONS_STREAM)
         if not isinstance(stream, CompensationRows):
             raise GustoAPIError(f"The {COMPENSATIONS_STREAM} stream is missing from the tap.")
         if not stream.selected and not self.gusto_tap.compensations_warned:
             self.gusto_tap.compensations_warned = True
             self.logger.warning(
-                "payroll_record_shape is split but the %s stream is not selected: payrolls "
-                "are emitted without their employee compensations.",
+                "payroll_record_shape is %s but the %s stream is not selected: payrolls "
+                "emitted split come without their employee compensations.",
+                self.gusto_tap.payroll_record_shape(),
                 COMPENSATIONS_STREAM,
             )
 
         self.employees_first(context)
 
         def rows() -> t.Iterator[dict[str, t.Any]]:
-            for response, body in pages:
-                page = fetch.take(response, body)
+            for page in chain((taken,), (fetch.take(*page) for page in pages)):
                 if isinstance(fetch.header, dict):
                     fetch.header.pop("employee_compensations", None)  # emitted as rows
                 for compensation in page:
