@@ -39,7 +39,8 @@ if t.TYPE_CHECKING:
 
 WHOLE, SPLIT, AUTO = "whole", "split", "auto"
 #: ``auto``'s default limit: a whole record of 5,000 compensations is about 10 MB of JSON, which
-#: keeps each plugin's peak under about 200 MB (docs/CONTRACTS.md section 7).
+#: puts the target's peak at about 170 MB and the tap's at about 215 MiB (docs/CONTRACTS.md
+#: section 7), against about 80 MB for either when split.
 DEFAULT_SPLIT_ABOVE = 5000
 COMPENSATIONS_STREAM = "payroll_compensations"
 
