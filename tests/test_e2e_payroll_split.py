@@ -175,6 +175,31 @@ def test_split_posts_the_same_journals_as_whole(
     assert f"employees {count}  compensations kept as rows of read" in shown.stdout
 
 
+def test_a_payroll_read_again_in_the_other_shape_is_not_posted_again(
+    pipeline_run: PipelineRun,
+    split_tap_output: str,
+    fresh_dynamics: DynamicsSandbox,
+    tmp_path: Path,
+    credential_store: Path,
+    mapping_file: Path,
+) -> None:
+    # payroll_record_shape auto chooses per read: a payroll posted whole can come split the
+    # next time (more employees than payroll_split_above, or a lower limit), and the other
+    # way round. Either way it is the same payroll with the same content hash: posted once.
+    config = write_config(tmp_path, target_config(tmp_path, credential_store, mapping_file))
+    whole_first = run_target(config, pipeline_run.tap_output)
+    assert whole_first.returncode == 0, whole_first.stderr[-3000:]
+    posted = journals(fresh_dynamics.entities)
+    assert posted
+    writes = fresh_dynamics.stats["batch_operations"]
+    split_next = run_target(config, split_tap_output)
+    assert split_next.returncode == 0, split_next.stderr[-3000:]
+    assert fresh_dynamics.stats["batch_operations"] == writes
+    assert journals(fresh_dynamics.entities) == posted
+    outcomes = latest_outcomes(tmp_path / "audit.sqlite")
+    assert {outcome for outcome, _ in outcomes.values()} == {"already_posted"}
+
+
 def test_a_count_that_does_not_add_up_is_refused_and_nothing_posted(
     split_tap_output: str, fresh_dynamics: DynamicsSandbox, target_config_file: Path
 ) -> None:
