@@ -68,9 +68,8 @@ class PayrollInputReader(SingerReader):
                 f"Input line {self.line_number} is not a Singer message (invalid JSON: "
                 f"{exc.msg.removesuffix(' at')} at column {exc.colno}; it begins {start!r}). "
                 "The tap's output was cut short (a killed tap) or mixed with other text: fix "
-                "the tap's output, or "
-                "rerun the pipeline; the state saved by the last complete run is safe to "
-                "resume from."
+                "the tap's output, or rerun the pipeline; the state saved by the last complete "
+                "run is safe to resume from."
             ) from None
         if not isinstance(message, dict):
             raise InvalidInputLine(

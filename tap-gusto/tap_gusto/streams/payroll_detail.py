@@ -181,7 +181,8 @@ class PayrollDetail(PayrollListing):
         else:
             # Pages of thousands of employees parse into millions of objects (paused_gc).
             with paused_gc():
-                compensations = taken + [c for page in pages for c in fetch.take(*page)]
+                compensations = taken
+                compensations.extend(c for page in pages for c in fetch.take(*page))
             record = fetch.header
             assert record is not None
             record["employee_compensations"] = compensations

@@ -8,8 +8,6 @@ posting": so what a text parses back to is a contract, its spacing is not.
 from __future__ import annotations
 
 import hashlib
-import json
-import secrets
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -18,7 +16,7 @@ from typing import Any
 import msgspec
 import simplejson
 
-from target_dynamics_fo.ledger import loads, reused_encode
+from target_dynamics_fo.ledger import loads
 
 
 def now() -> str:
@@ -48,13 +46,7 @@ def record_json(record: Mapping[str, Any]) -> str:
             return _FAST_ENCODE(value).decode()
         except (msgspec.EncodeError, TypeError, ValueError, OverflowError):
             pass
-    try:
-        text = _RECORD_ENCODE(value)
-    except TypeError:
-        return to_json(value)
-    if _OPENED not in text:
-        return text
-    return text.replace(_OPENED, "").replace(_CLOSED, "")
+    return to_json(value)
 
 
 # Writes what ``to_json`` would for the values `_plain_record` lets through, but compactly and
@@ -93,27 +85,6 @@ def _plain_record(value: Any) -> bool:
 def from_json(text: str) -> Any:
     """Parse JSON keeping every non-integer number as an exact Decimal."""
     return loads(text)
-
-
-# How record_json passes a Decimal's text through the C encoder: as a string between NUL and
-# SOH with the token, which ensure_ascii writes as \u0000<token> after the opening quote and
-# <token>\u0001 before the closing one. The token is unguessable, and never written anywhere.
-_TOKEN = secrets.token_hex(8)
-_OPEN = "\x00" + _TOKEN
-_CLOSE = _TOKEN + "\x01"
-_OPENED = '"\\u0000' + _TOKEN
-_CLOSED = _TOKEN + '\\u0001"'
-
-
-def _marked(value: Any) -> Any:
-    if type(value) is Decimal or isinstance(value, Decimal):
-        return _OPEN + _decimal_text(value) + _CLOSE
-    return _default(value)
-
-
-# One C encoder for every record (json.JSONEncoder.encode makes one per call). Without the
-# circular-reference check: a record parsed from JSON holds no cycle.
-_RECORD_ENCODE = reused_encode(json.JSONEncoder(sort_keys=True, allow_nan=False, default=_marked))
 
 
 def _decimal_text(value: Decimal) -> str:
